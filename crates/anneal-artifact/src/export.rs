@@ -1,0 +1,191 @@
+//! Writing an artifact folder, atomically: files go to a temporary sibling
+//! folder that is renamed into place once complete.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anneal_core::{fsio, hash, json};
+use anneal_data::Preprocessor;
+use anneal_data::stats::SourceInfo;
+use anneal_model::{Architecture, NetworkTensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ArtifactError, Result};
+use crate::manifest::{DataEntry, FORMAT_VERSION, FileEntry, Manifest};
+use crate::weights;
+
+/// `model.json`: the network's shape and kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub kind: String,
+    pub architecture: Architecture,
+}
+
+/// `signature.json`, in MLflow's column-spec vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub inputs: Vec<ColumnSpec>,
+    pub outputs: Vec<ColumnSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub required: bool,
+}
+
+pub struct ExportInput<'a> {
+    pub name: String,
+    pub model_kind: String,
+    pub architecture: &'a Architecture,
+    pub weights: &'a [NetworkTensor],
+    pub preprocessor: &'a Preprocessor,
+    pub resolved_config: String,
+    pub config_sha256: String,
+    pub data: &'a SourceInfo,
+    pub seed: u64,
+    pub backend: String,
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// Writes the artifact to `dir` (which must not exist) and returns its
+/// manifest.
+pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
+    let err = |reason: String| ArtifactError::Output {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    files.push((
+        "model.safetensors",
+        weights::encode(input.weights).map_err(err)?,
+    ));
+    let model = ModelFile {
+        kind: input.model_kind.clone(),
+        architecture: input.architecture.clone(),
+    };
+    files.push((
+        "model.json",
+        json::to_canonical_string(&model, "model.json")?.into_bytes(),
+    ));
+    files.push((
+        "preprocess.json",
+        json::to_canonical_string(input.preprocessor, "preprocess.json")?.into_bytes(),
+    ));
+    let signature = signature(input.preprocessor);
+    files.push((
+        "signature.json",
+        json::to_canonical_string(&signature, "signature.json")?.into_bytes(),
+    ));
+    files.push(("config.toml", input.resolved_config.clone().into_bytes()));
+
+    let mut manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        id: String::new(),
+        name: input.name.clone(),
+        version: "1.0.0".into(),
+        task: input.preprocessor.task.name().into(),
+        files: files
+            .iter()
+            .map(|(n, b)| {
+                (
+                    n.to_string(),
+                    FileEntry {
+                        sha256: hash::sha256_hex(b),
+                        bytes: b.len() as u64,
+                    },
+                )
+            })
+            .collect(),
+        config_sha256: input.config_sha256.clone(),
+        data: BTreeMap::from([(
+            "train".to_string(),
+            DataEntry {
+                path: input.data.path.clone(),
+                sha256: input.data.sha256.clone(),
+                bytes: input.data.bytes,
+            },
+        )]),
+        seed: input.seed,
+        backend: input.backend.clone(),
+        versions: versions(),
+        metrics: input.metrics.clone(),
+    };
+    manifest.id = manifest.compute_id()?;
+    files.push((
+        "manifest.json",
+        json::to_canonical_string(&manifest, "manifest.json")?.into_bytes(),
+    ));
+
+    let tmp = fsio::temp_sibling(dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
+    for (name, bytes) in &files {
+        fsio::atomic_write(&tmp.join(name), bytes)?;
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| err(e.to_string()))?;
+    if let Some(parent) = dir.parent() {
+        fsio::sync_dir(parent);
+    }
+    Ok(manifest)
+}
+
+pub fn versions() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "anneal".to_string(),
+            anneal_core::versions::ANNEAL.to_string(),
+        ),
+        ("burn".to_string(), anneal_core::versions::BURN.to_string()),
+        (
+            "polars".to_string(),
+            anneal_core::versions::POLARS.to_string(),
+        ),
+    ])
+}
+
+fn signature(p: &Preprocessor) -> Signature {
+    let type_name = |t: anneal_data::preprocess::ValueType| {
+        serde_json::to_value(t)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "string".into())
+    };
+    let inputs = p
+        .features
+        .iter()
+        .map(|f| ColumnSpec {
+            name: f.column().to_string(),
+            kind: type_name(f.source_type()),
+            required: true,
+        })
+        .collect();
+    let outputs = match &p.target {
+        anneal_data::TargetSpec::Classes {
+            labels, label_type, ..
+        } => {
+            let mut o = vec![ColumnSpec {
+                name: "prediction".into(),
+                kind: type_name(*label_type),
+                required: true,
+            }];
+            o.extend(labels.iter().map(|l| ColumnSpec {
+                name: format!("proba_{l}"),
+                kind: "double".into(),
+                required: true,
+            }));
+            o
+        }
+        anneal_data::TargetSpec::Regression { .. } => vec![ColumnSpec {
+            name: "prediction".into(),
+            kind: "double".into(),
+            required: true,
+        }],
+    };
+    Signature { inputs, outputs }
+}

@@ -1,0 +1,17 @@
+//! The artifact: a folder that holds everything `predict` needs and nothing
+//! executable. Weights are safetensors, everything else canonical JSON; the
+//! manifest lists every file's SHA-256 and the artifact `id` is the SHA-256 of
+//! the manifest without its `id`, so any change to any file changes the id and
+//! any tampering is caught at load.
+
+pub mod error;
+pub mod export;
+pub mod load;
+pub mod manifest;
+pub mod predict;
+mod weights;
+
+pub use error::{ArtifactError, Result};
+pub use export::{ExportInput, export};
+pub use load::Artifact;
+pub use manifest::{FORMAT_VERSION, Manifest};

@@ -1,0 +1,150 @@
+//! Loading and verifying an artifact. Nothing in it is executed: JSON is
+//! parsed into plain types and weights are raw floats.
+
+use std::path::{Component, Path, PathBuf};
+
+use anneal_core::hash;
+use anneal_data::Preprocessor;
+use anneal_model::{Architecture, Network};
+use burn::tensor::Device;
+
+use crate::error::{ArtifactError, Result};
+use crate::export::ModelFile;
+use crate::manifest::{FORMAT_VERSION, Manifest};
+use crate::weights;
+
+/// A verified artifact, ready to predict.
+pub struct Artifact {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub model: ModelFile,
+    pub preprocessor: Preprocessor,
+    pub network: Network,
+    pub device: Device,
+}
+
+const REQUIRED: [&str; 3] = ["model.safetensors", "model.json", "preprocess.json"];
+
+impl Artifact {
+    /// Reads the artifact at `dir`, checks every hash and the id, and builds
+    /// the network on `device`.
+    pub fn load(dir: &Path, device: Device) -> Result<Artifact> {
+        let not = |reason: &str| ArtifactError::NotArtifact {
+            path: dir.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        if !dir.exists() {
+            return Err(not("no such folder"));
+        }
+        if !dir.is_dir() {
+            return Err(not("not a folder"));
+        }
+        let manifest_path = dir.join("manifest.json");
+        if !manifest_path.exists() {
+            return Err(not("manifest.json is missing"));
+        }
+        let corrupt = |file: &str, reason: String| ArtifactError::Corrupt {
+            path: dir.to_path_buf(),
+            file: file.to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| corrupt("manifest.json", e.to_string()))?;
+        // Read the version before the rest, so a future layout gets the
+        // right message rather than a parse error.
+        let raw: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| corrupt("manifest.json", format!("not valid JSON: {e}")))?;
+        let found = raw
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| corrupt("manifest.json", "no format_version".into()))?;
+        if found > u64::from(FORMAT_VERSION) {
+            return Err(ArtifactError::FutureFormat {
+                path: dir.to_path_buf(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+        let manifest: Manifest =
+            serde_json::from_value(raw).map_err(|e| corrupt("manifest.json", e.to_string()))?;
+        let id = manifest.compute_id()?;
+        if id != manifest.id {
+            return Err(corrupt(
+                "manifest.json",
+                format!(
+                    "the id {} does not match the content ({id}); the manifest was modified",
+                    manifest.id
+                ),
+            ));
+        }
+        for name in REQUIRED {
+            if !manifest.files.contains_key(name) {
+                return Err(corrupt("manifest.json", format!("does not list {name}")));
+            }
+        }
+        let mut contents = std::collections::BTreeMap::new();
+        for (name, entry) in &manifest.files {
+            if !is_plain_name(name) {
+                return Err(corrupt(
+                    "manifest.json",
+                    format!("lists {name:?}, a path outside the artifact folder"),
+                ));
+            }
+            let bytes = std::fs::read(dir.join(name))
+                .map_err(|e| corrupt(name, format!("cannot read: {e}")))?;
+            let got = hash::sha256_hex(&bytes);
+            if got != entry.sha256 || bytes.len() as u64 != entry.bytes {
+                return Err(corrupt(
+                    name,
+                    format!(
+                        "content does not match the manifest (sha256 {got}, {} bytes; expected {}, {} bytes): the file was modified or truncated",
+                        bytes.len(),
+                        entry.sha256,
+                        entry.bytes
+                    ),
+                ));
+            }
+            contents.insert(name.clone(), bytes);
+        }
+        let model: ModelFile = serde_json::from_slice(&contents["model.json"])
+            .map_err(|e| corrupt("model.json", e.to_string()))?;
+        let preprocessor: Preprocessor = serde_json::from_slice(&contents["preprocess.json"])
+            .map_err(|e| corrupt("preprocess.json", e.to_string()))?;
+        check_consistent(&model.architecture, &preprocessor)
+            .map_err(|r| corrupt("model.json", r))?;
+        let tensors = weights::decode(&contents["model.safetensors"])
+            .map_err(|e| corrupt("model.safetensors", e))?;
+        let network = Network::from_tensors(&model.architecture, &tensors, &device)
+            .map_err(|e| corrupt("model.safetensors", e.to_string()))?;
+        Ok(Artifact {
+            dir: dir.to_path_buf(),
+            manifest,
+            model,
+            preprocessor,
+            network,
+            device,
+        })
+    }
+}
+
+fn check_consistent(arch: &Architecture, p: &Preprocessor) -> Result<(), String> {
+    if arch.inputs != p.n_inputs() || arch.outputs != p.n_outputs() {
+        return Err(format!(
+            "the network takes {} inputs and gives {} outputs, but the preprocessing makes {} and expects {}",
+            arch.inputs,
+            arch.outputs,
+            p.n_inputs(),
+            p.n_outputs()
+        ));
+    }
+    Ok(())
+}
+
+/// A file name with no folder part: no separators, no `..`, not absolute.
+fn is_plain_name(name: &str) -> bool {
+    let p = Path::new(name);
+    let mut comps = p.components();
+    matches!(comps.next(), Some(Component::Normal(_)))
+        && comps.next().is_none()
+        && !name.contains('\\')
+}

@@ -1,0 +1,16 @@
+//! One module per subcommand.
+
+mod config;
+mod predict;
+mod train;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Train(a) => train::run(&a),
+        Command::Predict(a) => predict::run(&a),
+        Command::Config(a) => config::run(&a),
+    }
+}

@@ -1,0 +1,435 @@
+//! `anneal train`: config → data → train → evaluate → export, into a run
+//! folder that appears complete or not at all (it is assembled in a
+//! temporary sibling and renamed into place).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anneal_artifact::ExportInput;
+use anneal_config::{ClassWeights, Loaded, ModelKind, metric_higher_is_better};
+use anneal_core::{fsio, hash, json};
+use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
+use anneal_eval::report::{ModelSummary, Reproducibility, TrainingSummary};
+use anneal_eval::{Predictions, Report, SplitEval, evaluate_split, predictions_from_outputs};
+use anneal_model::train::Monitor;
+use anneal_model::{Architecture, Objective, TrainData};
+
+use crate::cli::TrainArgs;
+use crate::error::CliError;
+use crate::output::{self, Progress};
+
+pub fn run(args: &TrainArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let started_at = output::utc_now();
+    let mut loaded = anneal_config::load(&args.config)?;
+    if let Some(seed) = args.seed {
+        loaded.config.train.seed = seed;
+    }
+    if let Some(b) = args.backend {
+        loaded.config.train.backend = b.into();
+    }
+    let cfg = loaded.config.clone();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.config));
+    if out.exists() && !args.force {
+        return Err(CliError::RunExists(out));
+    }
+    let device = anneal_model::device(cfg.train.backend)?;
+
+    let t_data = Instant::now();
+    let data = anneal_data::prepare(&loaded, cfg.train.seed)?;
+    let data_secs = t_data.elapsed().as_secs_f64();
+    let pre = &data.preprocessor;
+    let classes = match &pre.target {
+        TargetSpec::Classes { labels, .. } => Some(labels.len()),
+        TargetSpec::Regression { .. } => None,
+    };
+    check_loss(&loaded, classes.is_some())?;
+    let arch = Architecture {
+        inputs: pre.n_inputs(),
+        hidden: cfg.model.hidden_layers(),
+        outputs: pre.n_outputs(),
+        activation: cfg.model.activation,
+    };
+    let objective = Objective::new(
+        classes,
+        cfg.train.loss,
+        cfg.train.huber_delta,
+        class_weights(&data, cfg.train.class_weights),
+    );
+    let monitor = monitor(&loaded, &data)?;
+    if !args.quiet {
+        output::train_start(&loaded, &data, &arch);
+    }
+
+    let t_train = Instant::now();
+    let mut progress = Progress::new(cfg.train.epochs, args.quiet);
+    let trained = anneal_model::train(
+        &cfg.train,
+        cfg.model.dropout,
+        &arch,
+        &objective,
+        train_data(&data.train),
+        (!data.valid.is_empty()).then(|| train_data(&data.valid)),
+        monitor,
+        &device,
+        &mut |log| progress.epoch(log),
+    )?;
+    progress.finish();
+    let train_secs = t_train.elapsed().as_secs_f64();
+
+    // Evaluation on valid and test with the final network.
+    let batch = cfg.train.eval_batch_size as usize;
+    let mut evaluation = BTreeMap::new();
+    let mut outputs_by_split = Vec::new();
+    for (name, split) in [("valid", &data.valid), ("test", &data.test)] {
+        if split.is_empty() {
+            continue;
+        }
+        let outputs = trained
+            .network
+            .infer(&split.x, split.len(), &arch, batch, &device)?;
+        evaluation.insert(
+            name.to_string(),
+            evaluate_split(&outputs, split, &pre.target),
+        );
+        outputs_by_split.push((name, split, outputs));
+    }
+    let metrics: BTreeMap<String, BTreeMap<String, f64>> = evaluation
+        .iter()
+        .map(|(k, v): (&String, &SplitEval)| (k.clone(), v.metrics.clone()))
+        .collect();
+
+    // Everything is written into a staging folder first.
+    let staging = staging_dir(&out);
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", staging.display())))?;
+    let resolved = loaded.resolved_toml();
+    let config_sha256 = hash::sha256_hex(resolved.as_bytes());
+    let weights = trained.network.to_tensors()?;
+    let name = config_name(&args.config);
+    let manifest = anneal_artifact::export(
+        &staging.join("artifact"),
+        &ExportInput {
+            name,
+            model_kind: model_kind(cfg.model.kind),
+            architecture: &arch,
+            weights: &weights,
+            preprocessor: pre,
+            resolved_config: resolved.clone(),
+            config_sha256: config_sha256.clone(),
+            data: &data.stats.source,
+            seed: cfg.train.seed,
+            backend: cfg.train.backend.name().into(),
+            metrics: metrics.clone(),
+        },
+    )?;
+
+    let report = Report {
+        schema_version: anneal_eval::report::SCHEMA_VERSION,
+        task: pre.task.name().into(),
+        target: pre.target.column().into(),
+        labels: match &pre.target {
+            TargetSpec::Classes { labels, .. } => Some(labels.clone()),
+            TargetSpec::Regression { .. } => None,
+        },
+        metrics: metrics.clone(),
+        evaluation,
+        data: data.stats.clone(),
+        model: ModelSummary {
+            kind: model_kind(cfg.model.kind),
+            architecture: arch.clone(),
+            parameters: arch.parameter_count(),
+            input_names: pre.input_names(),
+        },
+        training: TrainingSummary {
+            epochs_run: trained.history.len() as u32,
+            best_epoch: trained.best_epoch,
+            stopped_early: trained.stopped_early,
+            steps: trained.steps,
+            monitor: trained.monitor.clone(),
+            history: trained.history.clone(),
+        },
+        reproducibility: Reproducibility {
+            config_sha256,
+            data_sha256: data.stats.source.sha256.clone(),
+            seed: cfg.train.seed,
+            backend: cfg.train.backend.name().into(),
+            bit_reproducible: anneal_model::backend::is_deterministic(cfg.train.backend),
+            versions: anneal_artifact::export::versions(),
+        },
+        artifact_id: Some(manifest.id.clone()),
+    };
+    let write = |name: &str, text: &str| fsio::atomic_write(&staging.join(name), text.as_bytes());
+    write(
+        "report.json",
+        &json::to_canonical_string(&report, "report.json")?,
+    )?;
+    write("report.md", &anneal_eval::render_markdown(&report))?;
+    write(
+        "metrics.json",
+        &json::to_canonical_string(&metrics, "metrics.json")?,
+    )?;
+    write("metrics.csv", &training_log(&trained.history))?;
+    write("predictions.csv", &predictions_csv(pre, &outputs_by_split))?;
+    let total_secs = started.elapsed().as_secs_f64();
+    let run = serde_json::json!({
+        "started_at": started_at,
+        "finished_at": output::utc_now(),
+        "seconds": {"total": total_secs, "data": data_secs, "train": train_secs},
+        "train_samples_per_second": trained.samples as f64 / train_secs.max(1e-9),
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "command": std::env::args().collect::<Vec<_>>(),
+    });
+    write("run.json", &json::canonical(&run))?;
+
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .map_err(|e| CliError::Io(format!("cannot replace {}: {e}", out.display())))?;
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::rename(&staging, &out)
+        .map_err(|e| CliError::Io(format!("cannot move the run into {}: {e}", out.display())))?;
+    output::train_done(
+        &out,
+        &report,
+        &manifest.id,
+        total_secs,
+        trained.samples as f64 / train_secs.max(1e-9),
+    );
+    Ok(())
+}
+
+fn default_out(config: &Path) -> PathBuf {
+    PathBuf::from("runs").join(config_name(config))
+}
+
+fn config_name(config: &Path) -> String {
+    config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into())
+}
+
+fn staging_dir(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.partial-{}", std::process::id()))
+}
+
+fn model_kind(k: ModelKind) -> String {
+    match k {
+        ModelKind::Linear => "linear".into(),
+        ModelKind::Mlp => "mlp".into(),
+    }
+}
+
+fn train_data(s: &SplitData) -> TrainData<'_> {
+    match &s.y {
+        Targets::Classes(c) => TrainData {
+            x: &s.x,
+            n: s.len(),
+            classes: Some(c),
+            values: None,
+        },
+        Targets::Values { scaled, .. } => TrainData {
+            x: &s.x,
+            n: s.len(),
+            classes: None,
+            values: Some(scaled),
+        },
+    }
+}
+
+/// A loss that does not fit the task inferred from the data is a config
+/// error, pointed at its line.
+fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
+    use anneal_config::Loss;
+    let loss = loaded.config.train.loss;
+    let bad = match loss {
+        Loss::CrossEntropy => !classification,
+        Loss::Mse | Loss::Huber => classification,
+        Loss::Auto => false,
+    };
+    if bad {
+        let task = if classification {
+            "classification"
+        } else {
+            "regression"
+        };
+        return Err(loaded
+            .error_at(
+                "train.loss",
+                format!(
+                    "{loss:?} does not fit the {task} task inferred from the data; use \"auto\""
+                ),
+            )
+            .into());
+    }
+    Ok(())
+}
+
+/// scikit-learn's "balanced" weights: n / (k * n_c), from the training split.
+fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
+    let Targets::Classes(y) = &data.train.y else {
+        return Vec::new();
+    };
+    let k = data.preprocessor.n_outputs();
+    match mode {
+        ClassWeights::None => vec![1.0; k],
+        ClassWeights::Balanced => {
+            let mut counts = vec![0usize; k];
+            for &c in y {
+                counts[c as usize] += 1;
+            }
+            counts
+                .iter()
+                .map(|&c| {
+                    if c == 0 {
+                        0.0
+                    } else {
+                        (y.len() as f64 / (k as f64 * c as f64)) as f32
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// The early-stopping monitor, when it watches a metric rather than the
+/// validation loss.
+fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>>, CliError> {
+    let Some(es) = &loaded.config.train.early_stopping else {
+        return Ok(None);
+    };
+    if es.metric == "loss" {
+        return Ok(None);
+    }
+    let classification = data.preprocessor.task.is_classification();
+    let known_for_task = if classification {
+        !matches!(
+            es.metric.as_str(),
+            "rmse" | "mae" | "mse" | "r2" | "median_absolute_error"
+        )
+    } else {
+        matches!(
+            es.metric.as_str(),
+            "rmse" | "mae" | "mse" | "r2" | "median_absolute_error"
+        )
+    };
+    if !known_for_task {
+        return Err(loaded
+            .error_at(
+                "train.early_stopping.metric",
+                format!(
+                    "{:?} is not a {} metric",
+                    es.metric,
+                    data.preprocessor.task.name()
+                ),
+            )
+            .into());
+    }
+    let name = es.metric.clone();
+    let key = name.clone();
+    let higher = metric_higher_is_better(&name).unwrap_or(false);
+    let target = data.preprocessor.target.clone();
+    let valid = &data.valid;
+    Ok(Some(Monitor {
+        name,
+        higher_is_better: higher,
+        compute: Box::new(move |outputs: &[f32]| {
+            evaluate_split(outputs, valid, &target)
+                .metrics
+                .get(&key)
+                .copied()
+                .unwrap_or(f64::NAN)
+        }),
+    }))
+}
+
+/// `metrics.csv` in Lightning's CSVLogger shape: step,epoch,split,metric,value.
+fn training_log(history: &[anneal_model::EpochLog]) -> String {
+    let mut s = String::from("epoch,split,metric,value\n");
+    for h in history {
+        let _ = writeln!(s, "{},train,loss,{}", h.epoch, h.train_loss);
+        let _ = writeln!(s, "{},train,learning_rate,{}", h.epoch, h.learning_rate);
+        if let Some(v) = h.valid_loss {
+            let _ = writeln!(s, "{},valid,loss,{}", h.epoch, v);
+        }
+        if let Some(v) = h.valid_metric {
+            let _ = writeln!(s, "{},valid,monitor,{}", h.epoch, v);
+        }
+    }
+    s
+}
+
+/// Per evaluated row: its file row, split, true value and prediction.
+fn predictions_csv(
+    pre: &anneal_data::Preprocessor,
+    splits: &[(&str, &SplitData, Vec<f32>)],
+) -> String {
+    let mut s = String::from("row,split,target,prediction");
+    if let TargetSpec::Classes { labels, .. } = &pre.target {
+        for l in labels {
+            let _ = write!(s, ",{}", csv_field(&format!("proba_{l}")));
+        }
+    }
+    s.push('\n');
+    for (name, split, outputs) in splits {
+        match (
+            predictions_from_outputs(outputs, &pre.target),
+            &pre.target,
+            &split.y,
+        ) {
+            (
+                Predictions::Classes { proba, k },
+                TargetSpec::Classes { labels, .. },
+                Targets::Classes(y),
+            ) => {
+                let best = anneal_eval::metrics::argmax_rows(&proba, k);
+                for i in 0..split.len() {
+                    let _ = write!(
+                        s,
+                        "{},{name},{},{}",
+                        split.rows[i] + 1,
+                        csv_field(&labels[y[i] as usize]),
+                        csv_field(&labels[best[i]])
+                    );
+                    for j in 0..k {
+                        let _ = write!(s, ",{}", proba[i * k + j]);
+                    }
+                    s.push('\n');
+                }
+            }
+            (Predictions::Values(v), _, Targets::Values { raw, .. }) => {
+                for i in 0..split.len() {
+                    let _ = writeln!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

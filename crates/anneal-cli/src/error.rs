@@ -1,0 +1,32 @@
+use std::path::PathBuf;
+
+/// Everything a command can fail with, each mapped to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] anneal_config::ConfigError),
+    #[error(transparent)]
+    Data(#[from] anneal_data::DataError),
+    #[error(transparent)]
+    Model(#[from] anneal_model::ModelError),
+    #[error(transparent)]
+    Artifact(#[from] anneal_artifact::ArtifactError),
+    #[error(transparent)]
+    Core(#[from] anneal_core::CoreError),
+    #[error("run folder {} already exists; pass --force to replace it or choose another --out", .0.display())]
+    RunExists(PathBuf),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::RunExists(_) => 2,
+            CliError::Data(anneal_data::DataError::Config(_)) => 2,
+            CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
+            CliError::Data(_) | CliError::Artifact(_) => 3,
+            CliError::Model(_) | CliError::Core(_) | CliError::Io(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Reading a config file into [`Loaded`]: the typed config plus its source
+//! text, kept so that later checks (for example a loss that does not fit the
+//! task inferred from the data) can still point at a line.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ConfigError, Result};
+use crate::locate;
+use crate::types::Config;
+use crate::validate::validate;
+
+/// A parsed and validated config with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The config file as given on the command line.
+    pub path: PathBuf,
+    source: String,
+}
+
+/// Reads, parses and validates the config at `path`.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&source, path)
+}
+
+/// Parses and validates `source`; `path` is used for messages and to resolve
+/// relative data paths.
+pub fn parse(source: &str, path: &Path) -> Result<Loaded> {
+    let config: Config = toml::from_str(source).map_err(|e| {
+        let (line, column, key) = match e.span() {
+            Some(span) => {
+                let (l, c) = locate::line_col(source, span.start);
+                let key = locate::path_at(source, span.start).unwrap_or_default();
+                (Some(l), Some(c), key)
+            }
+            None => (None, None, String::new()),
+        };
+        invalid(path, line, column, &key, e.message().trim())
+    })?;
+    let loaded = Loaded {
+        config,
+        path: path.to_path_buf(),
+        source: source.to_string(),
+    };
+    if let Some((key, message)) = validate(&loaded.config).into_iter().next() {
+        return Err(loaded.error_at(&key, message));
+    }
+    Ok(loaded)
+}
+
+fn invalid(
+    path: &Path,
+    line: Option<usize>,
+    column: Option<usize>,
+    key: &str,
+    message: &str,
+) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key: if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}: ")
+        },
+        message: message.to_string(),
+    }
+}
+
+impl Loaded {
+    /// Wraps a config already in memory (tests, sweeps); errors then carry
+    /// no line.
+    pub fn from_config(config: Config, path: PathBuf) -> Self {
+        Loaded {
+            config,
+            path,
+            source: String::new(),
+        }
+    }
+
+    /// An error about the dotted `key`, located in the source when written
+    /// there (or at its enclosing table when it was left to its default).
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let parts: Vec<&str> = key.split('.').collect();
+        let (line, column) = match locate::offset_of(&self.source, &parts) {
+            Some(off) => {
+                let (l, c) = locate::line_col(&self.source, off);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        invalid(&self.path, line, column, key, &message.into())
+    }
+
+    /// The folder relative paths in the config are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// `data.path` resolved against the config's folder. When no file is
+    /// there but the path names one from the current directory (a config in
+    /// `configs/` saying `datasets/iris.csv`, run from the project root),
+    /// that one is used.
+    pub fn data_path(&self) -> PathBuf {
+        let beside = self.base_dir().join(&self.config.data.path);
+        if !beside.exists() && self.config.data.path.is_relative() && self.config.data.path.exists()
+        {
+            return self.config.data.path.clone();
+        }
+        beside
+    }
+
+    /// The config with every default filled in, as TOML.
+    pub fn resolved_toml(&self) -> String {
+        let mut c = self.config.clone();
+        c.model.hidden = Some(c.model.hidden_layers());
+        if c.data.split.seed.is_none() {
+            c.data.split.seed = Some(c.train.seed);
+        }
+        toml::to_string(&c).unwrap_or_else(|e| format!("# cannot render the config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+
+    const MINIMAL: &str = r#"[data]
+path = "datasets/iris.csv"
+target = "species"
+
+[model]
+kind = "mlp"
+hidden = [64, 64]
+
+[train]
+epochs = 100
+batch_size = 32
+learning_rate = 0.001
+seed = 42
+"#;
+
+    fn err(src: &str) -> String {
+        parse(src, Path::new("configs/x.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn minimal_config_parses_with_defaults() {
+        let l = parse(MINIMAL, Path::new("configs/iris.toml")).unwrap();
+        assert_eq!(l.config.train.epochs, 100);
+        assert_eq!(l.config.data.split.train, 0.7);
+        assert_eq!(l.config.train.backend, Backend::Flex);
+        assert_eq!(l.data_path(), PathBuf::from("configs/datasets/iris.csv"));
+        let resolved = l.resolved_toml();
+        assert!(resolved.contains("max_categories = 100"), "{resolved}");
+        // The resolved config is itself a valid config describing the same run.
+        let again = parse(&resolved, Path::new("configs/iris.toml")).unwrap();
+        assert_eq!(again.config.train, l.config.train);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let src = MINIMAL.replace("seed = 42", "seed = 42\nepochz = 3");
+        assert_eq!(
+            err(&src),
+            "configs/x.toml:14:1: train.epochz: unknown field `epochz`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `early_stopping`"
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_negative_values() {
+        let src = MINIMAL.replace("epochs = 100", "epochs = -5");
+        let e = err(&src);
+        assert!(e.starts_with("configs/x.toml:10:10: train.epochs: "), "{e}");
+        let src = MINIMAL.replace("batch_size = 32", "batch_size = \"big\"");
+        let e = err(&src);
+        assert!(
+            e.starts_with("configs/x.toml:11:14: train.batch_size: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn impossible_values_point_at_their_line() {
+        let src = MINIMAL.replace("epochs = 100", "epochs = 0");
+        assert_eq!(
+            err(&src),
+            "configs/x.toml:10:1: train.epochs: must be at least 1"
+        );
+        let src = MINIMAL.replace("[model]", "[data.split]\ntrain = 0.8\n\n[model]");
+        assert_eq!(
+            err(&src),
+            "configs/x.toml:5:7: data.split: train + valid + test must be 1, got 0.8 + 0.15 + 0.15 = 1.1"
+        );
+    }
+
+    #[test]
+    fn syntax_error_and_missing_target() {
+        let e = err("[data\npath = 1");
+        assert!(e.starts_with("configs/x.toml:1:"), "{e}");
+        let e = err("[data]\npath = \"a.csv\"\n");
+        assert!(e.contains("missing field `target`"), "{e}");
+    }
+
+    #[test]
+    fn linear_with_hidden_is_rejected() {
+        let src = MINIMAL.replace("kind = \"mlp\"", "kind = \"linear\"");
+        assert_eq!(
+            err(&src),
+            "configs/x.toml:7:1: model.hidden: a linear model has no hidden layers; use kind = \"mlp\" or remove hidden"
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Maps between byte offsets in a TOML document and dotted key paths, so that
+//! errors found after deserialisation still point at a line.
+
+use toml::de::{DeTable, DeValue};
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..floor_char_boundary(source, offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The byte offset of the key at `path` (e.g. `["train", "epochs"]`), or of
+/// the deepest table on the way that exists.
+pub fn offset_of(source: &str, path: &[&str]) -> Option<usize> {
+    let root = DeTable::parse(source).ok()?;
+    let mut table = root.get_ref();
+    let mut best = None;
+    for part in path {
+        let Some((key, value)) = table.get_key_value(*part) else {
+            break;
+        };
+        best = Some(key.span().start);
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => break,
+        }
+    }
+    best
+}
+
+/// The dotted path of the innermost key whose key or value span holds
+/// `offset`.
+pub fn path_at(source: &str, offset: usize) -> Option<String> {
+    let root = DeTable::parse(source).ok()?;
+    let mut path = Vec::new();
+    if find(root.get_ref(), offset, &mut path) {
+        Some(path.join("."))
+    } else {
+        None
+    }
+}
+
+/// Depth-first search for the key (or leaf value) spanning `offset`.
+/// Table spans do not always cover their keys (a `[table]` header is
+/// separate from its body), so every table is searched.
+fn find(table: &DeTable, offset: usize, path: &mut Vec<String>) -> bool {
+    for (key, value) in table.iter() {
+        path.push(key.get_ref().to_string());
+        if let DeValue::Table(t) = value.get_ref()
+            && find(t, offset, path)
+        {
+            return true;
+        }
+        if key.span().contains(&offset) || value.span().contains(&offset) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "[data]\npath = \"x.csv\"\n\n[train]\nepochs = 5\n";
+
+    #[test]
+    fn finds_lines_and_paths() {
+        let off = offset_of(DOC, &["train", "epochs"]).unwrap();
+        assert_eq!(line_col(DOC, off), (5, 1));
+        assert_eq!(path_at(DOC, off).as_deref(), Some("train.epochs"));
+        // A key that is not written points at its table.
+        let off = offset_of(DOC, &["train", "nope"]).unwrap();
+        assert_eq!(line_col(DOC, off).0, 4);
+    }
+}

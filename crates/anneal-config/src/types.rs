@@ -1,0 +1,471 @@
+//! The config types. Every section and key has a default except
+//! `data.path` and `data.target`; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data: DataConfig,
+    #[serde(default)]
+    pub task: TaskConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Relative to the config file's folder.
+    pub path: PathBuf,
+    pub target: String,
+    /// Taken from the file extension when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DataFormat>,
+    #[serde(default)]
+    pub csv: CsvOptions,
+    /// Columns ignored entirely.
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// Identifier columns: never features, carried into `predict` output.
+    #[serde(default)]
+    pub id: Vec<String>,
+    /// Per-column overrides, keyed by the column name as in the file.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnOverride>,
+    #[serde(default)]
+    pub missing: MissingConfig,
+    #[serde(default)]
+    pub clean: CleanConfig,
+    #[serde(default)]
+    pub encode: EncodeConfig,
+    #[serde(default)]
+    pub split: SplitConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFormat {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvOptions {
+    /// One ASCII character.
+    pub delimiter: String,
+    /// Cell texts read as missing, besides the empty cell.
+    pub null_values: Vec<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: ",".into(),
+            null_values: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Numeric,
+    Categorical,
+    Boolean,
+    Id,
+    Drop,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnOverride {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ColumnType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impute: Option<Impute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+}
+
+/// How a missing cell is filled. `median`, `mean` and `constant` apply to
+/// numeric columns; `mode` to both; `missing` (a category of its own) to
+/// categorical ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impute {
+    Median,
+    Mean,
+    Constant,
+    Mode,
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MissingConfig {
+    pub numeric: Impute,
+    /// Used by `constant`.
+    pub fill_value: f64,
+    /// Adds a 0/1 `<column>__missing` feature for numeric columns that had
+    /// gaps in training.
+    pub indicator: bool,
+    pub categorical: Impute,
+}
+
+impl Default for MissingConfig {
+    fn default() -> Self {
+        MissingConfig {
+            numeric: Impute::Median,
+            fill_value: 0.0,
+            indicator: false,
+            categorical: Impute::Missing,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleanConfig {
+    pub drop_duplicates: bool,
+    pub outliers: Outliers,
+    /// Lower and upper quantile for `outliers = "quantile"`.
+    pub quantiles: [f64; 2],
+    /// Standard deviations from the mean for `outliers = "zscore"`.
+    pub zscore: f64,
+    /// Row filters such as `age >= 0` or `sex != "unknown"`; a row is kept
+    /// when all hold. Column names with spaces go in backticks.
+    pub filters: Vec<String>,
+}
+
+impl Default for CleanConfig {
+    fn default() -> Self {
+        CleanConfig {
+            drop_duplicates: true,
+            outliers: Outliers::None,
+            quantiles: [0.01, 0.99],
+            zscore: 3.0,
+            filters: Vec::new(),
+        }
+    }
+}
+
+/// Outlier handling: numeric features are clipped to bounds fitted on the
+/// training split (and the same bounds are applied at predict time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outliers {
+    None,
+    Quantile,
+    Zscore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncodeConfig {
+    pub scale: Scale,
+    /// Categories beyond the most frequent `max_categories` go to the unknown
+    /// bucket.
+    pub max_categories: usize,
+}
+
+impl Default for EncodeConfig {
+    fn default() -> Self {
+        EncodeConfig {
+            scale: Scale::Standard,
+            max_categories: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    Standard,
+    Minmax,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SplitConfig {
+    pub train: f64,
+    pub valid: f64,
+    pub test: f64,
+    /// Stratify by class; when absent, anneal does so for classification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratify: Option<bool>,
+    /// Defaults to `train.seed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        SplitConfig {
+            train: 0.7,
+            valid: 0.15,
+            test: 0.15,
+            stratify: None,
+            seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaskConfig {
+    #[serde(rename = "type")]
+    pub kind: TaskKind,
+    /// An integer target with at most this many distinct values is
+    /// inferred as classification.
+    pub max_classes: usize,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        TaskConfig {
+            kind: TaskKind::Auto,
+            max_classes: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Auto,
+    Binary,
+    Multiclass,
+    Regression,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    /// Hidden layer widths; must be empty for `linear`. Defaults to
+    /// `[64, 64]` for `mlp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+    pub activation: Activation,
+    /// Dropout probability after each hidden activation.
+    pub dropout: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::Mlp,
+            hidden: None,
+            activation: Activation::Relu,
+            dropout: 0.0,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The hidden widths after defaults.
+    pub fn hidden_layers(&self) -> Vec<usize> {
+        match (&self.hidden, self.kind) {
+            (Some(h), _) => h.clone(),
+            (None, ModelKind::Mlp) => vec![64, 64],
+            (None, ModelKind::Linear) => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Logistic regression for classification, linear regression otherwise.
+    Linear,
+    Mlp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    Tanh,
+    Gelu,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub learning_rate: f64,
+    pub seed: u64,
+    pub backend: Backend,
+    pub optimizer: Optimizer,
+    pub weight_decay: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    pub schedule: Schedule,
+    pub loss: Loss,
+    /// Huber loss threshold (in units of the scaled target).
+    pub huber_delta: f64,
+    pub class_weights: ClassWeights,
+    /// Clip the global gradient norm; 0 disables.
+    pub grad_clip: f64,
+    /// Rows per forward pass when evaluating.
+    pub eval_batch_size: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 100,
+            batch_size: 32,
+            learning_rate: 0.001,
+            seed: 42,
+            backend: Backend::default(),
+            optimizer: Optimizer::Adam,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            schedule: Schedule::default(),
+            loss: Loss::Auto,
+            huber_delta: 1.0,
+            class_weights: ClassWeights::None,
+            grad_clip: 0.0,
+            eval_batch_size: 1024,
+            early_stopping: None,
+        }
+    }
+}
+
+/// Where tensors live. One enum for every backend anneal knows; CPU
+/// backends are bit-reproducible, GPU ones are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// burn-flex, the maintained CPU backend (SIMD + rayon): the fastest here.
+    #[default]
+    Flex,
+    /// burn-ndarray, deprecated upstream but still shipped.
+    Ndarray,
+    /// burn-wgpu (Vulkan/Metal/DX12).
+    Wgpu,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    Adam,
+    Adamw,
+    Sgd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedule {
+    pub kind: ScheduleKind,
+    /// `step`: multiply the rate by `gamma` every `step_epochs` epochs.
+    pub step_epochs: u32,
+    pub gamma: f64,
+    /// `cosine`: the rate at the last epoch.
+    pub min_lr: f64,
+    /// Linear warm-up from 0 over this many epochs, for every kind.
+    pub warmup_epochs: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            kind: ScheduleKind::Constant,
+            step_epochs: 30,
+            gamma: 0.1,
+            min_lr: 0.0,
+            warmup_epochs: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    Constant,
+    Cosine,
+    Step,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Cross-entropy for classification, MSE for regression.
+    Auto,
+    CrossEntropy,
+    Mse,
+    Huber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeights {
+    None,
+    /// n_rows / (n_classes * rows_of_class), as scikit-learn's "balanced".
+    Balanced,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EarlyStopping {
+    /// `loss` (validation loss) or a validation metric name such as
+    /// `accuracy`, `f1_macro`, `log_loss`, `rmse`, `mae`, `r2`.
+    pub metric: String,
+    /// Epochs without improvement before stopping.
+    pub patience: u32,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+    /// Put back the best epoch's weights at the end.
+    pub restore_best: bool,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        EarlyStopping {
+            metric: "loss".into(),
+            patience: 10,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+}
+
+/// Whether a larger value of a validation metric is better. `None` for a
+/// name anneal does not know.
+pub fn metric_higher_is_better(name: &str) -> Option<bool> {
+    match name {
+        "accuracy" | "balanced_accuracy" | "f1_macro" | "f1_weighted" | "precision_macro"
+        | "recall_macro" | "roc_auc" | "r2" => Some(true),
+        "loss" | "log_loss" | "brier" | "rmse" | "mae" | "mse" | "median_absolute_error" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}

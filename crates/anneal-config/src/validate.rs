@@ -1,0 +1,321 @@
+//! Checks of values that parse but cannot be used, each reported against
+//! its dotted key so the loader can point at the line.
+
+use crate::types::*;
+
+/// One problem: the key path and what is wrong with it.
+pub(crate) type Problem = (String, String);
+
+pub(crate) fn validate(c: &Config) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut bad = |key: &str, msg: String| p.push((key.to_string(), msg));
+
+    let d = &c.data;
+    if d.path.as_os_str().is_empty() {
+        bad("data.path", "must name a data file".into());
+    }
+    if d.target.trim().is_empty() {
+        bad("data.target", "must name the target column".into());
+    }
+    if d.csv.delimiter.len() != 1 || !d.csv.delimiter.is_ascii() {
+        bad(
+            "data.csv.delimiter",
+            format!("must be one ASCII character, got {:?}", d.csv.delimiter),
+        );
+    }
+    for (list, key) in [(&d.drop, "data.drop"), (&d.id, "data.id")] {
+        if list.iter().any(|c| c == &d.target) {
+            bad(key, format!("lists the target column {:?}", d.target));
+        }
+    }
+    if d.columns.contains_key(&d.target) {
+        bad(
+            "data.columns",
+            format!(
+                "overrides the target column {:?}; set the task with [task] type instead",
+                d.target
+            ),
+        );
+    }
+    for (name, o) in &d.columns {
+        if let Some(f) = o.fill_value
+            && !f.is_finite()
+        {
+            bad(
+                &format!("data.columns.{name}.fill_value"),
+                "must be a finite number".into(),
+            );
+        }
+    }
+    if !d.missing.fill_value.is_finite() {
+        bad("data.missing.fill_value", "must be a finite number".into());
+    }
+    if !matches!(
+        d.missing.numeric,
+        Impute::Median | Impute::Mean | Impute::Constant | Impute::Mode
+    ) {
+        bad(
+            "data.missing.numeric",
+            "must be \"median\", \"mean\", \"constant\" or \"mode\"".into(),
+        );
+    }
+    if !matches!(d.missing.categorical, Impute::Mode | Impute::Missing) {
+        bad(
+            "data.missing.categorical",
+            "must be \"mode\" or \"missing\"".into(),
+        );
+    }
+    let [lo, hi] = d.clean.quantiles;
+    if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo >= hi {
+        bad(
+            "data.clean.quantiles",
+            format!("must be two quantiles 0 <= low < high <= 1, got [{lo}, {hi}]"),
+        );
+    }
+    if !(d.clean.zscore > 0.0 && d.clean.zscore.is_finite()) {
+        bad(
+            "data.clean.zscore",
+            format!("must be > 0, got {}", d.clean.zscore),
+        );
+    }
+    for f in &d.clean.filters {
+        if let Err(e) = Filter::parse(f) {
+            bad("data.clean.filters", format!("{f:?}: {e}"));
+        }
+    }
+    if d.encode.max_categories == 0 {
+        bad("data.encode.max_categories", "must be at least 1".into());
+    }
+    let s = &d.split;
+    for (v, key) in [
+        (s.train, "data.split.train"),
+        (s.valid, "data.split.valid"),
+        (s.test, "data.split.test"),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            bad(key, format!("must be a fraction between 0 and 1, got {v}"));
+        }
+    }
+    if s.train <= 0.0 {
+        bad("data.split.train", "must be greater than 0".into());
+    }
+    let sum = s.train + s.valid + s.test;
+    if (sum - 1.0).abs() > 1e-9 {
+        bad(
+            "data.split",
+            format!(
+                "train + valid + test must be 1, got {} + {} + {} = {sum}",
+                s.train, s.valid, s.test
+            ),
+        );
+    }
+
+    if c.task.max_classes < 2 {
+        bad("task.max_classes", "must be at least 2".into());
+    }
+
+    let m = &c.model;
+    if m.kind == ModelKind::Linear && m.hidden.as_ref().is_some_and(|h| !h.is_empty()) {
+        bad(
+            "model.hidden",
+            "a linear model has no hidden layers; use kind = \"mlp\" or remove hidden".into(),
+        );
+    }
+    if m.hidden_layers().contains(&0) {
+        bad("model.hidden", "layer widths must be at least 1".into());
+    }
+    if !(0.0..1.0).contains(&m.dropout) {
+        bad(
+            "model.dropout",
+            format!("must be in [0, 1), got {}", m.dropout),
+        );
+    }
+
+    let t = &c.train;
+    if t.epochs == 0 {
+        bad("train.epochs", "must be at least 1".into());
+    }
+    if t.batch_size == 0 {
+        bad("train.batch_size", "must be at least 1".into());
+    }
+    if t.eval_batch_size == 0 {
+        bad("train.eval_batch_size", "must be at least 1".into());
+    }
+    if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+        bad(
+            "train.learning_rate",
+            format!("must be > 0, got {}", t.learning_rate),
+        );
+    }
+    if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+        bad(
+            "train.weight_decay",
+            format!("must be >= 0, got {}", t.weight_decay),
+        );
+    }
+    if !(0.0..1.0).contains(&t.momentum) {
+        bad(
+            "train.momentum",
+            format!("must be in [0, 1), got {}", t.momentum),
+        );
+    }
+    if !(t.huber_delta > 0.0 && t.huber_delta.is_finite()) {
+        bad(
+            "train.huber_delta",
+            format!("must be > 0, got {}", t.huber_delta),
+        );
+    }
+    if !(t.grad_clip >= 0.0 && t.grad_clip.is_finite()) {
+        bad(
+            "train.grad_clip",
+            format!("must be >= 0, got {}", t.grad_clip),
+        );
+    }
+    let sc = &t.schedule;
+    if sc.step_epochs == 0 {
+        bad("train.schedule.step_epochs", "must be at least 1".into());
+    }
+    if !(sc.gamma > 0.0 && sc.gamma <= 1.0) {
+        bad(
+            "train.schedule.gamma",
+            format!("must be in (0, 1], got {}", sc.gamma),
+        );
+    }
+    if !(sc.min_lr >= 0.0 && sc.min_lr <= t.learning_rate) {
+        bad(
+            "train.schedule.min_lr",
+            format!(
+                "must be between 0 and train.learning_rate, got {}",
+                sc.min_lr
+            ),
+        );
+    }
+    if let Some(es) = &t.early_stopping {
+        if metric_higher_is_better(&es.metric).is_none() {
+            bad(
+                "train.early_stopping.metric",
+                format!(
+                    "unknown metric {:?}; use \"loss\" or one of accuracy, balanced_accuracy, f1_macro, f1_weighted, log_loss, roc_auc, rmse, mae, r2",
+                    es.metric
+                ),
+            );
+        }
+        if es.patience == 0 {
+            bad("train.early_stopping.patience", "must be at least 1".into());
+        }
+        if !(es.min_delta >= 0.0 && es.min_delta.is_finite()) {
+            bad(
+                "train.early_stopping.min_delta",
+                format!("must be >= 0, got {}", es.min_delta),
+            );
+        }
+        if d.split.valid <= 0.0 {
+            bad(
+                "train.early_stopping",
+                "needs a validation split, but data.split.valid is 0".into(),
+            );
+        }
+    }
+    p
+}
+
+/// A row filter `column op value`, kept when true.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub column: String,
+    pub op: FilterOp,
+    pub value: FilterValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterValue {
+    Number(f64),
+    Text(String),
+}
+
+impl Filter {
+    /// Parses `age >= 0`, `sex == "male"`, `` `body mass` < 6000 ``.
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let s = text.trim();
+        let (column, rest) = if let Some(inner) = s.strip_prefix('`') {
+            let end = inner
+                .find('`')
+                .ok_or("unclosed backtick around the column name")?;
+            (inner[..end].to_string(), inner[end + 1..].trim_start())
+        } else {
+            let end = s
+                .find(|ch: char| ch.is_whitespace() || "=!<>".contains(ch))
+                .ok_or("expected `column op value`, e.g. `age >= 0`")?;
+            (s[..end].to_string(), s[end..].trim_start())
+        };
+        if column.is_empty() {
+            return Err("missing column name".into());
+        }
+        let ops = [
+            ("==", FilterOp::Eq),
+            ("!=", FilterOp::Ne),
+            ("<=", FilterOp::Le),
+            (">=", FilterOp::Ge),
+            ("<", FilterOp::Lt),
+            (">", FilterOp::Gt),
+        ];
+        let (op, rest) = ops
+            .iter()
+            .find_map(|(tok, op)| rest.strip_prefix(tok).map(|r| (*op, r.trim())))
+            .ok_or("expected one of == != < <= > >= after the column name")?;
+        let value = if let Some(q) = rest
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .or_else(|| rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+        {
+            FilterValue::Text(q.to_string())
+        } else {
+            match rest.parse::<f64>() {
+                Ok(v) if v.is_finite() => FilterValue::Number(v),
+                _ => {
+                    return Err(format!(
+                        "the value {rest:?} is neither a number nor a quoted string"
+                    ));
+                }
+            }
+        };
+        if matches!(value, FilterValue::Text(_)) && !matches!(op, FilterOp::Eq | FilterOp::Ne) {
+            return Err("text values can only be compared with == or !=".into());
+        }
+        Ok(Filter { column, op, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse() {
+        assert_eq!(
+            Filter::parse("age >= 0").unwrap(),
+            Filter {
+                column: "age".into(),
+                op: FilterOp::Ge,
+                value: FilterValue::Number(0.0)
+            }
+        );
+        assert_eq!(
+            Filter::parse("`body mass` != 'x'").unwrap().value,
+            FilterValue::Text("x".into())
+        );
+        assert!(Filter::parse("age").is_err());
+        assert!(Filter::parse("age ~ 3").is_err());
+        assert!(Filter::parse("sex < \"m\"").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Foundations every other anneal crate shares: the seeded random number
+//! generator, canonical JSON, hashing, atomic file writes and the versions
+//! recorded in reports and artifacts.
+//!
+//! Nothing here knows about configs, data or models; it sits at the bottom of
+//! the crate graph so that determinism has exactly one implementation.
+
+pub mod error;
+pub mod fsio;
+pub mod hash;
+pub mod json;
+pub mod rng;
+pub mod versions;
+
+pub use error::{CoreError, Result};

@@ -1,0 +1,146 @@
+//! Turning polars columns into host values, with row-level errors. `rows`
+//! maps a position in the (possibly cleaned) frame to the 0-based data row
+//! of the file, so messages name the row a user can find.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::{DataError, Result};
+use crate::read::polars_message;
+
+pub(crate) fn column<'a>(
+    df: &'a DataFrame,
+    name: &str,
+    role: &str,
+    path: &Path,
+) -> Result<&'a Column> {
+    df.column(name).map_err(|_| DataError::MissingColumn {
+        path: path.to_path_buf(),
+        column: name.to_string(),
+        role: role.to_string(),
+        available: df
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// The row number (1-based) shown to users for position `i`.
+pub(crate) fn row_number(rows: Option<&[u64]>, i: usize) -> u64 {
+    rows.and_then(|r| r.get(i).copied()).unwrap_or(i as u64) + 1
+}
+
+/// A numeric view of a column: numbers, booleans (0/1) or text that parses
+/// as numbers. NaN counts as missing; infinities are errors.
+pub(crate) fn numeric(
+    col: &Column,
+    path: &Path,
+    rows: Option<&[u64]>,
+    hint: &str,
+) -> Result<Vec<Option<f64>>> {
+    let name = col.name().to_string();
+    let values: Vec<Option<f64>> = match col.dtype() {
+        DataType::String => {
+            let ca = col.str().map_err(|e| polars_err(path, e))?;
+            let mut out = Vec::with_capacity(ca.len());
+            for (i, v) in ca.iter().enumerate() {
+                out.push(match v {
+                    None => None,
+                    Some(s) => match parse_number(s) {
+                        Some(x) => Some(x),
+                        None => {
+                            return Err(DataError::NotNumeric {
+                                path: path.to_path_buf(),
+                                column: name,
+                                row: row_number(rows, i),
+                                value: truncate(s),
+                                hint: hint.to_string(),
+                            });
+                        }
+                    },
+                });
+            }
+            out
+        }
+        DataType::Boolean => col
+            .bool()
+            .map_err(|e| polars_err(path, e))?
+            .iter()
+            .map(|v| v.map(|b| if b { 1.0 } else { 0.0 }))
+            .collect(),
+        dt if dt.is_primitive_numeric() => {
+            let cast = col
+                .cast(&DataType::Float64)
+                .map_err(|e| polars_err(path, e))?;
+            cast.f64()
+                .map_err(|e| polars_err(path, e))?
+                .iter()
+                .collect()
+        }
+        other => {
+            return Err(DataError::WrongType {
+                path: path.to_path_buf(),
+                column: name,
+                found: other.to_string(),
+                expected: "numbers".into(),
+            });
+        }
+    };
+    let mut values = values;
+    for (i, v) in values.iter_mut().enumerate() {
+        if let Some(x) = *v {
+            if x.is_nan() {
+                *v = None;
+            } else if x.is_infinite() {
+                return Err(DataError::NotFinite {
+                    path: path.to_path_buf(),
+                    column: name,
+                    row: row_number(rows, i),
+                    value: x,
+                });
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// A text view of any column (numbers are formatted as polars prints them).
+pub(crate) fn text(col: &Column, path: &Path) -> Result<StringChunked> {
+    let cast = match col.dtype() {
+        DataType::String => col.clone(),
+        _ => col
+            .cast(&DataType::String)
+            .map_err(|e| polars_err(path, e))?,
+    };
+    Ok(cast.str().map_err(|e| polars_err(path, e))?.clone())
+}
+
+/// Numbers as a user writes them: surrounding spaces allowed.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>().ok()
+}
+
+/// Long cell values are cut in messages so one error stays one line.
+pub(crate) fn truncate(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}… ({} characters)", s.chars().count())
+    }
+}
+
+pub(crate) fn polars_err(path: &Path, e: PolarsError) -> DataError {
+    DataError::Unusable {
+        path: path.to_path_buf(),
+        message: polars_message(&e),
+    }
+}

@@ -1,0 +1,20 @@
+//! Data: reading CSV/Parquet/NDJSON with polars, inferring column roles and
+//! the task, cleaning, a seeded (stratified) split, and the fitted
+//! preprocessing that turns a table into the model's float matrix.
+//!
+//! The fitted [`Preprocessor`] is plain data (serde): `train` fits it on the
+//! training split only and the artifact stores it, so `predict` applies the
+//! very same transform through the very same code ([`Preprocessor::transform`]).
+
+pub mod error;
+mod extract;
+pub mod prepare;
+pub mod preprocess;
+pub mod read;
+pub mod split;
+pub mod stats;
+
+pub use error::{DataError, Result};
+pub use prepare::{Prepared, SplitData, Targets, prepare};
+pub use preprocess::{FeatureSpec, Preprocessor, TargetSpec, Task};
+pub use read::{Table, read_table};

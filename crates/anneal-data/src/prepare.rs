@@ -1,0 +1,603 @@
+//! The data stage of `train`: read, check, clean, infer roles and the task,
+//! split, fit the preprocessing on the training rows and produce the model
+//! matrices.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anneal_config::{ColumnType, Impute, Loaded, TaskKind};
+use polars::prelude::*;
+
+use crate::error::{DataError, Result};
+use crate::extract;
+use crate::preprocess::{
+    HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType,
+    fit_categorical, fit_numeric, mean_std,
+};
+use crate::read::{Table, read_table};
+use crate::split::split;
+use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
+
+const ROW: &str = "__anneal_row";
+
+/// Model-ready data.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub preprocessor: Preprocessor,
+    pub train: SplitData,
+    pub valid: SplitData,
+    pub test: SplitData,
+    pub stats: DataStats,
+}
+
+/// One split: inputs (row-major), targets, and the 0-based file rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitData {
+    pub x: Vec<f32>,
+    pub y: Targets,
+    pub rows: Vec<u64>,
+}
+
+impl SplitData {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Class indices into the target's labels.
+    Classes(Vec<u32>),
+    /// Regression targets: as the model sees them (scaled) and as in the
+    /// data (for metrics in the data's units).
+    Values { scaled: Vec<f32>, raw: Vec<f64> },
+}
+
+/// Runs the data stage for `loaded`, with `seed` for the split.
+pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
+    let cfg = &loaded.config.data;
+    let path = loaded.data_path();
+    let path = path.as_path();
+
+    let as_text: Vec<String> = cfg
+        .columns
+        .iter()
+        .filter(|(_, o)| matches!(o.kind, Some(ColumnType::Categorical | ColumnType::Id)))
+        .map(|(n, _)| n.clone())
+        .chain(cfg.id.iter().cloned())
+        .collect();
+    let table = read_table(path, cfg.format, &cfg.csv, &as_text)?;
+    let Table {
+        df, sha256, bytes, ..
+    } = &table;
+    let read_rows = df.height() as u64;
+
+    // Every column the config names must exist.
+    let names: BTreeSet<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let missing_col = |column: &str, role: &str| DataError::MissingColumn {
+        path: path.to_path_buf(),
+        column: column.to_string(),
+        role: role.to_string(),
+        available: names.iter().cloned().collect::<Vec<_>>().join(", "),
+    };
+    if !names.contains(&cfg.target) {
+        return Err(missing_col(&cfg.target, "data.target"));
+    }
+    for (list, role) in [(&cfg.drop, "data.drop"), (&cfg.id, "data.id")] {
+        if let Some(c) = list.iter().find(|c| !names.contains(*c)) {
+            return Err(missing_col(c, role));
+        }
+    }
+    if let Some(c) = cfg.columns.keys().find(|c| !names.contains(*c)) {
+        return Err(missing_col(c, "data.columns"));
+    }
+
+    // Cleaning: missing target, filters, exact duplicates.
+    let mut df = df
+        .with_row_index(ROW.into(), None)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let target_col = df
+        .column(&cfg.target)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let mut keep = target_col.is_not_null();
+    if target_col.dtype().is_float() {
+        let nan = target_col
+            .as_materialized_series()
+            .is_nan()
+            .map_err(|e| extract::polars_err(path, e))?;
+        keep = &keep & &!nan;
+    }
+    df = df.filter(&keep).map_err(|e| extract::polars_err(path, e))?;
+    let missing_target = read_rows - df.height() as u64;
+
+    let before = df.height() as u64;
+    for text in &cfg.clean.filters {
+        let f = anneal_config::Filter::parse(text)
+            .map_err(|e| DataError::from(loaded.error_at("data.clean.filters", e)))?;
+        if !names.contains(&f.column) {
+            return Err(missing_col(&f.column, "data.clean.filters"));
+        }
+        df = df.lazy().filter(filter_expr(&f)).collect().map_err(|e| {
+            DataError::unusable(
+                path,
+                format!("filter {text:?}: {}", crate::read::polars_message(&e)),
+            )
+        })?;
+    }
+    let filtered = before - df.height() as u64;
+
+    let before = df.height() as u64;
+    if cfg.clean.drop_duplicates {
+        let subset: Vec<String> = names.iter().cloned().collect();
+        df = df
+            .unique_stable(Some(&subset), UniqueKeepStrategy::First, None)
+            .map_err(|e| extract::polars_err(path, e))?;
+    }
+    let duplicates = before - df.height() as u64;
+    if df.height() == 0 {
+        return Err(DataError::unusable(
+            path,
+            format!(
+                "no rows left after cleaning ({missing_target} without a target, {filtered} removed by filters, {duplicates} duplicates)"
+            ),
+        ));
+    }
+    let rows: Vec<u64> = df
+        .column(ROW)
+        .and_then(|c| c.cast(&DataType::UInt64))
+        .and_then(|c| Ok(c.u64()?.into_no_null_iter().collect()))
+        .map_err(|e| extract::polars_err(path, e))?;
+
+    // Target and task.
+    let target_col = df
+        .column(&cfg.target)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let (task, target_kind) = infer_task(loaded, target_col, path)?;
+
+    // Feature roles.
+    let mut columns = Vec::new();
+    let mut plans: Vec<(String, ColumnType, ValueType)> = Vec::new();
+    for col in df.columns() {
+        let name = col.name().to_string();
+        if name == ROW {
+            continue;
+        }
+        let dtype = col.dtype().to_string();
+        let missing = col.null_count() as u64;
+        let declared = cfg.columns.get(&name).and_then(|o| o.kind);
+        let role = if name == cfg.target {
+            "target"
+        } else if cfg.drop.contains(&name) || declared == Some(ColumnType::Drop) {
+            "dropped"
+        } else if cfg.id.contains(&name) || declared == Some(ColumnType::Id) {
+            "id"
+        } else {
+            "feature"
+        };
+        let mut kind = None;
+        if role == "feature" {
+            if missing == df.height() as u64 {
+                return Err(DataError::unusable(
+                    path,
+                    format!(
+                        "column {name:?} has no values (every cell is missing); remove it with data.drop = [{name:?}]"
+                    ),
+                ));
+            }
+            let t = match declared {
+                Some(t) => t,
+                None => infer_feature(col, path, &rows)?,
+            };
+            kind = Some(
+                match t {
+                    ColumnType::Numeric => "numeric",
+                    ColumnType::Boolean => "boolean",
+                    _ => "categorical",
+                }
+                .to_string(),
+            );
+            plans.push((name.clone(), t, ValueType::of(col.dtype())));
+        }
+        columns.push(ColumnInfo {
+            name,
+            role: role.into(),
+            kind,
+            dtype,
+            missing,
+        });
+    }
+    if plans.is_empty() {
+        return Err(DataError::unusable(
+            path,
+            "no feature columns are left (every column is the target, dropped or an id)",
+        ));
+    }
+
+    // Split, stratified by class for classification unless told otherwise.
+    let (classes, labels, raw_y) = match &target_kind {
+        TargetKind::Classes(labels, idx) => (Some(idx.clone()), Some(labels.clone()), None),
+        TargetKind::Values(v) => (None, None, Some(v.clone())),
+    };
+    let stratify = cfg.split.stratify.unwrap_or(task.is_classification());
+    let s = split(
+        df.height(),
+        if stratify { classes.as_deref() } else { None },
+        [cfg.split.train, cfg.split.valid, cfg.split.test],
+        cfg.split.seed.unwrap_or(seed),
+    );
+
+    // Fit the preprocessing on the training rows only.
+    let mut features = Vec::new();
+    let mut host = Vec::new();
+    for (name, t, vt) in &plans {
+        let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
+        let over = cfg.columns.get(name).cloned().unwrap_or_default();
+        match t {
+            ColumnType::Numeric | ColumnType::Boolean => {
+                let hint = format!(
+                    "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
+                    toml_key(name)
+                );
+                let values = extract::numeric(col, path, Some(&rows), &hint)?;
+                let impute = over.impute.unwrap_or(cfg.missing.numeric);
+                if impute == Impute::Missing {
+                    return Err(loaded
+                        .error_at(
+                            &format!("data.columns.{name}.impute"),
+                            "\"missing\" is for categorical columns; use median, mean, constant or mode",
+                        )
+                        .into());
+                }
+                let fit = NumericFit {
+                    impute,
+                    constant: over.fill_value.unwrap_or(cfg.missing.fill_value),
+                    indicator: over.indicator.unwrap_or(cfg.missing.indicator),
+                    outliers: if *t == ColumnType::Boolean {
+                        anneal_config::Outliers::None
+                    } else {
+                        cfg.clean.outliers
+                    },
+                    quantiles: cfg.clean.quantiles,
+                    zscore: cfg.clean.zscore,
+                    scale: over.scale.unwrap_or(cfg.encode.scale),
+                };
+                let source_type = if *t == ColumnType::Boolean {
+                    ValueType::Boolean
+                } else {
+                    *vt
+                };
+                let spec = fit_numeric(name, source_type, &values, &s.train, &fit).ok_or_else(|| {
+                    DataError::unusable(
+                        path,
+                        format!("column {name:?} has no values in the training split; drop it or provide data"),
+                    )
+                })?;
+                features.push(spec);
+                host.push(HostColumn::Num(values));
+            }
+            _ => {
+                let values = extract::text(col, path)?;
+                let impute = over.impute.unwrap_or(cfg.missing.categorical);
+                if !matches!(impute, Impute::Mode | Impute::Missing) {
+                    return Err(loaded
+                        .error_at(
+                            &format!("data.columns.{name}.impute"),
+                            "categorical columns are imputed with \"mode\" or \"missing\"",
+                        )
+                        .into());
+                }
+                let vt = if vt == &ValueType::Boolean {
+                    ValueType::String
+                } else {
+                    *vt
+                };
+                features.push(fit_categorical(
+                    name,
+                    if *t == ColumnType::Categorical {
+                        ValueType::String
+                    } else {
+                        vt
+                    },
+                    &values,
+                    &s.train,
+                    impute,
+                    cfg.encode.max_categories,
+                ));
+                host.push(HostColumn::Text(values));
+            }
+        }
+    }
+
+    let target = match (&labels, &raw_y) {
+        (Some(labels), _) => TargetSpec::Classes {
+            column: cfg.target.clone(),
+            labels: labels.clone(),
+            label_type: ValueType::of(target_col.dtype()),
+        },
+        (None, Some(y)) => {
+            let train_y: Vec<f64> = s.train.iter().map(|&i| y[i]).collect();
+            let (m, sd) = mean_std(&train_y);
+            TargetSpec::Regression {
+                column: cfg.target.clone(),
+                offset: m,
+                scale: if sd > 0.0 { sd } else { 1.0 },
+            }
+        }
+        (None, None) => unreachable_target(path)?,
+    };
+    let id_columns: Vec<String> = columns
+        .iter()
+        .filter(|c| c.role == "id")
+        .map(|c| c.name.clone())
+        .collect();
+    let preprocessor = Preprocessor {
+        task,
+        target,
+        features,
+        id_columns,
+    };
+
+    let make = |idx: &[usize]| -> SplitData {
+        let x = preprocessor.transform_columns(&host, Some(idx));
+        let y = match (&classes, &raw_y, &preprocessor.target) {
+            (Some(c), _, _) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
+            (None, Some(v), TargetSpec::Regression { offset, scale, .. }) => {
+                let raw: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+                Targets::Values {
+                    scaled: raw.iter().map(|y| ((y - offset) / scale) as f32).collect(),
+                    raw,
+                }
+            }
+            _ => Targets::Values {
+                scaled: Vec::new(),
+                raw: Vec::new(),
+            },
+        };
+        SplitData {
+            x,
+            y,
+            rows: idx.iter().map(|&i| rows[i]).collect(),
+        }
+    };
+    let train = make(&s.train);
+    let valid = make(&s.valid);
+    let test = make(&s.test);
+
+    let mut class_counts = BTreeMap::new();
+    if let (Some(labels), Some(c)) = (&labels, &classes) {
+        for (k, label) in labels.iter().enumerate() {
+            let count = |idx: &[usize]| idx.iter().filter(|&&i| c[i] as usize == k).count() as u64;
+            class_counts.insert(
+                label.clone(),
+                [count(&s.train), count(&s.valid), count(&s.test)],
+            );
+        }
+        if labels.len() >= 2 {
+            let in_train = class_counts.values().filter(|n| n[0] > 0).count();
+            if in_train < 2 {
+                return Err(DataError::unusable(
+                    path,
+                    "the training split holds a single class; more rows or another split are needed",
+                ));
+            }
+        }
+    }
+    let stats = DataStats {
+        source: SourceInfo {
+            path: loaded.config.data.path.to_string_lossy().replace('\\', "/"),
+            format: format!("{:?}", table.format).to_lowercase(),
+            sha256: sha256.clone(),
+            bytes: *bytes,
+        },
+        rows: RowCounts {
+            read: read_rows,
+            missing_target,
+            filtered,
+            duplicates,
+            used: df.height() as u64,
+            train: train.len() as u64,
+            valid: valid.len() as u64,
+            test: test.len() as u64,
+        },
+        columns,
+        class_counts,
+    };
+    Ok(Prepared {
+        preprocessor,
+        train,
+        valid,
+        test,
+        stats,
+    })
+}
+
+fn unreachable_target(path: &Path) -> Result<TargetSpec> {
+    Err(DataError::unusable(
+        path,
+        "internal error: no target values",
+    ))
+}
+
+/// A TOML key for `name`, quoted when it is not a bare key.
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+enum TargetKind {
+    /// Sorted labels and each row's class index.
+    Classes(Vec<String>, Vec<u32>),
+    Values(Vec<f64>),
+}
+
+/// Decides the task from `[task]` and the target column, and encodes it.
+fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, TargetKind)> {
+    let tcfg = &loaded.config.task;
+    let name = col.name().to_string();
+    let dtype = col.dtype().clone();
+    let n_distinct = col.n_unique().map_err(|e| extract::polars_err(path, e))?;
+    let classify = match tcfg.kind {
+        TaskKind::Binary | TaskKind::Multiclass => true,
+        TaskKind::Regression => {
+            if !(dtype.is_primitive_numeric() || dtype == DataType::Boolean) {
+                return Err(loaded
+                    .error_at(
+                        "task.type",
+                        format!("regression needs a numeric target, but {name:?} holds {dtype}"),
+                    )
+                    .into());
+            }
+            false
+        }
+        TaskKind::Auto => {
+            if dtype.is_float() {
+                false
+            } else if dtype.is_integer() {
+                n_distinct <= tcfg.max_classes
+            } else {
+                true
+            }
+        }
+    };
+    if !classify {
+        let values = extract::numeric(col, path, None, "")?;
+        let values: Vec<f64> = values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        return Ok((Task::Regression, TargetKind::Values(values)));
+    }
+    let text = extract::text(col, path)?;
+    let mut labels: Vec<String> = text
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if dtype.is_primitive_numeric() {
+        labels.sort_by(|a, b| {
+            let x = a.parse::<f64>().unwrap_or(f64::NAN);
+            let y = b.parse::<f64>().unwrap_or(f64::NAN);
+            x.total_cmp(&y)
+        });
+    }
+    if labels.len() < 2 {
+        return Err(DataError::unusable(
+            path,
+            format!(
+                "the target {name:?} has a single class ({}) after cleaning; a classifier needs at least two",
+                labels
+                    .first()
+                    .map_or("none".to_string(), |l| format!("{l:?}"))
+            ),
+        ));
+    }
+    let task = match tcfg.kind {
+        TaskKind::Binary if labels.len() != 2 => {
+            return Err(loaded
+                .error_at(
+                    "task.type",
+                    format!(
+                        "binary classification needs exactly 2 classes, but {name:?} has {}",
+                        labels.len()
+                    ),
+                )
+                .into());
+        }
+        TaskKind::Multiclass => Task::Multiclass,
+        _ if labels.len() == 2 => Task::Binary,
+        _ => Task::Multiclass,
+    };
+    let index: std::collections::HashMap<&str, u32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i as u32))
+        .collect();
+    let idx: Vec<u32> = text
+        .iter()
+        .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(0))
+        .collect();
+    Ok((task, TargetKind::Classes(labels, idx)))
+}
+
+/// The role of an undeclared feature column, from its type. A text column
+/// whose values are nearly all numbers is a numeric column with a bad cell:
+/// that is reported rather than silently one-hot encoded.
+fn infer_feature(col: &Column, path: &Path, rows: &[u64]) -> Result<ColumnType> {
+    match col.dtype() {
+        DataType::Boolean => Ok(ColumnType::Boolean),
+        d if d.is_primitive_numeric() => Ok(ColumnType::Numeric),
+        DataType::String => {
+            let ca = col.str().map_err(|e| extract::polars_err(path, e))?;
+            let mut numbers = 0usize;
+            let mut others = 0usize;
+            let mut first_bad = None;
+            for (i, v) in ca.iter().enumerate() {
+                if let Some(s) = v {
+                    if extract::parse_number(s).is_some() {
+                        numbers += 1;
+                    } else {
+                        others += 1;
+                        if first_bad.is_none() {
+                            first_bad = Some((i, s.to_string()));
+                        }
+                    }
+                }
+            }
+            if let Some((i, value)) = first_bad
+                && numbers >= 9 * others
+                && numbers > 0
+            {
+                let name = col.name().to_string();
+                return Err(DataError::NotNumeric {
+                    path: path.to_path_buf(),
+                    hint: format!(
+                        ": {numbers} other cells are numbers; fix the cell, list the text in data.csv.null_values, or declare the column with [data.columns.{}] type = \"categorical\"",
+                        toml_key(&name)
+                    ),
+                    column: name,
+                    row: extract::row_number(Some(rows), i),
+                    value: extract::truncate(&value),
+                });
+            }
+            Ok(ColumnType::Categorical)
+        }
+        _ => Ok(ColumnType::Categorical),
+    }
+}
+
+fn filter_expr(f: &anneal_config::Filter) -> Expr {
+    use anneal_config::{FilterOp, FilterValue};
+    let c = col(f.column.as_str());
+    let v = match &f.value {
+        FilterValue::Number(x) => lit(*x),
+        FilterValue::Text(s) => lit(s.clone()),
+    };
+    match f.op {
+        FilterOp::Eq => c.eq(v),
+        FilterOp::Ne => c.neq(v),
+        FilterOp::Lt => c.lt(v),
+        FilterOp::Le => c.lt_eq(v),
+        FilterOp::Gt => c.gt(v),
+        FilterOp::Ge => c.gt_eq(v),
+    }
+}
+
+impl From<anneal_config::ConfigError> for DataError {
+    fn from(e: anneal_config::ConfigError) -> Self {
+        DataError::Config(Box::new(e))
+    }
+}

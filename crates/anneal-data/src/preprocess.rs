@@ -1,0 +1,564 @@
+//! The fitted preprocessing: plain data that says, per input column, how a
+//! raw value becomes model inputs. It maps one-to-one onto ONNX-ML's
+//! Imputer, Scaler and OneHotEncoder, and is stored in the artifact as JSON.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anneal_config::Impute;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::extract;
+
+/// What the model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Binary,
+    Multiclass,
+    Regression,
+}
+
+impl Task {
+    pub fn is_classification(self) -> bool {
+        !matches!(self, Task::Regression)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Binary => "binary",
+            Task::Multiclass => "multiclass",
+            Task::Regression => "regression",
+        }
+    }
+}
+
+/// Column value types in MLflow's column-spec vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    String,
+    Long,
+    Double,
+    Boolean,
+}
+
+impl ValueType {
+    pub fn of(dtype: &DataType) -> ValueType {
+        match dtype {
+            DataType::Boolean => ValueType::Boolean,
+            DataType::Float32 | DataType::Float64 => ValueType::Double,
+            d if d.is_integer() => ValueType::Long,
+            _ => ValueType::String,
+        }
+    }
+}
+
+/// The target: class labels in output order, or the scaling of a
+/// regression target (the model predicts `(y - offset) / scale`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetSpec {
+    Classes {
+        column: String,
+        labels: Vec<String>,
+        label_type: ValueType,
+    },
+    Regression {
+        column: String,
+        offset: f64,
+        scale: f64,
+    },
+}
+
+impl TargetSpec {
+    pub fn column(&self) -> &str {
+        match self {
+            TargetSpec::Classes { column, .. } | TargetSpec::Regression { column, .. } => column,
+        }
+    }
+}
+
+/// One input column's transform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeatureSpec {
+    /// `((clip(value or fill)) - offset) / scale`, plus an optional 0/1
+    /// missing indicator.
+    Numeric {
+        column: String,
+        source_type: ValueType,
+        impute: Impute,
+        fill: f64,
+        indicator: bool,
+        clip: Option<[f64; 2]>,
+        offset: f64,
+        scale: f64,
+    },
+    /// One-hot over `categories`, then a `missing` slot when missing values
+    /// are a category of their own (`missing_fill` absent), then an
+    /// `unknown` slot for values not seen in training.
+    Categorical {
+        column: String,
+        source_type: ValueType,
+        categories: Vec<String>,
+        missing_fill: Option<String>,
+    },
+}
+
+impl FeatureSpec {
+    pub fn column(&self) -> &str {
+        match self {
+            FeatureSpec::Numeric { column, .. } | FeatureSpec::Categorical { column, .. } => column,
+        }
+    }
+
+    pub fn source_type(&self) -> ValueType {
+        match self {
+            FeatureSpec::Numeric { source_type, .. }
+            | FeatureSpec::Categorical { source_type, .. } => *source_type,
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            FeatureSpec::Numeric { indicator, .. } => 1 + usize::from(*indicator),
+            FeatureSpec::Categorical {
+                categories,
+                missing_fill,
+                ..
+            } => categories.len() + usize::from(missing_fill.is_none()) + 1,
+        }
+    }
+}
+
+/// Everything needed to turn a raw table into model inputs and model outputs
+/// back into predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessor {
+    pub task: Task,
+    pub target: TargetSpec,
+    pub features: Vec<FeatureSpec>,
+    /// Identifier columns copied into `predict` output when present.
+    pub id_columns: Vec<String>,
+}
+
+/// Host values of one input column, extracted once.
+pub(crate) enum HostColumn {
+    Num(Vec<Option<f64>>),
+    Text(StringChunked),
+}
+
+impl Preprocessor {
+    /// Model input width.
+    pub fn n_inputs(&self) -> usize {
+        self.features.iter().map(FeatureSpec::width).sum()
+    }
+
+    /// Model output width: classes, or 1 for regression.
+    pub fn n_outputs(&self) -> usize {
+        match &self.target {
+            TargetSpec::Classes { labels, .. } => labels.len(),
+            TargetSpec::Regression { .. } => 1,
+        }
+    }
+
+    /// Names of the model inputs, in order (`age`, `age__missing`,
+    /// `sex=female`, `sex=__missing__`, `sex=__unknown__`).
+    pub fn input_names(&self) -> Vec<String> {
+        let mut names = Vec::with_capacity(self.n_inputs());
+        for f in &self.features {
+            match f {
+                FeatureSpec::Numeric {
+                    column, indicator, ..
+                } => {
+                    names.push(column.clone());
+                    if *indicator {
+                        names.push(format!("{column}__missing"));
+                    }
+                }
+                FeatureSpec::Categorical {
+                    column,
+                    categories,
+                    missing_fill,
+                    ..
+                } => {
+                    names.extend(categories.iter().map(|c| format!("{column}={c}")));
+                    if missing_fill.is_none() {
+                        names.push(format!("{column}=__missing__"));
+                    }
+                    names.push(format!("{column}=__unknown__"));
+                }
+            }
+        }
+        names
+    }
+
+    /// Turns every row of `df` into model inputs (row-major, `n_inputs` per
+    /// row). `rows` maps positions to file rows for error messages.
+    pub fn transform(&self, df: &DataFrame, path: &Path, rows: Option<&[u64]>) -> Result<Vec<f32>> {
+        let cols = self.extract(df, path, rows)?;
+        Ok(self.transform_columns(&cols, None))
+    }
+
+    /// Extracts the host values of every input column.
+    pub(crate) fn extract(
+        &self,
+        df: &DataFrame,
+        path: &Path,
+        rows: Option<&[u64]>,
+    ) -> Result<Vec<HostColumn>> {
+        self.features
+            .iter()
+            .map(|f| {
+                let col = extract::column(df, f.column(), "a model input", path)?;
+                Ok(match f {
+                    FeatureSpec::Numeric { .. } => {
+                        HostColumn::Num(extract::numeric(col, path, rows, "")?)
+                    }
+                    FeatureSpec::Categorical { .. } => HostColumn::Text(extract::text(col, path)?),
+                })
+            })
+            .collect()
+    }
+
+    /// Applies the fitted transform to the rows `select` (all when `None`).
+    pub(crate) fn transform_columns(
+        &self,
+        cols: &[HostColumn],
+        select: Option<&[usize]>,
+    ) -> Vec<f32> {
+        let n_all = cols.first().map_or(0, |c| match c {
+            HostColumn::Num(v) => v.len(),
+            HostColumn::Text(ca) => ca.len(),
+        });
+        let n = select.map_or(n_all, <[usize]>::len);
+        let width = self.n_inputs();
+        let mut out = vec![0f32; n * width];
+        let mut offset = 0;
+        for (spec, col) in self.features.iter().zip(cols) {
+            match (spec, col) {
+                (
+                    FeatureSpec::Numeric {
+                        fill,
+                        indicator,
+                        clip,
+                        offset: shift,
+                        scale,
+                        ..
+                    },
+                    HostColumn::Num(values),
+                ) => {
+                    for r in 0..n {
+                        let src = select.map_or(r, |s| s[r]);
+                        let v = values.get(src).copied().flatten();
+                        let mut x = v.unwrap_or(*fill);
+                        if let Some([lo, hi]) = clip {
+                            x = x.clamp(*lo, *hi);
+                        }
+                        let base = r * width + offset;
+                        out[base] = ((x - shift) / scale) as f32;
+                        if *indicator {
+                            out[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
+                        }
+                    }
+                }
+                (
+                    FeatureSpec::Categorical {
+                        categories,
+                        missing_fill,
+                        ..
+                    },
+                    HostColumn::Text(ca),
+                ) => {
+                    let index: HashMap<&str, usize> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i))
+                        .collect();
+                    let missing_slot = categories.len();
+                    let unknown_slot = categories.len() + usize::from(missing_fill.is_none());
+                    let fill_slot = missing_fill
+                        .as_deref()
+                        .and_then(|f| index.get(f).copied())
+                        .unwrap_or(unknown_slot);
+                    for r in 0..n {
+                        let src = select.map_or(r, |s| s[r]);
+                        let slot = match ca.get(src) {
+                            None if missing_fill.is_none() => missing_slot,
+                            None => fill_slot,
+                            Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
+                        };
+                        out[r * width + offset + slot] = 1.0;
+                    }
+                }
+                // Extraction follows the spec, so kinds always match.
+                _ => {}
+            }
+            offset += spec.width();
+        }
+        out
+    }
+}
+
+/// Settings for fitting one numeric column.
+pub(crate) struct NumericFit {
+    pub impute: Impute,
+    pub constant: f64,
+    pub indicator: bool,
+    pub outliers: anneal_config::Outliers,
+    pub quantiles: [f64; 2],
+    pub zscore: f64,
+    pub scale: anneal_config::Scale,
+}
+
+/// Fits a numeric column on the training rows. `None` when the training
+/// split has no value at all in this column.
+pub(crate) fn fit_numeric(
+    column: &str,
+    source_type: ValueType,
+    values: &[Option<f64>],
+    train: &[usize],
+    fit: &NumericFit,
+) -> Option<FeatureSpec> {
+    let mut present: Vec<f64> = train.iter().filter_map(|&i| values[i]).collect();
+    if present.is_empty() {
+        return None;
+    }
+    let had_missing = present.len() < train.len();
+    present.sort_by(f64::total_cmp);
+    let fill = match fit.impute {
+        Impute::Mean => mean(&present),
+        Impute::Constant => fit.constant,
+        Impute::Mode => mode_sorted(&present),
+        // `missing` is refused by config validation for numeric columns.
+        Impute::Median | Impute::Missing => quantile_sorted(&present, 0.5),
+    };
+    let clip = match fit.outliers {
+        anneal_config::Outliers::None => None,
+        anneal_config::Outliers::Quantile => Some([
+            quantile_sorted(&present, fit.quantiles[0]),
+            quantile_sorted(&present, fit.quantiles[1]),
+        ]),
+        anneal_config::Outliers::Zscore => {
+            let (m, s) = mean_std(&present);
+            Some([m - fit.zscore * s, m + fit.zscore * s])
+        }
+    };
+    // Scaling statistics are taken after imputation and clipping, as a
+    // scikit-learn pipeline (imputer -> clipper -> scaler) would.
+    let filled: Vec<f64> = train
+        .iter()
+        .map(|&i| {
+            let x = values[i].unwrap_or(fill);
+            match clip {
+                Some([lo, hi]) => x.clamp(lo, hi),
+                None => x,
+            }
+        })
+        .collect();
+    let (offset, scale) = match fit.scale {
+        anneal_config::Scale::None => (0.0, 1.0),
+        anneal_config::Scale::Standard => {
+            let (m, s) = mean_std(&filled);
+            (m, if s > 0.0 { s } else { 1.0 })
+        }
+        anneal_config::Scale::Minmax => {
+            let lo = filled.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = filled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, if hi > lo { hi - lo } else { 1.0 })
+        }
+    };
+    Some(FeatureSpec::Numeric {
+        column: column.to_string(),
+        source_type,
+        impute: fit.impute,
+        fill,
+        indicator: fit.indicator && had_missing,
+        clip,
+        offset,
+        scale,
+    })
+}
+
+/// Fits a categorical column on the training rows: the `max_categories` most
+/// frequent values (ties by name), listed in name order.
+pub(crate) fn fit_categorical(
+    column: &str,
+    source_type: ValueType,
+    values: &StringChunked,
+    train: &[usize],
+    impute: Impute,
+    max_categories: usize,
+) -> FeatureSpec {
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for &i in train {
+        if let Some(v) = values.get(i) {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    let mut by_freq: Vec<(&str, u64)> = counts.into_iter().collect();
+    by_freq.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let missing_fill = match impute {
+        Impute::Mode => by_freq.first().map(|(v, _)| v.to_string()),
+        _ => None,
+    };
+    by_freq.truncate(max_categories);
+    let mut categories: Vec<String> = by_freq.into_iter().map(|(v, _)| v.to_string()).collect();
+    categories.sort();
+    FeatureSpec::Categorical {
+        column: column.to_string(),
+        source_type,
+        categories,
+        missing_fill,
+    }
+}
+
+pub(crate) fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Mean and population standard deviation (ddof = 0, as StandardScaler).
+pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
+    let m = mean(v);
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len().max(1) as f64;
+    (m, var.sqrt())
+}
+
+/// Linear-interpolation quantile of sorted values (numpy's default).
+pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    v[lo] + (v[hi] - v[lo]) * frac
+}
+
+/// Most frequent value of sorted values; ties go to the smallest.
+fn mode_sorted(v: &[f64]) -> f64 {
+    let mut best = (v[0], 0usize);
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j < v.len() && v[j] == v[i] {
+            j += 1;
+        }
+        if j - i > best.1 {
+            best = (v[i], j - i);
+        }
+        i = j;
+    }
+    best.0
+}
+
+impl DataError {
+    pub(crate) fn unusable(path: &Path, message: impl Into<String>) -> Self {
+        DataError::Unusable {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
+        assert_eq!(quantile_sorted(&v, 0.25), 1.75);
+        assert_eq!(mode_sorted(&[1.0, 2.0, 2.0, 3.0, 3.0]), 2.0);
+    }
+
+    #[test]
+    fn numeric_fit_imputes_clips_and_scales() {
+        let values = vec![Some(1.0), None, Some(3.0), Some(100.0), Some(5.0)];
+        let fit = NumericFit {
+            impute: Impute::Median,
+            constant: 0.0,
+            indicator: true,
+            outliers: anneal_config::Outliers::Quantile,
+            quantiles: [0.0, 0.75],
+            zscore: 3.0,
+            scale: anneal_config::Scale::Minmax,
+        };
+        let spec = fit_numeric("x", ValueType::Double, &values, &[0, 1, 2, 3, 4], &fit).unwrap();
+        let FeatureSpec::Numeric {
+            fill,
+            clip,
+            offset,
+            scale,
+            indicator,
+            ..
+        } = &spec
+        else {
+            panic!("numeric expected")
+        };
+        // median of [1, 3, 5, 100] = 4; 0.75-quantile = 5 + 0.25 * 95 = 28.75
+        assert_eq!(*fill, 4.0);
+        assert_eq!(*clip, Some([1.0, 28.75]));
+        assert_eq!((*offset, *scale), (1.0, 27.75));
+        assert!(*indicator);
+        let p = Preprocessor {
+            task: Task::Regression,
+            target: TargetSpec::Regression {
+                column: "y".into(),
+                offset: 0.0,
+                scale: 1.0,
+            },
+            features: vec![spec],
+            id_columns: vec![],
+        };
+        let out = p.transform_columns(&[HostColumn::Num(values)], Some(&[1, 3]));
+        assert_eq!(out, vec![3.0 / 27.75, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn categorical_slots() {
+        let ca = StringChunked::from_iter_options(
+            "c".into(),
+            [Some("b"), Some("a"), None, Some("b"), Some("z")].into_iter(),
+        );
+        let spec = fit_categorical(
+            "c",
+            ValueType::String,
+            &ca,
+            &[0, 1, 2, 3],
+            Impute::Missing,
+            10,
+        );
+        let p = Preprocessor {
+            task: Task::Binary,
+            target: TargetSpec::Regression {
+                column: "y".into(),
+                offset: 0.0,
+                scale: 1.0,
+            },
+            features: vec![spec],
+            id_columns: vec![],
+        };
+        assert_eq!(
+            p.input_names(),
+            ["c=a", "c=b", "c=__missing__", "c=__unknown__"]
+        );
+        let out = p.transform_columns(&[HostColumn::Text(ca)], None);
+        #[rustfmt::skip]
+        assert_eq!(out, vec![
+            0.0, 1.0, 0.0, 0.0,
+            1.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 1.0, 0.0,
+            0.0, 1.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 1.0,
+        ]);
+    }
+}

@@ -1,0 +1,205 @@
+//! Reading a data file into a polars `DataFrame`, once: the bytes are read a
+//! single time, hashed, checked to be text where text is expected, and handed
+//! to polars from memory.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use anneal_config::{CsvOptions, DataFormat};
+use polars::prelude::*;
+
+use crate::error::{DataError, Result};
+
+/// A loaded table and the facts about its file that reports record.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub df: DataFrame,
+    pub path: PathBuf,
+    pub format: DataFormat,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Rows polars reads to infer CSV column types before falling back to the
+/// whole file (when a later row does not fit the inferred type).
+const INFER_ROWS: usize = 10_000;
+
+/// The format named by the config, or else by the file extension.
+pub fn detect_format(path: &Path, declared: Option<DataFormat>) -> Result<DataFormat> {
+    if let Some(f) = declared {
+        return Ok(f);
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") | Some("tsv") | Some("txt") => Ok(DataFormat::Csv),
+        Some("parquet") | Some("pq") => Ok(DataFormat::Parquet),
+        Some("ndjson") | Some("jsonl") | Some("json") => Ok(DataFormat::Ndjson),
+        _ => Err(DataError::UnknownFormat {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Reads `path`. Columns in `as_text` are read as strings whatever they look
+/// like (categorical columns whose values happen to be digits).
+pub fn read_table(
+    path: &Path,
+    format: Option<DataFormat>,
+    csv: &CsvOptions,
+    as_text: &[String],
+) -> Result<Table> {
+    let format = detect_format(path, format)?;
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DataError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(source) => {
+            return Err(DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if bytes.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let sha256 = anneal_core::hash::sha256_hex(&bytes);
+    let size = bytes.len() as u64;
+    let malformed = |detail: String| DataError::Malformed {
+        path: path.to_path_buf(),
+        format: format_name(format),
+        detail,
+    };
+    if format != DataFormat::Parquet {
+        check_text(&bytes).map_err(malformed)?;
+    }
+    let df = match format {
+        DataFormat::Csv => {
+            let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+            match read_csv(&bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
+                Ok(df) => df,
+                // A value after the sampled rows did not fit the inferred
+                // type: infer from every row instead, so that the column
+                // comes back as text and the value can be reported by row.
+                Err(_) => read_csv(&bytes, delimiter, csv, as_text, None)
+                    .map_err(|e| malformed(polars_message(&e)))?,
+            }
+        }
+        DataFormat::Parquet => ParquetReader::new(Cursor::new(bytes))
+            .finish()
+            .map_err(|e| malformed(polars_message(&e)))?,
+        DataFormat::Ndjson => JsonReader::new(Cursor::new(bytes))
+            .with_json_format(JsonFormat::JsonLines)
+            .finish()
+            .map_err(|e| malformed(polars_message(&e)))?,
+    };
+    if df.width() == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if df.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Table {
+        df,
+        path: path.to_path_buf(),
+        format,
+        sha256,
+        bytes: size,
+    })
+}
+
+fn read_csv(
+    bytes: &[u8],
+    delimiter: u8,
+    csv: &CsvOptions,
+    as_text: &[String],
+    infer: Option<usize>,
+) -> PolarsResult<DataFrame> {
+    let overwrite = if as_text.is_empty() {
+        None
+    } else {
+        Some(Arc::new(Schema::from_iter(
+            as_text
+                .iter()
+                .map(|n| Field::new(n.as_str().into(), DataType::String)),
+        )))
+    };
+    let nulls = if csv.null_values.is_empty() {
+        None
+    } else {
+        Some(NullValues::AllColumns(
+            csv.null_values.iter().map(|s| s.as_str().into()).collect(),
+        ))
+    };
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(infer)
+        .with_schema_overwrite(overwrite)
+        .with_raise_if_empty(true)
+        .map_parse_options(|o| {
+            o.with_separator(delimiter)
+                .with_null_values(nulls.clone())
+                .with_missing_is_null(true)
+        })
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+}
+
+/// Rejects binary data and invalid UTF-8 with the line where it starts.
+fn check_text(bytes: &[u8]) -> Result<(), String> {
+    if let Some(pos) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
+        return Err(format!(
+            "binary data (a NUL byte at line {}), expected UTF-8 text",
+            line_of(bytes, pos)
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let pos = e.valid_up_to();
+        return Err(format!(
+            "invalid UTF-8 (byte 0x{:02x} at line {}), expected UTF-8 text",
+            bytes.get(pos).copied().unwrap_or(0),
+            line_of(bytes, pos)
+        ));
+    }
+    Ok(())
+}
+
+fn line_of(bytes: &[u8], pos: usize) -> usize {
+    bytes[..pos.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Polars errors carry a context chain over several lines; keep the first,
+/// which says what went wrong.
+pub(crate) fn polars_message(e: &PolarsError) -> String {
+    let text = e.to_string();
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("unknown error")
+        .to_string()
+}
+
+pub(crate) fn format_name(f: DataFormat) -> &'static str {
+    match f {
+        DataFormat::Csv => "valid CSV",
+        DataFormat::Parquet => "valid Parquet",
+        DataFormat::Ndjson => "valid NDJSON",
+    }
+}

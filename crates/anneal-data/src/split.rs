@@ -1,0 +1,85 @@
+//! The seeded train/valid/test split. Stratified splits cut every class in
+//! the same proportions; each split lists its rows in file order, so the
+//! split depends on the seed and the data alone.
+
+use anneal_core::rng::Rng;
+
+/// Row positions of the train, valid and test splits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitIndices {
+    pub train: Vec<usize>,
+    pub valid: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+/// Splits `n` rows with fractions `[train, valid, test]` (summing to 1).
+/// With `strata`, each stratum (class) is split on its own.
+pub fn split(n: usize, strata: Option<&[u32]>, fractions: [f64; 3], seed: u64) -> SplitIndices {
+    let mut rng = Rng::stream(seed, "split");
+    let mut out = SplitIndices {
+        train: Vec::new(),
+        valid: Vec::new(),
+        test: Vec::new(),
+    };
+    let groups: Vec<Vec<usize>> = match strata {
+        Some(s) => {
+            let k = s.iter().copied().max().map_or(0, |m| m as usize + 1);
+            let mut g = vec![Vec::new(); k];
+            for (i, &c) in s.iter().enumerate() {
+                g[c as usize].push(i);
+            }
+            g
+        }
+        None => vec![(0..n).collect()],
+    };
+    for mut group in groups {
+        rng.shuffle(&mut group);
+        let len = group.len();
+        let n_train = ((len as f64 * fractions[0]).round() as usize).clamp(1.min(len), len);
+        let n_valid = ((len as f64 * fractions[1]).round() as usize).min(len - n_train);
+        let n_test = len - n_train - n_valid;
+        // A zero test fraction sends the rounding remainder to valid.
+        let (n_valid, _) = if fractions[2] == 0.0 {
+            (n_valid + n_test, 0)
+        } else {
+            (n_valid, n_test)
+        };
+        out.train.extend_from_slice(&group[..n_train]);
+        out.valid
+            .extend_from_slice(&group[n_train..n_train + n_valid]);
+        out.test.extend_from_slice(&group[n_train + n_valid..]);
+    }
+    out.train.sort_unstable();
+    out.valid.sort_unstable();
+    out.test.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_split_keeps_proportions_and_is_seeded() {
+        let strata: Vec<u32> = (0..150).map(|i| (i / 50) as u32).collect();
+        let s = split(150, Some(&strata), [0.7, 0.15, 0.15], 42);
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (105, 24, 21));
+        for c in 0..3u32 {
+            let count = s.train.iter().filter(|&&i| strata[i] == c).count();
+            assert_eq!(count, 35);
+        }
+        assert_eq!(s, split(150, Some(&strata), [0.7, 0.15, 0.15], 42));
+        assert_ne!(s, split(150, Some(&strata), [0.7, 0.15, 0.15], 43));
+        let mut all: Vec<usize> = [s.train, s.valid, s.test].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..150).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn zero_fractions() {
+        let s = split(10, None, [0.8, 0.2, 0.0], 1);
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (8, 2, 0));
+        let s = split(10, None, [1.0, 0.0, 0.0], 1);
+        assert_eq!(s.train.len(), 10);
+    }
+}

@@ -1,0 +1,21 @@
+/// Failures of model construction, training or inference.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("backend {backend:?} is not available: {reason}")]
+    BackendUnavailable {
+        backend: &'static str,
+        reason: String,
+    },
+    #[error(
+        "training diverged at epoch {epoch}: the loss became {loss}; lower train.learning_rate or check the data"
+    )]
+    Diverged { epoch: u32, loss: f64 },
+    #[error("weights do not fit the architecture: {0}")]
+    Weights(String),
+    #[error("tensor read-back failed: {0}")]
+    Tensor(String),
+    #[error("training was interrupted")]
+    Interrupted,
+}
+
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;

@@ -1,0 +1,356 @@
+//! anneal's training loop on burn's module and optimizer API.
+
+use anneal_config::{Loss, Optimizer, TrainConfig};
+use anneal_core::rng::Rng;
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, SgdConfig};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
+
+use crate::error::{ModelError, Result};
+use crate::network::{Architecture, Network, softmax_rows};
+use crate::schedule::learning_rate;
+
+/// One split as the loop sees it: `n` rows of `inputs` floats, and either
+/// class indices or (scaled) regression targets.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    pub x: &'a [f32],
+    pub n: usize,
+    pub classes: Option<&'a [u32]>,
+    pub values: Option<&'a [f32]>,
+}
+
+/// What is minimised.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Objective {
+    /// Softmax cross-entropy over `classes`, optionally weighted per class.
+    CrossEntropy {
+        classes: usize,
+        weights: Vec<f32>,
+    },
+    Mse,
+    Huber {
+        delta: f64,
+    },
+}
+
+impl Objective {
+    /// The objective for a task and the configured loss.
+    pub fn new(classes: Option<usize>, loss: Loss, huber_delta: f64, weights: Vec<f32>) -> Self {
+        match (classes, loss) {
+            (Some(k), _) => Objective::CrossEntropy {
+                classes: k,
+                weights,
+            },
+            (None, Loss::Huber) => Objective::Huber { delta: huber_delta },
+            (None, _) => Objective::Mse,
+        }
+    }
+
+    /// Mean loss of raw model outputs on the host, in f64.
+    pub fn host_loss(&self, outputs: &[f32], data: &TrainData) -> f64 {
+        let n = data.n;
+        if n == 0 {
+            return f64::NAN;
+        }
+        match self {
+            Objective::CrossEntropy { classes, weights } => {
+                let p = softmax_rows(outputs, *classes);
+                let (mut total, mut wsum) = (0.0, 0.0);
+                for (i, &c) in data.classes.unwrap_or(&[]).iter().enumerate() {
+                    let w = weights.get(c as usize).copied().unwrap_or(1.0) as f64;
+                    total -= w * p[i * classes + c as usize].max(f64::MIN_POSITIVE).ln();
+                    wsum += w;
+                }
+                total / wsum
+            }
+            Objective::Mse | Objective::Huber { .. } => {
+                let y = data.values.unwrap_or(&[]);
+                let mut total = 0.0;
+                for (o, t) in outputs.iter().zip(y) {
+                    let e = (*o as f64 - *t as f64).abs();
+                    total += match self {
+                        Objective::Huber { delta } if e > *delta => delta * (e - 0.5 * delta),
+                        Objective::Huber { .. } => 0.5 * e * e,
+                        _ => e * e,
+                    };
+                }
+                total / n as f64
+            }
+        }
+    }
+}
+
+/// A validation metric to watch for early stopping: computed by the caller
+/// (the evaluation crate knows metrics) from raw outputs.
+pub struct Monitor<'a> {
+    pub name: String,
+    pub higher_is_better: bool,
+    pub compute: Box<dyn Fn(&[f32]) -> f64 + 'a>,
+}
+
+/// What happened in one epoch. Part of the report: no wall-clock values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochLog {
+    pub epoch: u32,
+    pub learning_rate: f64,
+    pub train_loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_metric: Option<f64>,
+}
+
+pub struct TrainOutput {
+    /// The final (or best, with early stopping) network, without autodiff.
+    pub network: Network,
+    pub history: Vec<EpochLog>,
+    pub monitor: Option<String>,
+    pub best_epoch: Option<u32>,
+    pub stopped_early: bool,
+    pub steps: u64,
+    pub samples: u64,
+}
+
+/// Trains a fresh network for `arch` on `train`, watching `valid`.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    cfg: &TrainConfig,
+    dropout: f64,
+    arch: &Architecture,
+    objective: &Objective,
+    train: TrainData,
+    valid: Option<TrainData>,
+    monitor: Option<Monitor>,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+) -> Result<TrainOutput> {
+    let mut model = Network::init(arch, cfg.seed, device).train();
+    let mut optim = match cfg.optimizer {
+        Optimizer::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(
+                (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
+            )
+            .init(),
+        Optimizer::Adamw => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(cfg.weight_decay as f32)
+            .init(),
+        Optimizer::Sgd => SgdConfig::new()
+            .with_weight_decay(
+                (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
+            )
+            .with_momentum((cfg.momentum > 0.0).then(|| {
+                MomentumConfig::new()
+                    .with_momentum(cfg.momentum)
+                    .with_dampening(0.0)
+            }))
+            .init(),
+    };
+    let mut order_rng = Rng::stream(cfg.seed, "shuffle");
+    let mut dropout_rng = Rng::stream(cfg.seed, "dropout");
+    let d = arch.inputs;
+    let batch = (cfg.batch_size as usize).max(1);
+    let mut order: Vec<usize> = (0..train.n).collect();
+    let mut history = Vec::new();
+    let mut best: Option<(f64, u32, Vec<crate::network::NetworkTensor>)> = None;
+    let mut since_best = 0u32;
+    let mut stopped_early = false;
+    let mut steps = 0u64;
+    let mut samples = 0u64;
+    let es = cfg.early_stopping.as_ref();
+    let mut xb = Vec::with_capacity(batch * d);
+    let mut tb = Vec::new();
+
+    for epoch in 0..cfg.epochs {
+        let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
+        order_rng.shuffle(&mut order);
+        let mut loss_sum = 0.0f64;
+        for chunk in order.chunks(batch) {
+            let b = chunk.len();
+            xb.clear();
+            for &i in chunk {
+                xb.extend_from_slice(&train.x[i * d..(i + 1) * d]);
+            }
+            let x = Tensor::<2>::from_data(TensorData::new(xb.clone(), [b, d]), device).autodiff();
+            let masks: Vec<Tensor<2>> = if dropout > 0.0 {
+                let keep = 1.0 - dropout;
+                arch.hidden
+                    .iter()
+                    .map(|&h| {
+                        let m: Vec<f32> = (0..b * h)
+                            .map(|_| {
+                                if dropout_rng.next_f64() < keep {
+                                    (1.0 / keep) as f32
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect();
+                        Tensor::<2>::from_data(TensorData::new(m, [b, h]), device).autodiff()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let out = model.forward(x, arch.activation, &masks);
+            let loss = match objective {
+                Objective::CrossEntropy { classes, weights } => {
+                    let k = *classes;
+                    tb.clear();
+                    tb.resize(b * k, 0.0f32);
+                    let mut wsum = 0.0f32;
+                    let ys = train.classes.unwrap_or(&[]);
+                    for (r, &i) in chunk.iter().enumerate() {
+                        let c = ys[i] as usize;
+                        let w = weights.get(c).copied().unwrap_or(1.0);
+                        tb[r * k + c] = w;
+                        wsum += w;
+                    }
+                    let target =
+                        Tensor::<2>::from_data(TensorData::new(tb.clone(), [b, k]), device)
+                            .autodiff();
+                    (log_softmax(out, 1) * target).sum().neg() / wsum
+                }
+                Objective::Mse | Objective::Huber { .. } => {
+                    let ys = train.values.unwrap_or(&[]);
+                    tb.clear();
+                    tb.extend(chunk.iter().map(|&i| ys[i]));
+                    let target =
+                        Tensor::<2>::from_data(TensorData::new(tb.clone(), [b, 1]), device)
+                            .autodiff();
+                    let diff = out - target;
+                    match objective {
+                        Objective::Huber { delta } => {
+                            let a = diff.abs();
+                            let quad = a.clone().clamp_max(*delta);
+                            let lin = a - quad.clone();
+                            (quad.clone() * quad * 0.5 + lin * *delta).mean()
+                        }
+                        _ => (diff.clone() * diff).mean(),
+                    }
+                }
+            };
+            let loss_value = loss.clone().into_scalar::<f32>() as f64;
+            if !loss_value.is_finite() {
+                return Err(ModelError::Diverged {
+                    epoch: epoch + 1,
+                    loss: loss_value,
+                });
+            }
+            loss_sum += loss_value * b as f64;
+            let grads = loss.backward();
+            let mut grads = GradientsParams::from_grads(grads, &model);
+            if cfg.grad_clip > 0.0 {
+                clip_global_norm(&model, &mut grads, cfg.grad_clip);
+            }
+            model = optim.step(lr, model, grads);
+            steps += 1;
+            samples += b as u64;
+        }
+        let train_loss = loss_sum / train.n.max(1) as f64;
+
+        let (valid_loss, valid_metric) = match &valid {
+            Some(v) if v.n > 0 => {
+                let plain = model.valid();
+                let outputs = plain.infer(v.x, v.n, arch, cfg.eval_batch_size as usize, device)?;
+                let vl = objective.host_loss(&outputs, v);
+                let vm = monitor.as_ref().map(|m| (m.compute)(&outputs));
+                (Some(vl), vm)
+            }
+            _ => (None, None),
+        };
+        let log = EpochLog {
+            epoch: epoch + 1,
+            learning_rate: lr,
+            train_loss,
+            valid_loss,
+            valid_metric,
+        };
+        on_epoch(&log);
+        history.push(log);
+
+        if let Some(es) = es {
+            let (value, higher) = match (&monitor, valid_metric, valid_loss) {
+                (Some(m), Some(v), _) => (v, m.higher_is_better),
+                (_, _, Some(l)) => (l, false),
+                _ => continue,
+            };
+            let improved = match &best {
+                None => true,
+                Some((b, _, _)) => {
+                    if higher {
+                        value > b + es.min_delta
+                    } else {
+                        value < b - es.min_delta
+                    }
+                }
+            };
+            if improved {
+                best = Some((value, epoch + 1, model.valid().to_tensors()?));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= es.patience {
+                    stopped_early = epoch + 1 < cfg.epochs;
+                    break;
+                }
+            }
+        }
+    }
+
+    let restore = es.is_some_and(|e| e.restore_best);
+    let best_epoch = best.as_ref().map(|b| b.1);
+    let network = match best {
+        Some((_, _, tensors)) if restore => {
+            let plain = Network::from_tensors(arch, &tensors, device)?;
+            plain.valid()
+        }
+        _ => model.valid(),
+    };
+    Ok(TrainOutput {
+        network,
+        history,
+        monitor: monitor.map(|m| m.name),
+        best_epoch,
+        stopped_early,
+        steps,
+        samples,
+    })
+}
+
+/// Scales all gradients so that their joint L2 norm is at most `max_norm`.
+/// Parameters are visited in layer order, so the sum is deterministic.
+fn clip_global_norm(model: &Network, grads: &mut GradientsParams, max_norm: f64) {
+    let mut total = 0.0f64;
+    for layer in &model.layers {
+        if let Some(g) = grads.get::<2>(layer.weight.id) {
+            total += (g.clone() * g).sum().into_scalar::<f32>() as f64;
+        }
+        if let Some(b) = &layer.bias
+            && let Some(g) = grads.get::<1>(b.id)
+        {
+            total += (g.clone() * g).sum().into_scalar::<f32>() as f64;
+        }
+    }
+    let norm = total.sqrt();
+    if norm <= max_norm || norm == 0.0 {
+        return;
+    }
+    let factor = (max_norm / norm) as f32;
+    for layer in &model.layers {
+        if let Some(g) = grads.remove::<2>(layer.weight.id) {
+            grads.register(layer.weight.id, g * factor);
+        }
+        if let Some(b) = &layer.bias
+            && let Some(g) = grads.remove::<1>(b.id)
+        {
+            grads.register(b.id, g * factor);
+        }
+    }
+}
