@@ -210,7 +210,7 @@ fn predict_input_missing_a_column() {
     write(
         &d,
         "in.csv",
-        "sepal_length,sepal_width,petal_length\n5.1,3.5,1.4\n",
+        "sepal length (cm),sepal width (cm),petal length (cm)\n5.1,3.5,1.4\n",
     );
     let o = anneal(&[
         "predict",
@@ -225,7 +225,7 @@ fn predict_input_missing_a_column() {
         &o,
         3,
         &format!(
-            "error: {}: no column \"petal_width\" (a model input); the columns are: sepal_length, sepal_width, petal_length",
+            "error: {}: no column \"petal width (cm)\" (a model input); the columns are: sepal length (cm), sepal width (cm), petal length (cm)",
             d.join("in.csv").display()
         ),
     );

@@ -67,7 +67,7 @@ impl Artifact {
         }
         let manifest: Manifest =
             serde_json::from_value(raw).map_err(|e| corrupt("manifest.json", e.to_string()))?;
-        let id = manifest.compute_id()?;
+        let id = crate::manifest::id_of_text(&text, &manifest.id);
         if id != manifest.id {
             return Err(corrupt(
                 "manifest.json",

@@ -51,3 +51,12 @@ impl Manifest {
         Ok(anneal_core::hash::sha256_hex(text.as_bytes()))
     }
 }
+
+/// The id of a manifest file's text: the SHA-256 of its canonical JSON
+/// without the `id` line. Hashing the bytes (rather than a re-serialised
+/// parse) keeps every float exactly as written; any edit, including
+/// re-formatting, changes the id.
+pub fn id_of_text(text: &str, claimed_id: &str) -> String {
+    let line = format!("  \"id\": \"{claimed_id}\",\n");
+    anneal_core::hash::sha256_hex(text.replacen(&line, "", 1).as_bytes())
+}

@@ -11,8 +11,8 @@ use polars::prelude::*;
 use crate::error::{DataError, Result};
 use crate::extract;
 use crate::preprocess::{
-    HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType,
-    fit_categorical, fit_numeric, mean_std,
+    HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, fit_categorical,
+    fit_numeric, mean_std,
 };
 use crate::read::{Table, read_table};
 use crate::split::split;
