@@ -13,20 +13,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::CliError;
 
+/// `println!` that ignores a closed stdout (`anneal ... | head`) instead of
+/// panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 pub fn error(e: &CliError) {
     eprintln!("error: {e}");
 }
 
 pub fn print_resolved(toml: &str) {
-    print!("{toml}");
+    use std::io::Write as _;
+    let _ = write!(std::io::stdout(), "{toml}");
 }
 
 pub fn config_ok(path: &Path) {
-    println!("{}: ok", path.display());
+    out!("{}: ok", path.display());
 }
 
 pub fn predicted(rows: usize, output: &Path, id: &str) {
-    println!(
+    out!(
         "wrote {rows} predictions to {} (artifact {})",
         output.display(),
         &id[..id.len().min(12)]
@@ -73,13 +83,13 @@ pub fn train_done(out: &Path, report: &Report, id: &str, seconds: f64, samples_p
                 .collect()
         })
         .unwrap_or_default();
-    println!("{split}: {}", headline.join(", "));
-    println!(
+    out!("{split}: {}", headline.join(", "));
+    out!(
         "run: {} (report.json, report.md, artifact/) in {seconds:.2} s, {:.0} samples/s",
         out.display(),
         samples_per_sec
     );
-    println!("artifact id: {id}");
+    out!("artifact id: {id}");
 }
 
 /// Per-epoch progress.
