@@ -164,8 +164,6 @@ pub fn train(
     let mut steps = 0u64;
     let mut samples = 0u64;
     let es = cfg.early_stopping.as_ref();
-    let mut xb = Vec::with_capacity(batch * d);
-    let mut tb = Vec::new();
 
     for epoch in 0..cfg.epochs {
         let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
@@ -173,11 +171,12 @@ pub fn train(
         let mut loss_sum = 0.0f64;
         for chunk in order.chunks(batch) {
             let b = chunk.len();
-            xb.clear();
+            // Each batch buffer is built once and moved into its tensor.
+            let mut xb = Vec::with_capacity(b * d);
             for &i in chunk {
                 xb.extend_from_slice(&train.x[i * d..(i + 1) * d]);
             }
-            let x = Tensor::<2>::from_data(TensorData::new(xb.clone(), [b, d]), device).autodiff();
+            let x = Tensor::<2>::from_data(TensorData::new(xb, [b, d]), device).autodiff();
             let masks: Vec<Tensor<2>> = if dropout > 0.0 {
                 let keep = 1.0 - dropout;
                 arch.hidden
@@ -202,8 +201,7 @@ pub fn train(
             let loss = match objective {
                 Objective::CrossEntropy { classes, weights } => {
                     let k = *classes;
-                    tb.clear();
-                    tb.resize(b * k, 0.0f32);
+                    let mut tb = vec![0.0f32; b * k];
                     let mut wsum = 0.0f32;
                     let ys = train.classes.unwrap_or(&[]);
                     for (r, &i) in chunk.iter().enumerate() {
@@ -213,17 +211,14 @@ pub fn train(
                         wsum += w;
                     }
                     let target =
-                        Tensor::<2>::from_data(TensorData::new(tb.clone(), [b, k]), device)
-                            .autodiff();
+                        Tensor::<2>::from_data(TensorData::new(tb, [b, k]), device).autodiff();
                     (log_softmax(out, 1) * target).sum().neg() / wsum
                 }
                 Objective::Mse | Objective::Huber { .. } => {
                     let ys = train.values.unwrap_or(&[]);
-                    tb.clear();
-                    tb.extend(chunk.iter().map(|&i| ys[i]));
+                    let tb: Vec<f32> = chunk.iter().map(|&i| ys[i]).collect();
                     let target =
-                        Tensor::<2>::from_data(TensorData::new(tb.clone(), [b, 1]), device)
-                            .autodiff();
+                        Tensor::<2>::from_data(TensorData::new(tb, [b, 1]), device).autodiff();
                     let diff = out - target;
                     match objective {
                         Objective::Huber { delta } => {
