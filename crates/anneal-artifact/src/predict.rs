@@ -17,7 +17,7 @@ pub const BATCH: usize = 4096;
 
 impl Artifact {
     /// Columns that must be read as text whatever they look like.
-    fn text_columns(&self) -> Vec<String> {
+    pub fn text_columns(&self) -> Vec<String> {
         self.preprocessor
             .features
             .iter()

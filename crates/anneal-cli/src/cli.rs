@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Raw data to a tested, deployable model artifact with one command",
     long_about = "anneal trains a model declared in a TOML config on a CSV/Parquet/NDJSON file, \
 evaluates it, and exports a checksummed artifact that `anneal predict` loads without the training \
-code.\n\nExit codes: 0 success, 1 a run that failed, 2 a usage or config error, 3 a data or \
+code and `anneal eval` scores on any labelled file.\n\nExit codes: 0 success, 1 a run that failed, 2 a usage or config error, 3 a data or \
 artifact error."
 )]
 pub struct Cli {
@@ -27,6 +27,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Predict with an exported artifact.
     Predict(PredictArgs),
+    /// Evaluate an exported artifact on a labelled data file.
+    Eval(EvalArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
 }
@@ -84,6 +86,34 @@ pub struct PredictArgs {
     /// Where to write predictions: .csv or .parquet.
     #[arg(long, short)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The artifact folder (for example runs/iris/artifact).
+    #[arg(long, short)]
+    pub artifact: PathBuf,
+    /// Labelled rows to score: .csv, .parquet or .ndjson, holding the
+    /// target column the model was trained on.
+    #[arg(long, short)]
+    pub data: PathBuf,
+    /// The folder to write report.json, metrics.json, report.md,
+    /// report.html, plots/ and predictions.csv into.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// A column to slice the figures by (repeatable) [default: the
+    /// artifact config's eval.slices].
+    #[arg(long = "slice", value_name = "COLUMN")]
+    pub slices: Vec<String>,
+    /// Bootstrap resamples for the intervals [default: eval.bootstrap].
+    #[arg(long)]
+    pub bootstrap: Option<u32>,
+    /// Seed of the bootstrap [default: the artifact's training seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -13,6 +13,8 @@ pub enum CliError {
     Artifact(#[from] anneal_artifact::ArtifactError),
     #[error(transparent)]
     Core(#[from] anneal_core::CoreError),
+    #[error(transparent)]
+    Report(#[from] anneal_report::ReportError),
     #[error("run folder {} already exists; pass --force to replace it or choose another --out", .0.display())]
     RunExists(PathBuf),
     #[error("{0}")]
@@ -26,7 +28,7 @@ impl CliError {
             CliError::Data(anneal_data::DataError::Config(_)) => 2,
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,
-            CliError::Model(_) | CliError::Core(_) | CliError::Io(_) => 1,
+            CliError::Model(_) | CliError::Core(_) | CliError::Report(_) | CliError::Io(_) => 1,
         }
     }
 }

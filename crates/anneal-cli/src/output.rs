@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anneal_config::Loaded;
 use anneal_data::Prepared;
-use anneal_eval::Report;
 use anneal_model::{Architecture, EpochLog};
+use anneal_report::Report;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::CliError;
@@ -63,33 +63,70 @@ pub fn train_start(loaded: &Loaded, data: &Prepared, arch: &Architecture) {
     );
 }
 
+/// The headline figures of `split`, with their intervals when present.
+fn headline(report: &Report, split: &str) -> String {
+    let keys: &[&str] = if report.task == "regression" {
+        &["rmse", "mae", "r2"]
+    } else {
+        &["accuracy", "f1_macro", "log_loss"]
+    };
+    let Some(e) = report.evaluation.get(split) else {
+        return String::new();
+    };
+    keys.iter()
+        .filter_map(|k| {
+            e.metrics.get(*k).map(|v| match e.intervals.get(*k) {
+                Some(i) => format!("{k} {v:.4} [{:.4}, {:.4}]", i.lower, i.upper),
+                None => format!("{k} {v:.4}"),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn train_done(out: &Path, report: &Report, id: &str, seconds: f64, samples_per_sec: f64) {
     let split = if report.metrics.contains_key("test") {
         "test"
     } else {
         "valid"
     };
-    let headline: Vec<String> = report
-        .metrics
-        .get(split)
-        .map(|m| {
-            let keys: &[&str] = if report.task == "regression" {
-                &["rmse", "mae", "r2"]
-            } else {
-                &["accuracy", "f1_macro", "log_loss"]
-            };
-            keys.iter()
-                .filter_map(|k| m.get(*k).map(|v| format!("{k} {v:.4}")))
-                .collect()
-        })
-        .unwrap_or_default();
-    out!("{split}: {}", headline.join(", "));
+    out!("{split}: {}", headline(report, split));
     out!(
-        "run: {} (report.json, report.md, artifact/) in {seconds:.2} s, {:.0} samples/s",
+        "run: {} (report.json, report.html, report.md, artifact/) in {seconds:.2} s, {:.0} samples/s",
         out.display(),
         samples_per_sec
     );
     out!("artifact id: {id}");
+}
+
+pub fn eval_done(out: &Path, report: &Report, seconds: f64) {
+    let rows = report.evaluation.get("eval").map_or(0, |e| e.rows);
+    out!("eval ({rows} rows): {}", headline(report, "eval"));
+    for (column, values) in report
+        .evaluation
+        .get("eval")
+        .map(|e| &e.slices)
+        .into_iter()
+        .flatten()
+    {
+        let small = values.values().filter(|s| s.small).count();
+        out!(
+            "slices of {column}: {} values{}",
+            values.len(),
+            if small > 0 {
+                format!(
+                    ", {small} below {} rows",
+                    report.evaluation_settings.min_slice_rows
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    out!(
+        "report: {} (report.json, report.html, report.md) in {seconds:.2} s",
+        out.display()
+    );
 }
 
 /// Per-epoch progress.

@@ -26,7 +26,9 @@ pub fn offset_of(source: &str, path: &[&str]) -> Option<usize> {
     let mut table = root.get_ref();
     let mut best = None;
     for part in path {
-        let Some((key, value)) = table.get_key_value(*part) else {
+        // `slices[2]` names an array element; point at the array's key.
+        let part = part.split('[').next().unwrap_or(part);
+        let Some((key, value)) = table.get_key_value(part) else {
             break;
         };
         best = Some(key.span().start);

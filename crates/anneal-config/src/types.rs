@@ -16,6 +16,38 @@ pub struct Config {
     pub model: ModelConfig,
     #[serde(default)]
     pub train: TrainConfig,
+    #[serde(default)]
+    pub eval: EvalConfig,
+}
+
+/// How models are scored after training (and by `anneal eval`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Columns whose values split the evaluated rows into slices, each
+    /// scored on its own (`["sex", "pclass"]`). Any column of the data file
+    /// may be named, including ones dropped from the features.
+    pub slices: Vec<String>,
+    /// Slices with fewer rows are still reported, flagged `small`.
+    pub min_slice_rows: u64,
+    /// Bootstrap resamples for confidence intervals; 0 turns them off.
+    pub bootstrap: u32,
+    /// Coverage of the intervals, in (0, 1).
+    pub confidence: f64,
+    /// Bins of the calibration curve and the expected calibration error.
+    pub calibration_bins: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            slices: Vec::new(),
+            min_slice_rows: 30,
+            bootstrap: 1000,
+            confidence: 0.95,
+            calibration_bins: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -462,10 +494,17 @@ impl Default for EarlyStopping {
 pub fn metric_higher_is_better(name: &str) -> Option<bool> {
     match name {
         "accuracy" | "balanced_accuracy" | "f1_macro" | "f1_weighted" | "precision_macro"
-        | "recall_macro" | "roc_auc" | "r2" => Some(true),
-        "loss" | "log_loss" | "brier" | "rmse" | "mae" | "mse" | "median_absolute_error" => {
-            Some(false)
-        }
+        | "recall_macro" | "precision_weighted" | "recall_weighted" | "roc_auc" | "pr_auc"
+        | "r2" => Some(true),
+        "loss"
+        | "log_loss"
+        | "brier"
+        | "ece"
+        | "rmse"
+        | "mae"
+        | "mse"
+        | "mape"
+        | "median_absolute_error" => Some(false),
         _ => None,
     }
 }

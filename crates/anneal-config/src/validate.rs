@@ -216,6 +216,40 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
             );
         }
     }
+    let e = &c.eval;
+    for (i, col) in e.slices.iter().enumerate() {
+        if col.is_empty() {
+            bad(&format!("eval.slices[{i}]"), "must name a column".into());
+        } else if col == &d.target {
+            bad(
+                &format!("eval.slices[{i}]"),
+                format!("{col:?} is the target; slice by an input column"),
+            );
+        } else if e.slices[..i].contains(col) {
+            bad(
+                &format!("eval.slices[{i}]"),
+                format!("{col:?} is listed twice"),
+            );
+        }
+    }
+    if !(e.confidence > 0.0 && e.confidence < 1.0) {
+        bad(
+            "eval.confidence",
+            format!("must be in (0, 1), got {}", e.confidence),
+        );
+    }
+    if e.bootstrap > 100_000 {
+        bad(
+            "eval.bootstrap",
+            format!("must be at most 100000 resamples, got {}", e.bootstrap),
+        );
+    }
+    if !(2..=100).contains(&e.calibration_bins) {
+        bad(
+            "eval.calibration_bins",
+            format!("must be between 2 and 100, got {}", e.calibration_bins),
+        );
+    }
     p
 }
 

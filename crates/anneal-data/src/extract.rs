@@ -23,6 +23,7 @@ pub(crate) fn column<'a>(
             .get_column_names()
             .iter()
             .map(|n| n.as_str())
+            .filter(|n| *n != crate::prepare::ROW)
             .collect::<Vec<_>>()
             .join(", "),
     })

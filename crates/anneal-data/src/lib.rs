@@ -8,6 +8,7 @@
 
 pub mod error;
 mod extract;
+pub mod labelled;
 pub mod prepare;
 pub mod preprocess;
 pub mod read;
@@ -15,6 +16,7 @@ pub mod split;
 pub mod stats;
 
 pub use error::{DataError, Result};
-pub use prepare::{Prepared, SplitData, Targets, prepare};
+pub use labelled::{Labelled, labelled};
+pub use prepare::{Prepared, SliceColumn, SplitData, Targets, prepare};
 pub use preprocess::{FeatureSpec, Preprocessor, TargetSpec, Task};
 pub use read::{Table, read_table};

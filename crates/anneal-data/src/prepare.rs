@@ -18,7 +18,7 @@ use crate::read::{Table, read_table};
 use crate::split::split;
 use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
 
-const ROW: &str = "__anneal_row";
+pub(crate) const ROW: &str = "__anneal_row";
 
 /// Model-ready data.
 #[derive(Debug, Clone)]
@@ -36,6 +36,59 @@ pub struct SplitData {
     pub x: Vec<f32>,
     pub y: Targets,
     pub rows: Vec<u64>,
+    /// The raw values of the `[eval] slices` columns for these rows, as
+    /// text (`None` for a missing cell), in the config's order.
+    pub slices: Vec<SliceColumn>,
+}
+
+/// One slicing column's values, row-aligned with its [`SplitData`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceColumn {
+    pub column: String,
+    pub values: Vec<Option<String>>,
+}
+
+/// The text values of the slicing columns of `df` (all rows).
+pub(crate) fn slice_columns(
+    df: &DataFrame,
+    slices: &[String],
+    path: &Path,
+) -> Result<Vec<SliceColumn>> {
+    slices
+        .iter()
+        .map(|name| {
+            let col = df.column(name).map_err(|_| DataError::MissingColumn {
+                path: path.to_path_buf(),
+                column: name.clone(),
+                role: "eval.slices".into(),
+                available: df
+                    .get_column_names()
+                    .iter()
+                    .filter(|n| n.as_str() != ROW)
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            let text = extract::text(col, path)?;
+            Ok(SliceColumn {
+                column: name.clone(),
+                values: text.iter().map(|v| v.map(str::to_string)).collect(),
+            })
+        })
+        .collect()
+}
+
+impl SliceColumn {
+    /// The values at `idx`.
+    pub(crate) fn select(&self, idx: &[usize]) -> SliceColumn {
+        SliceColumn {
+            column: self.column.clone(),
+            values: idx
+                .iter()
+                .map(|&i| self.values.get(i).cloned().flatten())
+                .collect(),
+        }
+    }
 }
 
 impl SplitData {
@@ -155,6 +208,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         .and_then(|c| c.cast(&DataType::UInt64))
         .and_then(|c| Ok(c.u64()?.into_no_null_iter().collect()))
         .map_err(|e| extract::polars_err(path, e))?;
+    let slices = slice_columns(&df, &loaded.config.eval.slices, path)?;
 
     // Target and task.
     let target_col = df
@@ -365,6 +419,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             x,
             y,
             rows: idx.iter().map(|&i| rows[i]).collect(),
+            slices: slices.iter().map(|c| c.select(idx)).collect(),
         }
     };
     let train = make(&s.train);
@@ -406,6 +461,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             train: train.len() as u64,
             valid: valid.len() as u64,
             test: test.len() as u64,
+            eval: 0,
         },
         columns,
         class_counts,

@@ -34,6 +34,13 @@ pub struct RowCounts {
     pub train: u64,
     pub valid: u64,
     pub test: u64,
+    /// Rows scored by `anneal eval` (absent from training reports).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub eval: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,12 +1,17 @@
 //! Evaluation: metrics of a trained model on a split (computed on the host
-//! in f64) and the deterministic report built from them.
+//! in f64), their bootstrap intervals, curves and per-slice figures. The
+//! documents built from them live in `anneal-report`.
 //!
 //! Everything here is a pure function of its inputs: the same predictions
 //! give the same bytes.
 
+pub mod bootstrap;
+pub mod curves;
 pub mod evaluate;
 pub mod metrics;
-pub mod report;
 
-pub use evaluate::{Predictions, SplitEval, evaluate_split, predictions_from_outputs};
-pub use report::{Report, render_markdown};
+pub use bootstrap::Interval;
+pub use evaluate::{
+    Curves, EvalSettings, Evaluation, Predictions, Residuals, SliceEval, evaluate,
+    predictions_from_outputs, score_split,
+};

@@ -16,6 +16,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::curves;
+
 /// Metrics of a classifier on one split.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ClassificationMetrics {
@@ -39,6 +41,23 @@ pub struct ClassificationMetrics {
     /// average. `None` when a class is absent from `y_true`, where the curve
     /// has no positives or no negatives and sklearn returns NaN or raises.
     pub roc_auc: Option<f64>,
+    /// Area under the precision-recall curve as sklearn's
+    /// `average_precision_score` (step-function integral, no interpolation).
+    /// Binary: AP of the class-1 column. Multiclass: macro average over the
+    /// classes of one-vs-rest AP, i.e. sklearn's
+    /// `average_precision_score(label_binarize(y, classes=range(k)), proba,
+    /// average="macro")`.
+    ///
+    /// `None` when any class of `0..n_classes` is absent from `y_true`, the
+    /// same rule as `roc_auc`. sklearn does not agree with itself there: on
+    /// the one-hot matrix it scores an absent class 0.0 (with a warning) and
+    /// averages that in, on the raw multiclass labels it raises, and on a
+    /// binary `y_true` holding only class 1 it returns a trivial 1.0. None
+    /// of those is a measure of ranking quality, so none is reported.
+    pub pr_auc: Option<f64>,
+    /// Top-label expected calibration error with [`ECE_BINS`] equal-width
+    /// bins; see [`expected_calibration_error`] for the exact binning.
+    pub ece: f64,
     /// One entry per class index `0..n_classes`.
     pub per_class: Vec<ClassStats>,
     /// `confusion[true][pred]`, `n_classes` x `n_classes`.
@@ -70,8 +89,30 @@ pub struct RegressionMetrics {
     /// percentage). `None` when any `y_true` is exactly 0: sklearn divides by
     /// `f64::EPSILON` there and reports numbers like 1e15 that mean nothing.
     pub mape: Option<f64>,
+    /// Quantiles of the residual `y_true - y_pred` (signed, so a biased
+    /// model shows up as an off-centre `q50`), keyed `"q05"`, `"q25"`,
+    /// `"q50"`, `"q75"`, `"q95"`, with numpy's default linear interpolation
+    /// (`np.quantile(res, [0.05, 0.25, 0.5, 0.75, 0.95])`). They describe the
+    /// error distribution rather than score it, so `scalars()` leaves them
+    /// out. Empty when there are no rows; all NaN when any residual is NaN,
+    /// as in numpy. A `BTreeMap` so they serialise in a fixed order.
+    pub residual_quantiles: BTreeMap<String, f64>,
     pub rows: u64,
 }
+
+/// Number of equal-width bins of [`ClassificationMetrics::ece`]: the usual
+/// choice in the calibration literature (Guo et al. 2017), so the number is
+/// comparable with published ones.
+pub const ECE_BINS: usize = 10;
+
+/// Residual quantiles reported by [`regression`], as (key, level).
+const RESIDUAL_QUANTILES: [(&str, f64); 5] = [
+    ("q05", 0.05),
+    ("q25", 0.25),
+    ("q50", 0.5),
+    ("q75", 0.75),
+    ("q95", 0.95),
+];
 
 /// Clipping bound of `log_loss`.
 ///
@@ -88,7 +129,7 @@ const LOG_LOSS_EPS: f64 = f64::EPSILON;
 /// probability distribution; `y_true[i]` is in `0..n_classes`. The predicted
 /// class is the row's argmax, ties going to the lowest index (numpy's
 /// `argmax`, which is what sklearn's `predict` uses). With no rows every f64
-/// field is NaN, `roc_auc` is `None` and `rows` is 0.
+/// field is NaN, `roc_auc` and `pr_auc` are `None` and `rows` is 0.
 ///
 /// A label outside `0..n_classes` (a caller bug, caught by `debug_assert!`)
 /// counts as a row whose true class got probability 0: it is wrong for
@@ -191,6 +232,8 @@ pub fn classification(y_true: &[usize], proba: &[f64], n_classes: usize) -> Clas
         log_loss: log_loss_sum / nf,
         brier: brier_sum / nf,
         roc_auc: roc_auc(y_true, proba, k),
+        pr_auc: pr_auc(y_true, proba, k),
+        ece: expected_calibration_error(y_true, proba, k, ECE_BINS),
         per_class,
         confusion,
         rows: n as u64,
@@ -209,27 +252,93 @@ pub fn argmax_rows(proba: &[f64], n_classes: usize) -> Vec<usize> {
     if n_classes == 0 {
         return Vec::new();
     }
-    proba
-        .chunks_exact(n_classes)
-        .map(|row| {
-            let mut best: Option<(usize, f64)> = None;
-            for (i, &v) in row.iter().enumerate() {
-                if v.is_nan() {
-                    continue;
-                }
-                match best {
-                    Some((_, b)) if v <= b => {}
-                    _ => best = Some((i, v)),
-                }
-            }
-            best.map_or(0, |(i, _)| i)
-        })
-        .collect()
+    proba.chunks_exact(n_classes).map(argmax_row).collect()
+}
+
+/// Argmax of one row, with the tie and NaN rules of [`argmax_rows`].
+fn argmax_row(row: &[f64]) -> usize {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &v) in row.iter().enumerate() {
+        if v.is_nan() {
+            continue;
+        }
+        match best {
+            Some((_, b)) if v <= b => {}
+            _ => best = Some((i, v)),
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
+/// Top-label expected calibration error:
+/// `sum_b |acc_b - conf_b| * n_b / n` over the non-empty bins `b`.
+///
+/// A row's confidence is its largest probability (the one [`argmax_rows`]
+/// picks, so NaN entries are skipped) and it is correct when that argmax is
+/// `y_true`; `conf_b` and `acc_b` are the mean confidence and the accuracy
+/// of the `n_b` rows in bin `b`.
+///
+/// Bins are `n_bins` equal-width bins closed on the right, `[0, e1], (e1,
+/// e2], ..., (e_{n-1}, 1]`, with the edges and the bin of each confidence
+/// computed exactly as sklearn's `calibration_curve(strategy="uniform")`
+/// does (`np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], conf)`), so
+/// ECE and the reliability curve of [`curves::calibration_curve`] always put
+/// a row in the same bin. That is the `ceil(conf * n_bins) - 1` convention
+/// except where rounding puts a confidence exactly on numpy's edge: the
+/// fourth edge of 10 is `3 * 0.1 = 0.30000000000000004`, so a confidence of
+/// `0.1 + 0.2` (the same double) belongs to `(0.2, 0.3]` here, as in
+/// sklearn, while `ceil(3.0000000000000004) - 1` would say `(0.3, 0.4]`.
+///
+/// NaN when there are no rows, when `n_bins` or `n_classes` is 0, or when a
+/// row has no non-NaN probability (its confidence is unknown, and dropping
+/// it silently would flatter the model). `proba` is row-major
+/// `n x n_classes`; inconsistent lengths are truncated as in
+/// [`classification`].
+#[must_use]
+pub fn expected_calibration_error(
+    y_true: &[usize],
+    proba: &[f64],
+    n_classes: usize,
+    n_bins: usize,
+) -> f64 {
+    let k = n_classes;
+    debug_assert_eq!(proba.len(), y_true.len() * k, "proba must be n x n_classes");
+    let n = proba.len().checked_div(k).unwrap_or(0).min(y_true.len());
+    if n == 0 || n_bins == 0 {
+        return f64::NAN;
+    }
+    let edges = curves::uniform_edges(n_bins);
+    let mut conf_sum = vec![0.0_f64; n_bins];
+    let mut correct = vec![0u64; n_bins];
+    let mut count = vec![0u64; n_bins];
+    for (&t, row) in y_true.iter().zip(proba.chunks_exact(k)).take(n) {
+        let pred = argmax_row(row);
+        let conf = row.get(pred).copied().unwrap_or(f64::NAN);
+        let Some(b) = curves::uniform_bin(&edges, conf) else {
+            return f64::NAN;
+        };
+        if let (Some(s), Some(c), Some(m)) =
+            (conf_sum.get_mut(b), correct.get_mut(b), count.get_mut(b))
+        {
+            *s += conf;
+            *c += u64::from(pred == t);
+            *m += 1;
+        }
+    }
+    let mut ece = 0.0;
+    for ((&s, &c), &m) in conf_sum.iter().zip(&correct).zip(&count) {
+        if m > 0 {
+            let mf = m as f64;
+            ece += (c as f64 / mf - s / mf).abs() * mf / n as f64;
+        }
+    }
+    ece
 }
 
 /// Scores a regressor.
 ///
-/// With no rows every f64 field is NaN, `mape` is `None` and `rows` is 0.
+/// With no rows every f64 field is NaN, `mape` is `None`,
+/// `residual_quantiles` is empty and `rows` is 0.
 #[must_use]
 pub fn regression(y_true: &[f64], y_pred: &[f64]) -> RegressionMetrics {
     debug_assert_eq!(
@@ -247,11 +356,13 @@ pub fn regression(y_true: &[f64], y_pred: &[f64]) -> RegressionMetrics {
     let nf = n as f64;
 
     let mut abs_errors = Vec::with_capacity(n);
+    let mut residuals = Vec::with_capacity(n);
     let (mut abs_sum, mut sq_sum, mut pct_sum, mut y_sum) = (0.0, 0.0, 0.0, 0.0);
     let mut any_zero = false;
     for (&y, &yhat) in y_true.iter().zip(y_pred) {
         let e = y - yhat;
         abs_errors.push(e.abs());
+        residuals.push(e);
         abs_sum += e.abs();
         sq_sum += e * e;
         // sklearn floors the denominator at machine epsilon; exact zeros are
@@ -295,6 +406,7 @@ pub fn regression(y_true: &[f64], y_pred: &[f64]) -> RegressionMetrics {
         mse,
         median_absolute_error: median(&mut abs_errors),
         mape: (!any_zero).then(|| pct_sum / nf),
+        residual_quantiles: residual_quantiles(&mut residuals),
         rows: n as u64,
     }
 }
@@ -302,8 +414,9 @@ pub fn regression(y_true: &[f64], y_pred: &[f64]) -> RegressionMetrics {
 impl ClassificationMetrics {
     /// Flattens the headline metrics to `name -> value` for reports and
     /// gates. Per-class stats, the confusion matrix and the row count are
-    /// left out because they are not scores; `roc_auc` is left out when
-    /// undefined so that a gate on it fails loudly rather than on NaN.
+    /// left out because they are not scores; `roc_auc` and `pr_auc` are left
+    /// out when undefined so that a gate on them fails loudly rather than on
+    /// NaN.
     #[must_use]
     pub fn scalars(&self) -> BTreeMap<&'static str, f64> {
         let mut m = BTreeMap::from([
@@ -317,9 +430,13 @@ impl ClassificationMetrics {
             ("f1_weighted", self.f1_weighted),
             ("log_loss", self.log_loss),
             ("brier", self.brier),
+            ("ece", self.ece),
         ]);
         if let Some(auc) = self.roc_auc {
             m.insert("roc_auc", auc);
+        }
+        if let Some(ap) = self.pr_auc {
+            m.insert("pr_auc", ap);
         }
         m
     }
@@ -327,7 +444,8 @@ impl ClassificationMetrics {
 
 impl RegressionMetrics {
     /// Flattens the headline metrics to `name -> value`; `mape` is left out
-    /// when undefined, and `rows` because it is not a score.
+    /// when undefined, and `rows` and `residual_quantiles` because they are
+    /// not scores.
     #[must_use]
     pub fn scalars(&self) -> BTreeMap<&'static str, f64> {
         let mut m = BTreeMap::from([
@@ -377,6 +495,37 @@ fn roc_auc(y_true: &[usize], proba: &[f64], k: usize) -> Option<f64> {
     Some(sum / k as f64)
 }
 
+/// Average precision, binary or one-vs-rest macro (see
+/// [`ClassificationMetrics::pr_auc`]); `None` when any class of `0..k` has no
+/// row in `y_true`.
+fn pr_auc(y_true: &[usize], proba: &[f64], k: usize) -> Option<f64> {
+    let mut present = vec![false; k];
+    for &t in y_true {
+        if let Some(p) = present.get_mut(t) {
+            *p = true;
+        }
+    }
+    if present.contains(&false) {
+        return None;
+    }
+    let column_ap = |c: usize| -> Option<f64> {
+        let positive: Vec<bool> = y_true.iter().map(|&t| t == c).collect();
+        let score: Vec<f64> = proba
+            .chunks_exact(k)
+            .map(|row| row.get(c).copied().unwrap_or(f64::NAN))
+            .collect();
+        curves::average_precision(&positive, &score)
+    };
+    if k == 2 {
+        return column_ap(1);
+    }
+    let mut sum = 0.0;
+    for c in 0..k {
+        sum += column_ap(c)?;
+    }
+    Some(sum / k as f64)
+}
+
 /// Area under the ROC curve of `(score, is_positive)` pairs.
 ///
 /// Walks the thresholds from the highest score down and adds one trapezoid
@@ -417,6 +566,48 @@ fn binary_auc(mut pairs: Vec<(f64, bool)>) -> Option<f64> {
     Some(area / 2.0 / (positives as f64 * negatives as f64))
 }
 
+/// [`RESIDUAL_QUANTILES`] of `residuals` (sorted in place), by numpy's
+/// default `linear` method: the virtual index `(n - 1) * q` is interpolated
+/// between its two neighbours with numpy's own `_lerp`, which computes from
+/// the nearer end (`b - (b - a) * (1 - t)` once `t >= 0.5`), so results match
+/// numpy bit for bit. Empty for no rows; every value NaN when any residual is
+/// NaN, as numpy returns.
+fn residual_quantiles(residuals: &mut [f64]) -> BTreeMap<String, f64> {
+    let any_nan = residuals.iter().any(|r| r.is_nan());
+    residuals.sort_by(f64::total_cmp);
+    RESIDUAL_QUANTILES
+        .iter()
+        .filter_map(|&(key, q)| {
+            let value = if any_nan {
+                f64::NAN
+            } else {
+                quantile_linear(residuals, q)?
+            };
+            Some((key.to_owned(), value))
+        })
+        .collect()
+}
+
+/// numpy's `quantile(sorted, q, method="linear")` of an ascending slice;
+/// `None` when it is empty.
+fn quantile_linear(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let virtual_index = last as f64 * q;
+    if virtual_index >= last as f64 {
+        return sorted.last().copied();
+    }
+    let below = virtual_index.floor().max(0.0);
+    let t = virtual_index - below;
+    let i = below as usize;
+    let (a, b) = (*sorted.get(i)?, *sorted.get(i + 1)?);
+    let diff = b - a;
+    Some(if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    })
+}
+
 /// Median, averaging the two middle values for an even count (numpy's
 /// `median`). Sorts in place with a total order so NaN cannot panic the sort.
 fn median(values: &mut [f64]) -> f64 {
@@ -451,6 +642,8 @@ fn empty_classification(k: usize) -> ClassificationMetrics {
         log_loss: f64::NAN,
         brier: f64::NAN,
         roc_auc: None,
+        pr_auc: None,
+        ece: f64::NAN,
         per_class: vec![nan_stats; k],
         confusion: vec![vec![0; k]; k],
         rows: 0,
@@ -465,6 +658,7 @@ fn empty_regression() -> RegressionMetrics {
         mse: f64::NAN,
         median_absolute_error: f64::NAN,
         mape: None,
+        residual_quantiles: BTreeMap::new(),
         rows: 0,
     }
 }
@@ -490,6 +684,15 @@ mod tests {
         );
     }
 
+    /// Residual quantiles keyed as [`RegressionMetrics::residual_quantiles`].
+    fn quantiles(values: [f64; 5]) -> BTreeMap<String, f64> {
+        RESIDUAL_QUANTILES
+            .iter()
+            .zip(values)
+            .map(|(&(key, _), v)| (key.to_owned(), v))
+            .collect()
+    }
+
     fn check_classification(actual: &ClassificationMetrics, expected: &ClassificationMetrics) {
         let (a, e) = (actual.scalars(), expected.scalars());
         assert_eq!(a.keys().collect::<Vec<_>>(), e.keys().collect::<Vec<_>>());
@@ -500,6 +703,11 @@ mod tests {
             actual.roc_auc.is_some(),
             expected.roc_auc.is_some(),
             "roc_auc definedness"
+        );
+        assert_eq!(
+            actual.pr_auc.is_some(),
+            expected.pr_auc.is_some(),
+            "pr_auc definedness"
         );
         assert_eq!(actual.per_class.len(), expected.per_class.len());
         for (c, (a, e)) in actual.per_class.iter().zip(&expected.per_class).enumerate() {
@@ -526,6 +734,14 @@ mod tests {
             (Some(a), Some(e)) => check("mape", a, e),
             (a, e) => assert_eq!(a, e, "mape"),
         }
+        assert_eq!(
+            actual.residual_quantiles.keys().collect::<Vec<_>>(),
+            expected.residual_quantiles.keys().collect::<Vec<_>>()
+        );
+        for (key, &want) in &expected.residual_quantiles {
+            let got = actual.residual_quantiles.get(key).copied();
+            check(key, got.unwrap_or(f64::NAN), want);
+        }
         assert_eq!(actual.rows, expected.rows);
     }
 
@@ -539,7 +755,12 @@ mod tests {
     //   confusion_matrix(labels=range(k)); y_pred = proba.argmax(axis=1);
     //   mean_absolute_error, root_mean_squared_error, r2_score,
     //   mean_squared_error, median_absolute_error,
-    //   mean_absolute_percentage_error (None where y_true has a zero).
+    //   mean_absolute_percentage_error (None where y_true has a zero);
+    //   pr_auc: average_precision_score (binary: column 1; multiclass:
+    //   on label_binarize(y, classes=range(k)), average="macro"; None where a
+    //   class is absent from y_true, whatever sklearn printed);
+    //   ece: the numpy script quoted above `ece_bins_match_sklearn_edges`;
+    //   residual_quantiles: np.quantile(y - y_hat, [.05, .25, .5, .75, .95]).
     // Values are pasted verbatim from the script's repr() output.
     // ---------------------------------------------------------------------
 
@@ -601,6 +822,8 @@ mod tests {
             log_loss: 0.595254415503561,
             brier: 0.20987499999999998,
             roc_auc: Some(0.7552083333333333),
+            pr_auc: Some(0.6902056277056277),
+            ece: 0.19749999999999995,
             per_class: vec![
                 ClassStats {
                     precision: 0.7,
@@ -648,6 +871,8 @@ mod tests {
             log_loss: 1.4485789293972349,
             brier: 0.7477392666666665,
             roc_auc: Some(0.49344276094276096),
+            pr_auc: Some(0.4052612087013146),
+            ece: 0.13293333333333332,
             per_class: vec![
                 ClassStats {
                     precision: 0.5384615384615384,
@@ -692,6 +917,8 @@ mod tests {
             log_loss: 13.7586127683447,
             brier: 0.8325,
             roc_auc: Some(0.5944444444444444),
+            pr_auc: Some(0.5305555555555556),
+            ece: 0.44999999999999996,
             per_class: vec![
                 ClassStats {
                     precision: 0.6666666666666666,
@@ -733,6 +960,8 @@ mod tests {
             log_loss: 12.245600189892366,
             brier: 0.4166666666666667,
             roc_auc: Some(0.5),
+            pr_auc: Some(0.5),
+            ece: 0.3333333333333333,
             per_class: vec![
                 ClassStats {
                     precision: 0.5,
@@ -771,6 +1000,8 @@ mod tests {
             log_loss: 0.8565795373255455,
             brier: 0.522,
             roc_auc: None,
+            pr_auc: None,
+            ece: 0.165,
             per_class: vec![
                 ClassStats {
                     precision: 0.75,
@@ -812,6 +1043,8 @@ mod tests {
             log_loss: 0.4581453659370776,
             brier: 0.16249999999999998,
             roc_auc: None,
+            pr_auc: None,
+            ece: 0.325,
             per_class: vec![
                 ClassStats {
                     precision: 0.0,
@@ -849,6 +1082,8 @@ mod tests {
             log_loss: 0.48562966319387824,
             brier: 0.312,
             roc_auc: None,
+            pr_auc: None,
+            ece: 0.36000000000000004,
             per_class: vec![
                 ClassStats {
                     precision: 0.5,
@@ -890,6 +1125,13 @@ mod tests {
             mse: 0.309125,
             median_absolute_error: 0.5,
             mape: Some(0.24116546022283725),
+            residual_quantiles: quantiles([
+                -0.7049999999999997,
+                -0.5000000000000001,
+                -0.17500000000000004,
+                0.49999999999999994,
+                1.0,
+            ]),
             rows: 20,
         }
     }
@@ -910,6 +1152,13 @@ mod tests {
             mse: 1.107125,
             median_absolute_error: 0.5,
             mape: None,
+            residual_quantiles: quantiles([
+                -0.9599999999999996,
+                -0.5250000000000002,
+                -0.2749999999999999,
+                0.49999999999999994,
+                1.0,
+            ]),
             rows: 20,
         }
     }
@@ -924,6 +1173,13 @@ mod tests {
             mse: 0.07428571428571429,
             median_absolute_error: 0.10000000000000009,
             mape: Some(0.06857142857142859),
+            residual_quantiles: quantiles([
+                -0.38,
+                -0.050000000000000044,
+                0.0,
+                0.050000000000000044,
+                0.3799999999999997,
+            ]),
             rows: 7,
         }
     }
@@ -938,6 +1194,7 @@ mod tests {
             mse: 0.0,
             median_absolute_error: 0.0,
             mape: Some(0.0),
+            residual_quantiles: quantiles([0.0, 0.0, 0.0, 0.0, 0.0]),
             rows: 4,
         }
     }
@@ -952,6 +1209,7 @@ mod tests {
             mse: 3.9,
             median_absolute_error: 1.0,
             mape: Some(0.2875),
+            residual_quantiles: quantiles([-1.3, -0.5, 0.0, 1.0, 3.3999999999999995]),
             rows: 5,
         }
     }
@@ -966,6 +1224,7 @@ mod tests {
             mse: 0.0010000000000000002,
             median_absolute_error: 0.0,
             mape: Some(0.1),
+            residual_quantiles: quantiles([-0.055, 0.0, 0.0, 0.0, 0.0]),
             rows: 10,
         }
     }
@@ -980,6 +1239,7 @@ mod tests {
             mse: 1.0,
             median_absolute_error: 1.0,
             mape: Some(0.3333333333333333),
+            residual_quantiles: quantiles([1.0, 1.0, 1.0, 1.0, 1.0]),
             rows: 1,
         }
     }
@@ -1018,6 +1278,9 @@ mod tests {
         assert_eq!(argmax_rows(&ABSENT_P, 3), ABSENT_PRED);
         let m = classification(&ABSENT_Y, &ABSENT_P, 3);
         assert_eq!(m.roc_auc, None);
+        // sklearn on the one-hot matrix: 0.5203703703703704, the mean of
+        // [0.8444, 0.7167, 0.0] with the absent class scored 0.0.
+        assert_eq!(m.pr_auc, None);
         check_classification(&m, &absent_expected());
     }
 
@@ -1027,6 +1290,10 @@ mod tests {
         let m = classification(&BINONE_Y, &BINONE_P, 2);
         assert_eq!(m.roc_auc, None);
         assert!(!m.scalars().contains_key("roc_auc"));
+        // sklearn prints a trivial 1.0 here (every positive outranks no
+        // negative); see `pr_auc`'s doc for why it is None.
+        assert_eq!(m.pr_auc, None);
+        assert!(!m.scalars().contains_key("pr_auc"));
         check_classification(&m, &binone_expected());
     }
 
@@ -1109,10 +1376,15 @@ mod tests {
         assert_eq!(c.per_class.len(), 3);
         assert_eq!(c.confusion, vec![vec![0; 3]; 3]);
         assert!(c.scalars().values().all(|v| v.is_nan()));
+        assert_eq!(c.pr_auc, None);
+        assert!(c.ece.is_nan());
+        assert!(expected_calibration_error(&[], &[], 3, ECE_BINS).is_nan());
+        assert!(expected_calibration_error(&[], &[], 0, ECE_BINS).is_nan());
 
         let r = regression(&[], &[]);
         assert_eq!(r.rows, 0);
         assert_eq!(r.mape, None);
+        assert!(r.residual_quantiles.is_empty());
         assert!(r.scalars().values().all(|v| v.is_nan()));
     }
 
@@ -1121,7 +1393,129 @@ mod tests {
         let m = classification(&[0, 1, 1], &[f64::NAN, 0.5, 0.3, 0.7, 0.6, f64::NAN], 2);
         assert_eq!(m.rows, 3);
         assert!(m.roc_auc.is_some());
+        assert!(m.pr_auc.is_some());
+        assert!(m.ece.is_finite());
         assert_eq!(m.confusion.iter().flatten().sum::<u64>(), 3);
+
+        // A row with no probability at all has no confidence: ECE is NaN.
+        let all_nan = [0.2, 0.8, f64::NAN, f64::NAN];
+        assert!(expected_calibration_error(&[1, 0], &all_nan, 2, ECE_BINS).is_nan());
+        assert!(expected_calibration_error(&[1, 0], &[0.2, 0.8, 0.6, 0.4], 2, 0).is_nan());
+
+        let r = regression(&[1.0, f64::NAN, 3.0], &[1.5, 2.0, 2.0]);
+        assert_eq!(r.residual_quantiles.len(), 5);
+        assert!(r.residual_quantiles.values().all(|v| v.is_nan()));
+    }
+
+    // ---- EDGE: n=14 k=4; top-label confidences sit on bin edges (0.7, 0.4,
+    // 0.6, 1.0, 0.5, and 0.1 + 0.2 == numpy's 10-bin edge
+    // 0.30000000000000004). Goldens printed by numpy 2.4.6 with:
+    //   conf = P.max(axis=1); correct = (P.argmax(axis=1) == y)
+    //   ids = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], conf)
+    //   ece = sum(abs(correct[ids == b].mean() - conf[ids == b].mean())
+    //             * (ids == b).sum() / n for non-empty b)
+    // The ceil(conf * n_bins) - 1 rule would move the two 0.30000000000000004
+    // rows up one bin for n_bins = 10 and 20 (not for 5).
+    const EDGE_Y: [usize; 14] = [0, 2, 0, 1, 0, 1, 1, 2, 0, 1, 2, 2, 1, 3];
+    const EDGE_P: [f64; 56] = [
+        0.7,
+        0.2,
+        0.1,
+        0.0,
+        0.1,
+        0.7,
+        0.2,
+        0.0,
+        0.4,
+        0.3,
+        0.3,
+        0.0,
+        0.3,
+        0.3,
+        0.4,
+        0.0,
+        0.6,
+        0.3,
+        0.1,
+        0.0,
+        0.0,
+        1.0,
+        0.0,
+        0.0,
+        0.5,
+        0.5,
+        0.0,
+        0.0,
+        0.2,
+        0.35,
+        0.45,
+        0.0,
+        0.30000000000000004,
+        0.25,
+        0.25,
+        0.19999999999999996,
+        0.05,
+        0.9,
+        0.05,
+        0.0,
+        0.15,
+        0.15,
+        0.7,
+        0.0,
+        0.25,
+        0.25,
+        0.2,
+        0.30000000000000004,
+        0.8,
+        0.1,
+        0.1,
+        0.0,
+        0.25,
+        0.25,
+        0.25,
+        0.25,
+    ];
+
+    #[test]
+    fn ece_bins_match_sklearn_edges() {
+        assert_eq!(0.1 + 0.2, 0.30000000000000004);
+        for (n_bins, want) in [
+            (10, 0.12857142857142853),
+            (5, 0.12857142857142853),
+            (20, 0.23571428571428568),
+        ] {
+            let got = expected_calibration_error(&EDGE_Y, &EDGE_P, 4, n_bins);
+            check(&format!("ece n_bins={n_bins}"), got, want);
+        }
+        check(
+            "ece field",
+            classification(&EDGE_Y, &EDGE_P, 4).ece,
+            0.12857142857142853,
+        );
+    }
+
+    #[test]
+    fn ece_of_perfectly_confident_correct_rows_is_zero() {
+        let y = [0, 1, 2];
+        let p = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        assert_eq!(expected_calibration_error(&y, &p, 3, ECE_BINS), 0.0);
+        // Always right at confidence 0.5: under-confident by exactly 0.5.
+        let p = [0.5, 0.25, 0.25, 0.25, 0.5, 0.25, 0.25, 0.25, 0.5];
+        assert_eq!(expected_calibration_error(&y, &p, 3, ECE_BINS), 0.5);
+    }
+
+    #[test]
+    fn residual_quantiles_interpolate_like_numpy() {
+        // np.quantile([-2.0, 1.0, 0.5, 4.0], [0.05, 0.25, 0.5, 0.75, 0.95])
+        let r = regression(&[0.0, 3.0, 1.0, 10.0], &[2.0, 2.0, 0.5, 6.0]);
+        // Bit for bit: numpy's lerp is reproduced exactly, and no sum is
+        // involved.
+        let want = quantiles([-1.625, -0.125, 0.75, 1.75, 3.549999999999999]);
+        assert_eq!(r.residual_quantiles, want);
+        assert_eq!(
+            r.residual_quantiles.keys().collect::<Vec<_>>(),
+            ["q05", "q25", "q50", "q75", "q95"]
+        );
     }
 
     #[test]
@@ -1134,9 +1528,11 @@ mod tests {
                 "accuracy",
                 "balanced_accuracy",
                 "brier",
+                "ece",
                 "f1_macro",
                 "f1_weighted",
                 "log_loss",
+                "pr_auc",
                 "precision_macro",
                 "precision_weighted",
                 "recall_macro",

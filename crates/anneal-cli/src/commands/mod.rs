@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 mod config;
+mod eval;
 mod predict;
+mod run_dir;
 mod train;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +13,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Train(a) => train::run(&a),
         Command::Predict(a) => predict::run(&a),
+        Command::Eval(a) => eval::run(&a),
         Command::Config(a) => config::run(&a),
     }
 }

@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use anneal_artifact::ExportInput;
 use anneal_config::{ClassWeights, Loaded, ModelKind, metric_higher_is_better};
-use anneal_core::{fsio, hash, json};
+use anneal_core::{hash, json};
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
-use anneal_eval::report::{ModelSummary, Reproducibility, TrainingSummary};
-use anneal_eval::{Predictions, Report, SplitEval, evaluate_split, predictions_from_outputs};
+use anneal_eval::{EvalSettings, Evaluation, evaluate, score_split};
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
+use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
 
+use super::run_dir::{self, Staging};
 use crate::cli::TrainArgs;
 use crate::error::CliError;
 use crate::output::{self, Progress};
@@ -84,6 +85,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
 
     // Evaluation on valid and test with the final network.
     let batch = cfg.train.eval_batch_size as usize;
+    let settings = EvalSettings::new(&cfg.eval, cfg.train.seed);
     let mut evaluation = BTreeMap::new();
     let mut outputs_by_split = Vec::new();
     for (name, split) in [("valid", &data.valid), ("test", &data.test)] {
@@ -95,26 +97,23 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .infer(&split.x, split.len(), &arch, batch, &device)?;
         evaluation.insert(
             name.to_string(),
-            evaluate_split(&outputs, split, &pre.target),
+            evaluate(name, &outputs, split, &pre.target, &settings),
         );
         outputs_by_split.push((name, split, outputs));
     }
     let metrics: BTreeMap<String, BTreeMap<String, f64>> = evaluation
         .iter()
-        .map(|(k, v): (&String, &SplitEval)| (k.clone(), v.metrics.clone()))
+        .map(|(k, v): (&String, &Evaluation)| (k.clone(), v.metrics.clone()))
         .collect();
 
     // Everything is written into a staging folder first.
-    let staging = staging_dir(&out);
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", staging.display())))?;
+    let staging = Staging::begin(&out, args.force)?;
     let resolved = loaded.resolved_toml();
     let config_sha256 = hash::sha256_hex(resolved.as_bytes());
     let weights = trained.network.to_tensors()?;
     let name = config_name(&args.config);
     let manifest = anneal_artifact::export(
-        &staging.join("artifact"),
+        &staging.dir.join("artifact"),
         &ExportInput {
             name,
             model_kind: model_kind(cfg.model.kind),
@@ -131,7 +130,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     )?;
 
     let report = Report {
-        schema_version: anneal_eval::report::SCHEMA_VERSION,
+        schema_version: anneal_report::SCHEMA_VERSION,
         task: pre.task.name().into(),
         target: pre.target.column().into(),
         labels: match &pre.target {
@@ -140,6 +139,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         },
         metrics: metrics.clone(),
         evaluation,
+        evaluation_settings: settings,
         data: data.stats.clone(),
         model: ModelSummary {
             kind: model_kind(cfg.model.kind),
@@ -147,14 +147,14 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             parameters: arch.parameter_count(),
             input_names: pre.input_names(),
         },
-        training: TrainingSummary {
+        training: Some(TrainingSummary {
             epochs_run: trained.history.len() as u32,
             best_epoch: trained.best_epoch,
             stopped_early: trained.stopped_early,
             steps: trained.steps,
             monitor: trained.monitor.clone(),
             history: trained.history.clone(),
-        },
+        }),
         reproducibility: Reproducibility {
             config_sha256,
             data_sha256: data.stats.source.sha256.clone(),
@@ -162,21 +162,18 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             backend: cfg.train.backend.name().into(),
             bit_reproducible: anneal_model::backend::is_deterministic(cfg.train.backend),
             versions: anneal_artifact::export::versions(),
+            git_commit: run_dir::git_commit(args.config.parent().unwrap_or(Path::new("."))),
+            cpu: CpuInfo::detect(),
         },
         artifact_id: Some(manifest.id.clone()),
     };
-    let write = |name: &str, text: &str| fsio::atomic_write(&staging.join(name), text.as_bytes());
-    write(
-        "report.json",
-        &json::to_canonical_string(&report, "report.json")?,
-    )?;
-    write("report.md", &anneal_eval::render_markdown(&report))?;
-    write(
-        "metrics.json",
-        &json::to_canonical_string(&metrics, "metrics.json")?,
-    )?;
+    anneal_report::write_documents(&staging.dir, &report)?;
+    let write = |name: &str, text: &str| staging.write(name, text);
     write("metrics.csv", &training_log(&trained.history))?;
-    write("predictions.csv", &predictions_csv(pre, &outputs_by_split))?;
+    write(
+        "predictions.csv",
+        &run_dir::predictions_csv(pre, &outputs_by_split),
+    )?;
     let total_secs = started.elapsed().as_secs_f64();
     let run = serde_json::json!({
         "started_at": started_at,
@@ -187,17 +184,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         "command": std::env::args().collect::<Vec<_>>(),
     });
     write("run.json", &json::canonical(&run))?;
-
-    if out.exists() {
-        std::fs::remove_dir_all(&out)
-            .map_err(|e| CliError::Io(format!("cannot replace {}: {e}", out.display())))?;
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    std::fs::rename(&staging, &out)
-        .map_err(|e| CliError::Io(format!("cannot move the run into {}: {e}", out.display())))?;
+    let out = staging.commit()?;
     output::train_done(
         &out,
         &report,
@@ -217,18 +204,6 @@ fn config_name(config: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into())
-}
-
-fn staging_dir(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.partial-{}", std::process::id()))
 }
 
 fn model_kind(k: ModelKind) -> String {
@@ -323,12 +298,12 @@ fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>
     let known_for_task = if classification {
         !matches!(
             es.metric.as_str(),
-            "rmse" | "mae" | "mse" | "r2" | "median_absolute_error"
+            "rmse" | "mae" | "mse" | "r2" | "mape" | "median_absolute_error"
         )
     } else {
         matches!(
             es.metric.as_str(),
-            "rmse" | "mae" | "mse" | "r2" | "median_absolute_error"
+            "rmse" | "mae" | "mse" | "r2" | "mape" | "median_absolute_error"
         )
     };
     if !known_for_task {
@@ -352,8 +327,7 @@ fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>
         name,
         higher_is_better: higher,
         compute: Box::new(move |outputs: &[f32]| {
-            evaluate_split(outputs, valid, &target)
-                .metrics
+            score_split(outputs, valid, &target)
                 .get(&key)
                 .copied()
                 .unwrap_or(f64::NAN)
@@ -375,61 +349,4 @@ fn training_log(history: &[anneal_model::EpochLog]) -> String {
         }
     }
     s
-}
-
-/// Per evaluated row: its file row, split, true value and prediction.
-fn predictions_csv(
-    pre: &anneal_data::Preprocessor,
-    splits: &[(&str, &SplitData, Vec<f32>)],
-) -> String {
-    let mut s = String::from("row,split,target,prediction");
-    if let TargetSpec::Classes { labels, .. } = &pre.target {
-        for l in labels {
-            let _ = write!(s, ",{}", csv_field(&format!("proba_{l}")));
-        }
-    }
-    s.push('\n');
-    for (name, split, outputs) in splits {
-        match (
-            predictions_from_outputs(outputs, &pre.target),
-            &pre.target,
-            &split.y,
-        ) {
-            (
-                Predictions::Classes { proba, k },
-                TargetSpec::Classes { labels, .. },
-                Targets::Classes(y),
-            ) => {
-                let best = anneal_eval::metrics::argmax_rows(&proba, k);
-                for i in 0..split.len() {
-                    let _ = write!(
-                        s,
-                        "{},{name},{},{}",
-                        split.rows[i] + 1,
-                        csv_field(&labels[y[i] as usize]),
-                        csv_field(&labels[best[i]])
-                    );
-                    for j in 0..k {
-                        let _ = write!(s, ",{}", proba[i * k + j]);
-                    }
-                    s.push('\n');
-                }
-            }
-            (Predictions::Values(v), _, Targets::Values { raw, .. }) => {
-                for i in 0..split.len() {
-                    let _ = writeln!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
-                }
-            }
-            _ => {}
-        }
-    }
-    s
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

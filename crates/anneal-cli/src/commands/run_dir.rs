@@ -1,0 +1,143 @@
+//! What `train` and `eval` share: a run folder assembled in a hidden
+//! sibling and renamed into place (so it appears complete or not at all),
+//! the per-row predictions file, and the reproducibility block.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anneal_data::{Preprocessor, SplitData, TargetSpec, Targets};
+use anneal_eval::{Predictions, predictions_from_outputs};
+use anneal_report::dvc::csv_field;
+
+use crate::error::CliError;
+
+/// A run folder being written.
+pub struct Staging {
+    pub dir: PathBuf,
+    out: PathBuf,
+}
+
+impl Staging {
+    /// Refuses an existing `out` unless `force`, and creates the staging
+    /// folder beside it.
+    pub fn begin(out: &Path, force: bool) -> Result<Staging, CliError> {
+        if out.exists() && !force {
+            return Err(CliError::RunExists(out.to_path_buf()));
+        }
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Writes `text` to `name` inside the staging folder.
+    pub fn write(&self, name: &str, text: &str) -> Result<(), CliError> {
+        Ok(anneal_core::fsio::atomic_write(
+            &self.dir.join(name),
+            text.as_bytes(),
+        )?)
+    }
+
+    /// Moves the finished folder into place, replacing an old one.
+    pub fn commit(self) -> Result<PathBuf, CliError> {
+        if self.out.exists() {
+            std::fs::remove_dir_all(&self.out)
+                .map_err(|e| CliError::Io(format!("cannot replace {}: {e}", self.out.display())))?;
+        }
+        std::fs::rename(&self.dir, &self.out).map_err(|e| {
+            CliError::Io(format!(
+                "cannot move the run into {}: {e}",
+                self.out.display()
+            ))
+        })?;
+        Ok(self.out)
+    }
+}
+
+/// Per evaluated row: its file row (1-based), split, true value,
+/// prediction and, for classifiers, every class probability.
+pub fn predictions_csv(pre: &Preprocessor, splits: &[(&str, &SplitData, Vec<f32>)]) -> String {
+    let mut s = String::from("row,split,target,prediction");
+    if let TargetSpec::Classes { labels, .. } = &pre.target {
+        for l in labels {
+            let _ = write!(s, ",{}", csv_field(&format!("proba_{l}")));
+        }
+    }
+    s.push('\n');
+    for (name, split, outputs) in splits {
+        match (
+            predictions_from_outputs(outputs, &pre.target),
+            &pre.target,
+            &split.y,
+        ) {
+            (
+                Predictions::Classes { proba, k },
+                TargetSpec::Classes { labels, .. },
+                Targets::Classes(y),
+            ) => {
+                let best = anneal_eval::metrics::argmax_rows(&proba, k);
+                for i in 0..split.len() {
+                    let _ = write!(
+                        s,
+                        "{},{name},{},{}",
+                        split.rows[i] + 1,
+                        csv_field(&labels[y[i] as usize]),
+                        csv_field(&labels[best[i]])
+                    );
+                    for j in 0..k {
+                        let _ = write!(s, ",{}", proba[i * k + j]);
+                    }
+                    s.push('\n');
+                }
+            }
+            (Predictions::Values(v), _, Targets::Values { raw, .. }) => {
+                for i in 0..split.len() {
+                    let _ = writeln!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// The commit checked out where `dir` lives, when it is in a git work tree
+/// and git is installed; CI systems' variables are the fallback.
+pub fn git_commit(dir: &Path) -> Option<String> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let from_git = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+    from_git.or_else(|| {
+        ["GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    })
+}

@@ -1,0 +1,1177 @@
+//! The SVG plots of `report.html`, drawn with `plotters`' SVG backend.
+//!
+//! Every function returns the text of one `<svg>` element of a fixed size,
+//! and is a pure function of its input: the same figures give the same
+//! bytes. None panics on data: non-finite values are left out, degenerate
+//! ranges (one point, all values equal) are widened, and a plot with
+//! nothing to draw is `None`.
+//!
+//! Text is laid out with plotters' font-free size estimate and rendered by
+//! the browser, so labels are placed with some slack and long ones are
+//! shortened with an ellipsis.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use anneal_eval::curves::{CalibrationCurve, PrCurve, RocCurve};
+use anneal_eval::{Residuals, SliceEval};
+use anneal_model::EpochLog;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::error::{ReportError, Result};
+
+/// Size of the line and scatter plots, in pixels.
+pub const SIZE: (u32, u32) = (560, 400);
+/// Size of the confusion heat map with a few classes; it grows taller (up
+/// to 560 + 240 pixels) for many classes or long class names.
+pub const CONFUSION_SIZE: (u32, u32) = SIZE;
+/// Most bars in one slice chart; the rest are left to the table.
+pub const MAX_SLICE_BARS: usize = 40;
+/// Most curves with a legend inside the plot; more get a column on the
+/// right.
+const MAX_INNER_LEGEND: usize = 4;
+/// Most entries in the legend column.
+const MAX_LEGEND: usize = 16;
+/// Width of the legend column.
+const LEGEND_COLUMN: u32 = 168;
+
+/// Okabe-Ito: distinguishable under the common colour-vision deficiencies.
+/// Yellow comes last: it is weak on white.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+    RGBColor(240, 228, 66),  // yellow
+];
+
+const INK: RGBColor = RGBColor(31, 41, 55);
+const MUTED: RGBColor = RGBColor(107, 114, 128);
+const GRID: RGBColor = RGBColor(229, 231, 235);
+const AXIS: RGBColor = RGBColor(156, 163, 175);
+const REFERENCE: RGBColor = RGBColor(120, 120, 120);
+/// The "Blues" sequential scale of the heat map, light to dark.
+const BLUES: [(f64, f64, f64); 5] = [
+    (247.0, 251.0, 255.0),
+    (198.0, 219.0, 239.0),
+    (107.0, 174.0, 214.0),
+    (33.0, 113.0, 181.0),
+    (8.0, 48.0, 107.0),
+];
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type Drawn = std::result::Result<(), DrawingAreaErrorKind<std::io::Error>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws one plot on a white canvas of `size` and returns its SVG text.
+fn render(plot: &str, size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present())
+            .map_err(|e| ReportError::Plot {
+                plot: plot.to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(svg)
+}
+
+/// A text style of `px` CSS pixels (the SVG backend divides font sizes by
+/// 1.24, the naive layout estimate by 1.24 twice).
+fn text(px: f64, color: &RGBColor) -> TextStyle<'static> {
+    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Normal).color(color)
+}
+
+fn bold(px: f64, color: &RGBColor) -> TextStyle<'static> {
+    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Bold).color(color)
+}
+
+/// Roughly how wide `s` renders at `px` pixels in a sans-serif font.
+fn text_width(s: &str, px: f64) -> f64 {
+    s.chars().count() as f64 * px * 0.56
+}
+
+fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
+    style.pos(Pos::new(h, v))
+}
+
+/// `s` cut to at most `max` characters, the cut marked with an ellipsis.
+fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('\u{2026}');
+        out
+    }
+}
+
+/// `s` cut to at most `max` characters in the middle, keeping both ends:
+/// names that share a long prefix ("class number 1", "class number 2")
+/// stay distinct.
+fn ellipsize_middle(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max < 5 {
+        return ellipsize(s, max);
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('\u{2026}');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
+fn line_style(color: RGBColor, width: u32) -> ShapeStyle {
+    ShapeStyle {
+        color: color.to_rgba(),
+        filled: false,
+        stroke_width: width,
+    }
+}
+
+fn fill_style(color: RGBColor, alpha: f64) -> ShapeStyle {
+    ShapeStyle {
+        color: color.mix(alpha),
+        filled: true,
+        stroke_width: 0,
+    }
+}
+
+/// The colour of the `i`-th series.
+fn series_color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The finite minimum and maximum of `values`.
+fn finite_bounds(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// An axis range around `lo..hi`, padded by `pad` of its span on each side;
+/// widened when the span is (nearly) zero. `None` when it cannot be drawn
+/// (a span overflowing f64).
+fn axis_range(lo: f64, hi: f64, pad: f64) -> Option<Range<f64>> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return None;
+    }
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+    let span = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    let (lo, hi) = if span <= scale * 1e-9 || span <= f64::MIN_POSITIVE {
+        let d = if scale > 0.0 { scale * 0.1 } else { 1.0 };
+        (lo - d, hi + d)
+    } else {
+        (lo - span * pad, hi + span * pad)
+    };
+    (lo.is_finite() && hi.is_finite() && (hi - lo).is_finite() && hi > lo).then_some(lo..hi)
+}
+
+/// Digits after the point for ticks on an axis spanning `range`.
+fn tick_decimals(range: &Range<f64>) -> usize {
+    let step = (range.end - range.start) / 8.0;
+    if !(step.is_finite() && step > 0.0) {
+        return 2;
+    }
+    (-step.log10().floor()).clamp(0.0, 6.0) as usize
+}
+
+/// A tick label: fixed decimals, scientific for very large or very small
+/// magnitudes, and never "-0".
+fn fmt_tick(v: f64, decimals: usize) -> String {
+    let v = if v == 0.0 { 0.0 } else { v };
+    let a = v.abs();
+    if a >= 1e6 || (a > 0.0 && a < 1e-4 && decimals >= 5) {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.decimals$}")
+    }
+}
+
+/// A figure formatted for labels inside plots.
+fn fmt_value(v: f64) -> String {
+    if v.is_finite() {
+        let a = v.abs();
+        if a != 0.0 && !(1e-3..1e6).contains(&a) {
+            format!("{v:.2e}")
+        } else {
+            format!("{v:.3}")
+        }
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A chart with a title, axis names, light grid lines and formatted ticks.
+fn cartesian<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    left: u32,
+) -> std::result::Result<Chart<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
+    cartesian_with_right(root, title, x, y, left, 22)
+}
+
+fn cartesian_with_right<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    left: u32,
+    right: u32,
+) -> std::result::Result<Chart<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
+    ChartBuilder::on(root)
+        .caption(title, bold(15.0, &INK))
+        .margin_top(12)
+        .margin_right(right)
+        .margin_left(10)
+        .margin_bottom(8)
+        .x_label_area_size(44)
+        .y_label_area_size(left)
+        .build_cartesian_2d(x, y)
+}
+
+/// Draws the grid, axes and tick labels of `chart`.
+fn mesh(
+    chart: &mut Chart<'_, '_>,
+    x_desc: &str,
+    y_desc: &str,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+    x_labels: usize,
+) -> Drawn {
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(WHITE)
+        .max_light_lines(0)
+        .axis_style(AXIS)
+        .x_labels(x_labels)
+        .y_labels(8)
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .label_style(text(12.0, &MUTED))
+        .axis_desc_style(text(13.0, &INK))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+}
+
+/// Draws the legend of the labelled series.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .margin(10)
+        .legend_area_size(22)
+        .background_style(WHITE.mix(0.92))
+        .border_style(GRID)
+        .label_font(text(12.0, &INK))
+        .draw()
+}
+
+/// Legend marker: a short line in `color`.
+fn solid_marker(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], line_style(color, width))
+}
+
+/// Legend marker: a short dashed line in `color`.
+fn dashed_marker(
+    color: RGBColor,
+    width: u32,
+) -> impl Fn((i32, i32)) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 18, y)], 5, 3, line_style(color, width))
+}
+
+/// "No data" in the middle of an empty canvas.
+fn draw_empty(root: &Area<'_>, title: &str, note: &str) -> Drawn {
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    root.draw(&Text::new(
+        title.to_string(),
+        (w / 2, 14),
+        anchored(bold(15.0, &INK), HPos::Center, VPos::Top),
+    ))?;
+    root.draw(&Text::new(
+        note.to_string(),
+        (w / 2, h / 2),
+        anchored(text(13.0, &MUTED), HPos::Center, VPos::Center),
+    ))
+}
+
+/// Train and validation loss by epoch; `None` when no epoch has a finite
+/// loss.
+pub fn loss_curves(history: &[EpochLog]) -> Result<Option<String>> {
+    let train: Vec<(f64, f64)> = history
+        .iter()
+        .filter(|e| e.train_loss.is_finite())
+        .map(|e| (f64::from(e.epoch), e.train_loss))
+        .collect();
+    let valid: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|e| {
+            e.valid_loss
+                .filter(|v| v.is_finite())
+                .map(|v| (f64::from(e.epoch), v))
+        })
+        .collect();
+    let all = || train.iter().chain(&valid);
+    let (Some((x0, x1)), Some((y0, y1))) = (
+        finite_bounds(all().map(|p| p.0)),
+        finite_bounds(all().map(|p| p.1)),
+    ) else {
+        return Ok(None);
+    };
+    // Losses are not negative: keep the axis above zero unless they are.
+    let pad = (y1 - y0) * 0.08;
+    let floor = if y0 >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+    let (Some(x), Some(y)) = (
+        axis_range(x0, x1, 0.02),
+        axis_range((y0 - pad).max(floor), y1 + pad, 0.0),
+    ) else {
+        return Ok(None);
+    };
+    let markers = history.len() <= 40;
+    let epochs = (x1 - x0).round() as usize + 1;
+    let dec = tick_decimals(&y);
+    let y_fmt = move |v: &f64| fmt_tick(*v, dec);
+    let x_fmt = |v: &f64| {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            String::new()
+        }
+    };
+    render("loss", SIZE, |root| {
+        let mut chart = cartesian(root, "Loss by epoch", x, y, 56)?;
+        mesh(
+            &mut chart,
+            "epoch",
+            "loss",
+            &x_fmt,
+            &y_fmt,
+            epochs.clamp(2, 10),
+        )?;
+        for (i, (name, points)) in [("train", &train), ("valid", &valid)]
+            .into_iter()
+            .enumerate()
+        {
+            if points.is_empty() {
+                continue;
+            }
+            let color = series_color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    line_style(color, 2),
+                ))?
+                .label(name)
+                .legend(solid_marker(color, 2));
+            if markers {
+                chart.draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, fill_style(color, 1.0))),
+                )?;
+            }
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+    .map(Some)
+}
+
+/// Linear interpolation of the "Blues" scale at `t` in [0, 1].
+fn blues(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let pos = t * (BLUES.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(BLUES.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (BLUES[i], BLUES[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * f).round().clamp(0.0, 255.0) as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// The confusion matrix as a heat map: rows are the true classes, columns
+/// the predicted ones, each cell shaded by its share of the row (so a rare
+/// class's errors stand out as much as a common one's) and labelled with
+/// its count and that share.
+pub fn confusion_heatmap(labels: &[String], confusion: &[Vec<u64>]) -> Result<String> {
+    const TITLE: &str = "Confusion matrix";
+    let rows = confusion.len();
+    let cols = confusion.iter().map(Vec::len).max().unwrap_or(0);
+    if rows == 0 || cols == 0 {
+        return render("confusion", CONFUSION_SIZE, |root| {
+            draw_empty(root, TITLE, "no rows")
+        });
+    }
+    let name =
+        |i: usize| ellipsize_middle(&labels.get(i).cloned().unwrap_or_else(|| i.to_string()), 16);
+    let row_names: Vec<String> = (0..rows).map(name).collect();
+    let col_names: Vec<String> = (0..cols).map(name).collect();
+
+    let w = CONFUSION_SIZE.0 as f64;
+    let tick_px = 12.0;
+    let widest = |names: &[String]| {
+        names
+            .iter()
+            .map(|s| text_width(s, tick_px))
+            .fold(0.0, f64::max)
+    };
+    let top = 62.0;
+    let row_w = widest(&row_names).min(120.0);
+    let left = 16.0 + 16.0 + 10.0 + row_w + 8.0;
+    let avail_w = w - left - 24.0;
+    // Room for cells of about 30 pixels, within limits.
+    let min_h = CONFUSION_SIZE.1 as f64 - top - 62.0;
+    let avail_h = (rows as f64 * 30.0).clamp(min_h, 560.0);
+    let cell = (avail_w / cols as f64).min(avail_h / rows as f64).max(1.0);
+    // Column names across when they fit under their column, else rotated.
+    let col_w = widest(&col_names);
+    // (The width estimate is deliberately wide: most names render 15-25%
+    // narrower, and centred neighbours may come close without overlapping.)
+    let rotate = col_w * 0.85 > cell - 2.0;
+    let tick_h = if rotate { col_w.min(120.0) } else { 16.0 };
+    let bottom = 8.0 + tick_h + 10.0 + 16.0 + 12.0;
+    let h = (top + cell * rows as f64 + bottom)
+        .round()
+        .max(CONFUSION_SIZE.1 as f64);
+    let (gw, gh) = (cell * cols as f64, cell * rows as f64);
+    let gx = (left + (avail_w - gw) / 2.0).round();
+    let gy = top;
+    // The axis name just left of the row names (which end 8 pixels left of
+    // the grid).
+    let true_x = (gx - 8.0 - row_w - 16.0).max(22.0) as i32;
+
+    let totals: Vec<u64> = confusion.iter().map(|r| r.iter().sum()).collect();
+    // Every class name when they fit, else every `step`-th.
+    let step = |n: f64| (n / cell).ceil().max(1.0) as usize;
+    let (row_step, col_step) = (step(14.0), step(14.0));
+    render("confusion", (CONFUSION_SIZE.0, h as u32), |root| {
+        let cw = w as i32;
+        root.draw(&Text::new(
+            TITLE,
+            (cw / 2, 12),
+            anchored(bold(15.0, &INK), HPos::Center, VPos::Top),
+        ))?;
+        root.draw(&Text::new(
+            "rows: true class \u{b7} columns: predicted \u{b7} shade: share of the row",
+            (cw / 2, 34),
+            anchored(text(12.0, &MUTED), HPos::Center, VPos::Top),
+        ))?;
+        let mut chart = ChartBuilder::on(root)
+            .margin_left(gx as u32)
+            .margin_top(gy as u32)
+            .margin_right((w - gx - gw).max(0.0) as u32)
+            .margin_bottom((h - gy - gh).max(0.0) as u32)
+            .build_cartesian_2d(0.0..cols as f64, 0.0..rows as f64)?;
+        // Row 0 at the top.
+        let cell_at = |i: usize, j: usize| {
+            [
+                (j as f64, (rows - i) as f64),
+                ((j + 1) as f64, (rows - i - 1) as f64),
+            ]
+        };
+        let share = |i: usize, j: usize| {
+            let n = confusion[i].get(j).copied().unwrap_or(0);
+            let total = totals[i];
+            (
+                n,
+                if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                },
+            )
+        };
+        let cells: Vec<(usize, usize)> = (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i, j)))
+            .collect();
+        chart.draw_series(
+            cells
+                .iter()
+                .map(|&(i, j)| Rectangle::new(cell_at(i, j), blues(share(i, j).1).filled())),
+        )?;
+        chart.draw_series(
+            cells
+                .iter()
+                .map(|&(i, j)| Rectangle::new(cell_at(i, j), line_style(WHITE, 2))),
+        )?;
+
+        // Counts in the cells, when there is room.
+        let px = cell.min(60.0) * 0.3;
+        if px >= 7.0 {
+            let with_share = cell >= 46.0;
+            for &(i, j) in &cells {
+                let (n, s) = share(i, j);
+                let (x, y) = chart.backend_coord(&((j as f64) + 0.5, (rows - i) as f64 - 0.5));
+                let ink = if s > 0.5 { WHITE } else { INK };
+                let dy = if with_share { -(px * 0.45) as i32 } else { 0 };
+                root.draw(&Text::new(
+                    n.to_string(),
+                    (x, y + dy),
+                    anchored(bold(px.min(15.0), &ink), HPos::Center, VPos::Center),
+                ))?;
+                if with_share {
+                    root.draw(&Text::new(
+                        format!("{:.1}%", s * 100.0),
+                        (x, y + (px * 0.75) as i32),
+                        anchored(
+                            text((px * 0.75).min(11.0), &ink),
+                            HPos::Center,
+                            VPos::Center,
+                        ),
+                    ))?;
+                }
+            }
+        }
+
+        // Class names.
+        let (gx, gy, gw, gh) = (gx as i32, gy as i32, gw as i32, gh as i32);
+        for (i, n) in row_names.iter().enumerate().step_by(row_step) {
+            let (_, y) = chart.backend_coord(&(0.0, (rows - i) as f64 - 0.5));
+            root.draw(&Text::new(
+                n.as_str(),
+                (gx - 8, y),
+                anchored(text(tick_px, &INK), HPos::Right, VPos::Center),
+            ))?;
+        }
+        for (j, n) in col_names.iter().enumerate().step_by(col_step) {
+            let (x, _) = chart.backend_coord(&((j as f64) + 0.5, 0.0));
+            let style = if rotate {
+                anchored(text(tick_px, &INK), HPos::Right, VPos::Center)
+                    .transform(FontTransform::Rotate270)
+            } else {
+                anchored(text(tick_px, &INK), HPos::Center, VPos::Top)
+            };
+            root.draw(&Text::new(n.as_str(), (x, gy + gh + 8), style))?;
+        }
+        // Axis names.
+        root.draw(&Text::new(
+            "predicted class",
+            (gx + gw / 2, gy + gh + 8 + tick_h as i32 + 10),
+            anchored(text(13.0, &INK), HPos::Center, VPos::Top),
+        ))?;
+        root.draw(&Text::new(
+            "true class",
+            (true_x, gy + gh / 2),
+            anchored(text(13.0, &INK), HPos::Center, VPos::Center)
+                .transform(FontTransform::Rotate270),
+        ))?;
+        Ok(())
+    })
+}
+
+/// One named line of a curve plot.
+struct Curve {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// Finite points of `xs`/`ys`, clamped to the unit square.
+fn unit_points(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
+    xs.iter()
+        .zip(ys)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(&x, &y)| (x.clamp(0.0, 1.0), y.clamp(0.0, 1.0)))
+        .collect()
+}
+
+/// Curves on the unit square, one colour each, with an optional dashed
+/// diagonal reference. `None` when no curve has a point.
+#[allow(clippy::too_many_arguments)]
+fn unit_square_plot(
+    plot: &str,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    curves: Vec<Curve>,
+    diagonal: Option<&str>,
+    markers: bool,
+    position: SeriesLabelPosition,
+) -> Result<Option<String>> {
+    let curves: Vec<Curve> = curves
+        .into_iter()
+        .filter(|c| !c.points.is_empty())
+        .collect();
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    let fmt = |v: &f64| fmt_tick(*v, 1);
+    let inner = curves.len() <= MAX_INNER_LEGEND;
+    // Past the palette, the colours come back dashed.
+    let dashed = |i: usize| (i / PALETTE.len()) % 2 == 1;
+    render(plot, SIZE, |root| {
+        let right = if inner { 22 } else { LEGEND_COLUMN };
+        let mut chart = cartesian_with_right(root, title, -0.02..1.02, -0.02..1.02, 52, right)?;
+        mesh(&mut chart, x_desc, y_desc, &fmt, &fmt, 6)?;
+        if let Some(name) = diagonal {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, 0.0), (1.0, 1.0)],
+                    6,
+                    5,
+                    line_style(REFERENCE, 1),
+                ))?
+                .label(name)
+                .legend(dashed_marker(REFERENCE, 1));
+        }
+        for (i, c) in curves.iter().enumerate() {
+            let color = series_color(i);
+            let points = c.points.iter().copied();
+            let anno = if dashed(i) {
+                chart.draw_series(DashedLineSeries::new(points, 7, 4, line_style(color, 2)))?
+            } else {
+                chart.draw_series(LineSeries::new(points, line_style(color, 2)))?
+            };
+            if inner {
+                anno.label(ellipsize_middle(&c.name, 24));
+                if dashed(i) {
+                    anno.legend(dashed_marker(color, 2));
+                } else {
+                    anno.legend(solid_marker(color, 2));
+                }
+            }
+            if markers {
+                chart.draw_series(
+                    c.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, fill_style(color, 1.0))),
+                )?;
+            }
+        }
+        if inner {
+            return legend(&mut chart, position);
+        }
+        // A legend column right of the plot.
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let x0 = xr.end + 10;
+        let text_x = x0 + 24;
+        let fit = ((SIZE.0 as i32 - text_x - 4) as f64 / (12.0 * 0.56))
+            .floor()
+            .max(4.0) as usize;
+        let mut y = yr.start + 6;
+        let mut entry = |name: &str, color: RGBColor, width: u32, dash: bool| -> Drawn {
+            if dash {
+                root.draw(&dashed_marker(color, width)((x0, y)))?;
+            } else {
+                root.draw(&solid_marker(color, width)((x0, y)))?;
+            }
+            root.draw(&Text::new(
+                ellipsize_middle(name, fit),
+                (text_x, y),
+                anchored(text(12.0, &INK), HPos::Left, VPos::Center),
+            ))?;
+            y += 18;
+            Ok(())
+        };
+        if let Some(name) = diagonal {
+            entry(name, REFERENCE, 1, true)?;
+        }
+        for (i, c) in curves.iter().enumerate().take(MAX_LEGEND) {
+            entry(&c.name, series_color(i), 2, dashed(i))?;
+        }
+        if curves.len() > MAX_LEGEND {
+            root.draw(&Text::new(
+                format!("\u{2026} {} more", curves.len() - MAX_LEGEND),
+                (text_x, y),
+                anchored(text(12.0, &MUTED), HPos::Left, VPos::Center),
+            ))?;
+        }
+        Ok(())
+    })
+    .map(Some)
+}
+
+fn with_score(title: &str, name: &str, score: Option<f64>) -> String {
+    match score {
+        Some(s) if s.is_finite() => format!("{title} ({name} {s:.4})"),
+        _ => title.to_string(),
+    }
+}
+
+/// ROC curves, one per class (the positive class of a binary task), with
+/// the chance diagonal. `auc` goes in the title.
+pub fn roc(curves: &BTreeMap<String, RocCurve>, auc: Option<f64>) -> Result<Option<String>> {
+    let (title, score) = if curves.len() > 1 {
+        ("ROC curves, one vs rest", "macro AUC")
+    } else {
+        ("ROC curve", "AUC")
+    };
+    let lines = curves
+        .iter()
+        .map(|(name, c)| Curve {
+            name: name.clone(),
+            points: unit_points(&c.fpr, &c.tpr),
+        })
+        .collect();
+    unit_square_plot(
+        "ROC",
+        &with_score(title, score, auc),
+        "false positive rate",
+        "true positive rate",
+        lines,
+        Some("chance"),
+        false,
+        SeriesLabelPosition::LowerRight,
+    )
+}
+
+/// Precision-recall curves, drawn as steps as scikit-learn does.
+pub fn pr(curves: &BTreeMap<String, PrCurve>, ap: Option<f64>) -> Result<Option<String>> {
+    let (title, score) = if curves.len() > 1 {
+        ("Precision-recall, one vs rest", "macro AP")
+    } else {
+        ("Precision-recall", "AP")
+    };
+    let lines = curves
+        .iter()
+        .map(|(name, c)| {
+            let pts = unit_points(&c.recall, &c.precision);
+            // "steps-post": hold each precision until the next recall.
+            let mut points = Vec::with_capacity(pts.len() * 2);
+            for (k, &p) in pts.iter().enumerate() {
+                if let Some(&(_, prev_y)) = k.checked_sub(1).and_then(|k| pts.get(k)) {
+                    points.push((p.0, prev_y));
+                }
+                points.push(p);
+            }
+            Curve {
+                name: name.clone(),
+                points,
+            }
+        })
+        .collect();
+    unit_square_plot(
+        "precision-recall",
+        &with_score(title, score, ap),
+        "recall",
+        "precision",
+        lines,
+        None,
+        false,
+        SeriesLabelPosition::LowerLeft,
+    )
+}
+
+/// Reliability diagram: the observed share of positives against the mean
+/// predicted probability of each bin, with the diagonal of a perfectly
+/// calibrated model.
+pub fn calibration(curves: &BTreeMap<String, CalibrationCurve>) -> Result<Option<String>> {
+    let lines = curves
+        .iter()
+        .map(|(name, c)| Curve {
+            name: name.clone(),
+            points: unit_points(&c.prob_pred, &c.prob_true),
+        })
+        .collect();
+    unit_square_plot(
+        "calibration",
+        "Calibration (reliability diagram)",
+        "mean predicted probability",
+        "observed frequency",
+        lines,
+        Some("perfect calibration"),
+        true,
+        SeriesLabelPosition::UpperLeft,
+    )
+}
+
+/// Residuals (`true - predicted`) against the prediction, with the zero
+/// line. `None` when no point is finite.
+pub fn residuals(r: &Residuals) -> Result<Option<String>> {
+    let points: Vec<(f64, f64)> = r
+        .predicted
+        .iter()
+        .zip(&r.residual)
+        .filter(|(p, e)| p.is_finite() && e.is_finite())
+        .map(|(&p, &e)| (p, e))
+        .collect();
+    let (Some((x0, x1)), Some((y0, y1))) = (
+        finite_bounds(points.iter().map(|p| p.0)),
+        finite_bounds(points.iter().map(|p| p.1)),
+    ) else {
+        return Ok(None);
+    };
+    let (Some(x), Some(y)) = (
+        axis_range(x0, x1, 0.04),
+        axis_range(y0.min(0.0), y1.max(0.0), 0.06),
+    ) else {
+        return Ok(None);
+    };
+    let (xd, yd) = (tick_decimals(&x), tick_decimals(&y));
+    let x_fmt = move |v: &f64| fmt_tick(*v, xd);
+    let y_fmt = move |v: &f64| fmt_tick(*v, yd);
+    let left = 14 + (y_fmt(&y.start).len().max(y_fmt(&y.end).len()) as u32) * 7 + 26;
+    let alpha = if points.len() > 500 { 0.35 } else { 0.6 };
+    render("residuals", SIZE, |root| {
+        let (xs, xe) = (x.start, x.end);
+        let mut chart = cartesian(root, "Residuals vs predicted", x, y, left)?;
+        mesh(
+            &mut chart,
+            "predicted value",
+            "residual (true \u{2212} predicted)",
+            &x_fmt,
+            &y_fmt,
+            8,
+        )?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 3, fill_style(PALETTE[0], alpha))),
+        )?;
+        chart.draw_series(DashedLineSeries::new(
+            [(xs, 0.0), (xe, 0.0)],
+            6,
+            5,
+            line_style(PALETTE[4], 2),
+        ))?;
+        Ok(())
+    })
+    .map(Some)
+}
+
+/// One bar per value of a slicing column, with its bootstrap interval as an
+/// error bar when there is one. Slices with fewer rows than the configured
+/// minimum are drawn in a light colour and labelled "small". `None` when no
+/// slice has a finite `metric`.
+pub fn slice_bars(
+    column: &str,
+    slices: &BTreeMap<String, SliceEval>,
+    metric: &str,
+) -> Result<Option<String>> {
+    struct Bar {
+        label: String,
+        value: f64,
+        interval: Option<(f64, f64)>,
+        small: bool,
+    }
+    let label_px = 12.0;
+    let max_label_chars: usize = 34;
+    let bars: Vec<Bar> = slices
+        .iter()
+        .take(MAX_SLICE_BARS)
+        .map(|(value, s)| {
+            let suffix = if s.small {
+                format!(" (n={}, small)", s.rows)
+            } else {
+                format!(" (n={})", s.rows)
+            };
+            let keep = max_label_chars
+                .saturating_sub(suffix.chars().count())
+                .max(6);
+            Bar {
+                label: format!("{}{suffix}", ellipsize_middle(value, keep)),
+                value: s.metrics.get(metric).copied().unwrap_or(f64::NAN),
+                interval: s
+                    .intervals
+                    .get(metric)
+                    .filter(|iv| iv.lower.is_finite() && iv.upper.is_finite())
+                    .map(|iv| (iv.lower.min(iv.upper), iv.lower.max(iv.upper))),
+                small: s.small,
+            }
+        })
+        .collect();
+    let extent = bars.iter().flat_map(|b| {
+        let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
+        [b.value, lo, hi]
+    });
+    let Some((lo, hi)) = finite_bounds(extent) else {
+        return Ok(None);
+    };
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let Some(base) = axis_range(lo, hi, 0.0) else {
+        return Ok(None);
+    };
+    // Room on the right for the value labels, a little on the left of a
+    // negative bar.
+    let span = base.end - base.start;
+    let x = (if base.start < 0.0 {
+        base.start - span * 0.04
+    } else {
+        base.start
+    })..(base.end + span * 0.16);
+    let dec = tick_decimals(&x);
+    let x_fmt = move |v: &f64| fmt_tick(*v, dec);
+    let no_y = |_: &f64| String::new();
+
+    let n = bars.len();
+    let left = (bars
+        .iter()
+        .map(|b| text_width(&b.label, label_px))
+        .fold(0.0, f64::max)
+        + 16.0)
+        .clamp(60.0, 250.0);
+    let height = (110 + 26 * n as u32).max(220);
+    let title = if slices.len() > n {
+        format!(
+            "{metric} by {} (first {n} of {})",
+            ellipsize(column, 30),
+            slices.len()
+        )
+    } else {
+        format!("{metric} by {}", ellipsize(column, 40))
+    };
+    let plot = format!("slice {column}");
+    render(&plot, (SIZE.0, height), |root| {
+        let nf = n as f64;
+        let mut chart = cartesian(root, &title, x.clone(), 0.0..nf, left as u32)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .bold_line_style(GRID)
+            .light_line_style(WHITE)
+            .max_light_lines(0)
+            .axis_style(AXIS)
+            .x_labels(8)
+            .y_labels(0)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&no_y)
+            .label_style(text(12.0, &MUTED))
+            .axis_desc_style(text(13.0, &INK))
+            .x_desc(metric)
+            .draw()?;
+        // Bar i spans slot n-1-i, so the first value is at the top.
+        let slot = |i: usize| (nf - 1.0 - i as f64 + 0.18, nf - i as f64 - 0.18);
+        let normal = PALETTE[0];
+        let light = RGBColor(171, 208, 232);
+        for (i, b) in bars.iter().enumerate() {
+            let (y0, y1) = slot(i);
+            let mid = (y0 + y1) / 2.0;
+            if b.value.is_finite() {
+                let fill = if b.small { light } else { normal };
+                chart.draw_series([Rectangle::new([(0.0, y0), (b.value, y1)], fill.filled())])?;
+                if b.small {
+                    chart.draw_series([Rectangle::new(
+                        [(0.0, y0), (b.value, y1)],
+                        line_style(normal, 1),
+                    )])?;
+                }
+            }
+            if let Some((lo, hi)) = b.interval {
+                let q = (y1 - y0) * 0.25;
+                let style = line_style(INK, 1);
+                chart.draw_series([
+                    PathElement::new(vec![(lo, mid), (hi, mid)], style),
+                    PathElement::new(vec![(lo, mid - q), (lo, mid + q)], style),
+                    PathElement::new(vec![(hi, mid - q), (hi, mid + q)], style),
+                ])?;
+            }
+            // The value, right of the bar and its error bar.
+            let end = [b.value, b.interval.map_or(f64::NAN, |iv| iv.1)]
+                .into_iter()
+                .filter(|v| v.is_finite())
+                .fold(0.0_f64, f64::max);
+            let (px, py) = chart.backend_coord(&(end, mid));
+            root.draw(&Text::new(
+                fmt_value(b.value),
+                (px + 6, py),
+                anchored(text(11.0, &MUTED), HPos::Left, VPos::Center),
+            ))?;
+            // The slice name, left of the axis.
+            let (ax, _) = chart.backend_coord(&(x.start, mid));
+            let ink = if b.small { MUTED } else { INK };
+            root.draw(&Text::new(
+                b.label.as_str(),
+                (ax - 8, py),
+                anchored(text(label_px, &ink), HPos::Right, VPos::Center),
+            ))?;
+        }
+        // The zero line, when the axis crosses zero.
+        if x.start < 0.0 {
+            chart.draw_series([PathElement::new(
+                vec![(0.0, 0.0), (0.0, nf)],
+                line_style(AXIS, 1),
+            )])?;
+        }
+        Ok(())
+    })
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anneal_eval::Interval;
+
+    fn epoch(e: u32, train: f64, valid: Option<f64>) -> EpochLog {
+        EpochLog {
+            epoch: e,
+            learning_rate: 0.01,
+            train_loss: train,
+            valid_loss: valid,
+            valid_metric: None,
+        }
+    }
+
+    fn is_svg(s: &str) -> bool {
+        s.starts_with("<svg")
+            && s.trim_end().ends_with("</svg>")
+            && !s.contains("NaN")
+            && !s.contains("inf")
+    }
+
+    #[test]
+    fn loss_curves_handle_degenerate_histories() {
+        assert!(loss_curves(&[]).unwrap().is_none());
+        assert!(loss_curves(&[epoch(1, f64::NAN, None)]).unwrap().is_none());
+        let one = loss_curves(&[epoch(1, 0.5, Some(0.6))]).unwrap().unwrap();
+        assert!(is_svg(&one));
+        let flat: Vec<_> = (1..=5).map(|e| epoch(e, 0.3, Some(0.3))).collect();
+        assert!(is_svg(&loss_curves(&flat).unwrap().unwrap()));
+        let mixed = [
+            epoch(1, 1.0, None),
+            epoch(2, f64::INFINITY, Some(f64::NAN)),
+            epoch(3, 0.4, Some(0.5)),
+        ];
+        let svg = loss_curves(&mixed).unwrap().unwrap();
+        assert!(is_svg(&svg));
+        assert!(svg.contains(">train") || svg.contains("train\n"));
+    }
+
+    #[test]
+    fn heatmap_handles_any_shape() {
+        let labels = vec!["a".to_string(), "b<&>".to_string()];
+        let svg = confusion_heatmap(&labels, &[vec![5, 1], vec![0, 7]]).unwrap();
+        assert!(is_svg(&svg));
+        assert!(svg.contains("b&lt;&amp;&gt;"));
+        assert!(is_svg(&confusion_heatmap(&[], &[]).unwrap()));
+        assert!(is_svg(
+            &confusion_heatmap(&labels, &[vec![0, 0], vec![0, 0]]).unwrap()
+        ));
+        // Ragged rows and missing labels.
+        assert!(is_svg(
+            &confusion_heatmap(&labels[..1], &[vec![1], vec![2, 3, 4]]).unwrap()
+        ));
+        let many: Vec<String> = (0..60).map(|i| format!("class number {i}")).collect();
+        let m: Vec<Vec<u64>> = (0..60)
+            .map(|i| (0..60).map(|j| (i * j) as u64).collect())
+            .collect();
+        assert!(is_svg(&confusion_heatmap(&many, &m).unwrap()));
+    }
+
+    #[test]
+    fn curves_skip_empty_and_non_finite_input() {
+        assert!(roc(&BTreeMap::new(), None).unwrap().is_none());
+        let mut r = BTreeMap::new();
+        r.insert(
+            "x".to_string(),
+            RocCurve {
+                fpr: vec![],
+                tpr: vec![],
+                thresholds: vec![],
+            },
+        );
+        assert!(roc(&r, Some(f64::NAN)).unwrap().is_none());
+        r.insert(
+            "y".to_string(),
+            RocCurve {
+                fpr: vec![0.0, f64::NAN, 1.0],
+                tpr: vec![0.0, 0.5, 1.0],
+                thresholds: vec![f64::INFINITY, 0.5, 0.1],
+            },
+        );
+        assert!(is_svg(&roc(&r, Some(0.5)).unwrap().unwrap()));
+        let mut p = BTreeMap::new();
+        p.insert(
+            "pos".to_string(),
+            PrCurve {
+                precision: vec![0.5],
+                recall: vec![1.0],
+                thresholds: vec![],
+            },
+        );
+        assert!(is_svg(&pr(&p, None).unwrap().unwrap()));
+        let mut c = BTreeMap::new();
+        c.insert(
+            "pos".to_string(),
+            CalibrationCurve {
+                prob_pred: vec![f64::NAN],
+                prob_true: vec![0.2],
+                counts: vec![3],
+            },
+        );
+        assert!(calibration(&c).unwrap().is_none());
+    }
+
+    #[test]
+    fn residuals_handle_degenerate_points() {
+        let none = Residuals {
+            predicted: vec![],
+            residual: vec![],
+        };
+        assert!(residuals(&none).unwrap().is_none());
+        let one = Residuals {
+            predicted: vec![3.0, f64::NAN],
+            residual: vec![0.0, 1.0],
+        };
+        assert!(is_svg(&residuals(&one).unwrap().unwrap()));
+        let huge = Residuals {
+            predicted: vec![-1e308, 1e308],
+            residual: vec![1.0, 2.0],
+        };
+        assert!(residuals(&huge).unwrap().is_none());
+    }
+
+    #[test]
+    fn slice_bars_handle_missing_and_small_slices() {
+        let slice = |rows: u64, small: bool, v: f64, iv: Option<(f64, f64)>| SliceEval {
+            rows,
+            small,
+            metrics: BTreeMap::from([("accuracy".to_string(), v)]),
+            intervals: iv
+                .map(|(lower, upper)| {
+                    BTreeMap::from([("accuracy".to_string(), Interval { lower, upper })])
+                })
+                .unwrap_or_default(),
+        };
+        assert!(
+            slice_bars("c", &BTreeMap::new(), "accuracy")
+                .unwrap()
+                .is_none()
+        );
+        let only_nan = BTreeMap::from([("a".to_string(), slice(3, true, f64::NAN, None))]);
+        assert!(slice_bars("c", &only_nan, "accuracy").unwrap().is_none());
+        let s = BTreeMap::from([
+            ("a".to_string(), slice(300, false, 0.8, Some((0.7, 0.9)))),
+            ("b".to_string(), slice(12, true, 0.5, None)),
+            ("c".to_string(), slice(40, false, f64::NAN, None)),
+        ]);
+        let svg = slice_bars("col", &s, "accuracy").unwrap().unwrap();
+        assert!(is_svg(&svg));
+        assert!(svg.contains("b (n=12, small)"));
+        let neg = BTreeMap::from([("a".to_string(), slice(30, false, -2.5, Some((-4.0, -1.0))))]);
+        assert!(is_svg(
+            &slice_bars("col", &neg, "accuracy").unwrap().unwrap()
+        ));
+        assert!(slice_bars("col", &s, "missing_metric").unwrap().is_none());
+    }
+
+    #[test]
+    fn plots_are_deterministic() {
+        let h: Vec<_> = (1..=10)
+            .map(|e| epoch(e, 1.0 / f64::from(e), Some(1.2 / f64::from(e))))
+            .collect();
+        assert_eq!(loss_curves(&h).unwrap(), loss_curves(&h).unwrap());
+    }
+}
