@@ -20,9 +20,9 @@ pub struct Interval {
     pub upper: f64,
 }
 
-/// What one resample is scored with: the metric values of the rows at the
-/// given indices (duplicates included).
-pub type Scorer<'a> = dyn Fn(&[usize]) -> BTreeMap<&'static str, f64> + Sync + 'a;
+/// What one resample is scored with: the metric values of the resample
+/// that draws row `i` `counts[i]` times (the counts sum to `n`).
+pub type Scorer<'a> = dyn Fn(&[u32]) -> BTreeMap<&'static str, f64> + Sync + 'a;
 
 /// Percentile intervals of every metric `score` returns, over `resamples`
 /// resamples of `n` rows. Metrics undefined in some resamples (NaN, or
@@ -44,8 +44,11 @@ pub fn intervals(
         .into_par_iter()
         .map(|b| {
             let mut rng = Rng::stream(seed, &format!("bootstrap/{stream}/{b}"));
-            let idx: Vec<usize> = (0..n).map(|_| rng.below(n as u64) as usize).collect();
-            score(&idx)
+            let mut counts = vec![0u32; n];
+            for _ in 0..n {
+                counts[rng.below(n as u64) as usize] += 1;
+            }
+            score(&counts)
         })
         .collect();
     let mut by_metric: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
@@ -92,9 +95,15 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn mean_scorer(values: &[f64]) -> impl Fn(&[usize]) -> BTreeMap<&'static str, f64> + Sync {
-        move |idx: &[usize]| {
-            let m = idx.iter().map(|&i| values[i]).sum::<f64>() / idx.len() as f64;
+    fn mean_scorer(values: &[f64]) -> impl Fn(&[u32]) -> BTreeMap<&'static str, f64> + Sync {
+        move |counts: &[u32]| {
+            let n: u32 = counts.iter().sum();
+            let m = counts
+                .iter()
+                .zip(values)
+                .map(|(&c, v)| f64::from(c) * v)
+                .sum::<f64>()
+                / f64::from(n);
             BTreeMap::from([("mean", m)])
         }
     }
@@ -142,10 +151,11 @@ mod tests {
 
     #[test]
     fn rarely_defined_metrics_get_no_interval() {
-        let score = |idx: &[usize]| {
+        let score = |counts: &[u32]| {
             let mut m = BTreeMap::from([("always", 1.0)]);
-            // Defined only when row 0 was drawn first: ~1% of resamples.
-            if idx[0] == 0 {
+            // Defined only when row 0 is drawn 3 times or more: ~8% of
+            // resamples.
+            if counts[0] >= 3 {
                 m.insert("rare", 1.0);
             }
             m

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::bootstrap::{self, Interval};
 use crate::curves::{self, CalibrationCurve, PrCurve, RocCurve};
 use crate::metrics::{self, ClassificationMetrics, RegressionMetrics};
+use crate::weighted::Resampler;
 
 /// Most points kept per curve, so a million-row evaluation still gives a
 /// report a person can open.
@@ -229,13 +230,20 @@ pub fn evaluate(
     };
     let bins = settings.calibration_bins;
     let intervals_of = |s: &Scored, stream: &str| {
+        if settings.bootstrap == 0 {
+            return BTreeMap::new();
+        }
+        let resampler = match s {
+            Scored::Classes { y, proba, k } => Resampler::classes(y, proba, *k, bins),
+            Scored::Values { y, pred } => Resampler::values(y, pred),
+        };
         bootstrap::intervals(
             s.len(),
             settings.bootstrap,
             settings.confidence,
             settings.seed,
             stream,
-            &|idx: &[usize]| s.subset(idx).scalars(bins),
+            &|counts: &[u32]| resampler.score(counts),
         )
     };
     let (classification, regression, curves) = match &scored {

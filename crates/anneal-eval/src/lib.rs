@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod curves;
 pub mod evaluate;
 pub mod metrics;
+mod weighted;
 
 pub use bootstrap::Interval;
 pub use evaluate::{

@@ -50,12 +50,22 @@ fn owned(m: BTreeMap<&'static str, f64>) -> BTreeMap<String, f64> {
     m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
+/// The drawn rows of a bootstrap resample given as multiplicities.
+fn expand(counts: &[u32]) -> Vec<usize> {
+    counts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &c)| std::iter::repeat_n(i, c as usize))
+        .collect()
+}
+
 fn class_scorer<'a>(
     y: &'a [usize],
     proba: &'a [f64],
     k: usize,
-) -> impl Fn(&[usize]) -> BTreeMap<&'static str, f64> + Sync + 'a {
-    move |idx: &[usize]| {
+) -> impl Fn(&[u32]) -> BTreeMap<&'static str, f64> + Sync + 'a {
+    move |counts: &[u32]| {
+        let idx = &expand(counts);
         let yy: Vec<usize> = idx.iter().map(|&i| y[i]).collect();
         let pp: Vec<f64> = idx
             .iter()
@@ -321,7 +331,8 @@ fn regression_report() -> Report {
     let pred: Vec<f64> = x.iter().map(|&v| 2.2 + 3.4 * v).collect();
     let reg = regions(&mut g, n);
     let s = settings();
-    let scorer = |idx: &[usize]| {
+    let scorer = |counts: &[u32]| {
+        let idx = &expand(counts);
         let yy: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
         let pp: Vec<f64> = idx.iter().map(|&i| pred[i]).collect();
         regression(&yy, &pp).scalars()
@@ -336,7 +347,8 @@ fn regression_report() -> Report {
         .map(|(value, idx)| {
             let yy: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = idx.iter().map(|&i| pred[i]).collect();
-            let sc = |j: &[usize]| {
+            let sc = |counts: &[u32]| {
+                let j = &expand(counts);
                 let a: Vec<f64> = j.iter().map(|&i| yy[i]).collect();
                 let b: Vec<f64> = j.iter().map(|&i| pp[i]).collect();
                 regression(&a, &b).scalars()
