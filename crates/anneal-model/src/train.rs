@@ -85,12 +85,15 @@ impl Objective {
     }
 }
 
+/// Scores the raw validation outputs of one epoch.
+pub type MetricFn<'a> = Box<dyn Fn(&[f32]) -> f64 + 'a>;
+
 /// A validation metric to watch for early stopping: computed by the caller
 /// (the evaluation crate knows metrics) from raw outputs.
 pub struct Monitor<'a> {
     pub name: String,
     pub higher_is_better: bool,
-    pub compute: Box<dyn Fn(&[f32]) -> f64 + 'a>,
+    pub compute: MetricFn<'a>,
 }
 
 /// What happened in one epoch. Part of the report: no wall-clock values.
