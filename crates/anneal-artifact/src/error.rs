@@ -18,6 +18,27 @@ pub enum ArtifactError {
         found: u32,
         supported: u32,
     },
+    #[error("artifact {}: golden example {example} no longer gives the exported output: {output} was {expected}, now {actual}; refusing to predict with it", path.display())]
+    GoldenMismatch {
+        path: PathBuf,
+        example: usize,
+        output: String,
+        expected: String,
+        actual: String,
+    },
+    /// A packed artifact that cannot be read as a whole.
+    #[error("archive {}: {reason}", path.display())]
+    Archive { path: PathBuf, reason: String },
+    /// One entry of a packed artifact that anneal refuses to unpack.
+    #[error("archive {}: entry {entry:?} {reason}", path.display())]
+    ArchiveEntry {
+        path: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    /// `verify` found problems; `summary` lists them (or counts them).
+    #[error("artifact {} does not verify: {summary}", path.display())]
+    NotVerified { path: PathBuf, summary: String },
     #[error(transparent)]
     Core(#[from] anneal_core::CoreError),
     #[error(transparent)]

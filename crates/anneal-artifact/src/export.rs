@@ -48,6 +48,8 @@ pub struct ExportInput<'a> {
     pub seed: u64,
     pub backend: String,
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Golden examples (see [`crate::examples`]).
+    pub examples: crate::examples::Examples,
 }
 
 /// Writes the artifact to `dir` (which must not exist) and returns its
@@ -80,6 +82,10 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         json::to_canonical_string(&signature, "signature.json")?.into_bytes(),
     ));
     files.push(("config.toml", input.resolved_config.clone().into_bytes()));
+    files.push((
+        "examples.json",
+        json::to_canonical_string(&input.examples, "examples.json")?.into_bytes(),
+    ));
 
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -105,6 +111,7 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
             DataEntry {
                 path: input.data.path.clone(),
                 sha256: input.data.sha256.clone(),
+                logical_sha256: input.data.logical_sha256.clone(),
                 bytes: input.data.bytes,
             },
         )]),
@@ -117,6 +124,10 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
     files.push((
         "manifest.json",
         json::to_canonical_string(&manifest, "manifest.json")?.into_bytes(),
+    ));
+    files.push((
+        "MLmodel",
+        crate::mlmodel::render(&manifest, &signature).into_bytes(),
     ));
 
     let tmp = fsio::temp_sibling(dir);

@@ -5,13 +5,19 @@
 //! any tampering is caught at load.
 
 pub mod error;
+pub mod examples;
 pub mod export;
+pub mod inspect;
 pub mod load;
 pub mod manifest;
+pub mod mlmodel;
+pub mod pack;
 pub mod predict;
+pub mod verify;
 mod weights;
 
 pub use error::{ArtifactError, Result};
 pub use export::{ExportInput, export};
 pub use load::Artifact;
 pub use manifest::{FORMAT_VERSION, Manifest};
+pub use pack::resolve;

@@ -116,6 +116,37 @@ impl Artifact {
             .map_err(|e| corrupt("model.safetensors", e))?;
         let network = Network::from_tensors(&model.architecture, &tensors, &device)
             .map_err(|e| corrupt("model.safetensors", e.to_string()))?;
+        if manifest.format_version >= 2 {
+            // Derived files and golden examples, new in format 2.
+            for name in ["examples.json", "signature.json"] {
+                if !contents.contains_key(name) {
+                    return Err(corrupt("manifest.json", format!("does not list {name}")));
+                }
+            }
+            crate::examples::check(
+                dir,
+                &preprocessor,
+                &network,
+                &model.architecture,
+                &device,
+                &contents["examples.json"],
+            )?;
+            let signature: crate::export::Signature =
+                serde_json::from_slice(&contents["signature.json"])
+                    .map_err(|e| corrupt("signature.json", e.to_string()))?;
+            let expected = crate::mlmodel::render(&manifest, &signature);
+            match std::fs::read(dir.join("MLmodel")) {
+                Ok(b) if b == expected.as_bytes() => {}
+                Ok(_) => {
+                    return Err(corrupt(
+                        "MLmodel",
+                        "differs from the one the manifest and signature give; it was modified"
+                            .into(),
+                    ));
+                }
+                Err(e) => return Err(corrupt("MLmodel", format!("cannot read: {e}"))),
+            }
+        }
         Ok(Artifact {
             dir: dir.to_path_buf(),
             manifest,

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The artifact layout version this anneal writes and reads (and every
-/// earlier one, once there are earlier ones).
-pub const FORMAT_VERSION: u32 = 1;
+/// The artifact layout version this anneal writes. It reads this one and
+/// every earlier one: 1 (no golden examples, no MLmodel, no logical data
+/// hash) and 2.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -38,7 +39,11 @@ pub struct FileEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataEntry {
     pub path: String,
+    /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// SHA-256 of the parsed table (format 2): unchanged by re-quoting.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub logical_sha256: String,
     pub bytes: u64,
 }
 

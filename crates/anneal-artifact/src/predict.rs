@@ -9,6 +9,9 @@ use anneal_data::{FeatureSpec, TargetSpec, read_table};
 use anneal_eval::{Predictions, predictions_from_outputs};
 use polars::prelude::*;
 
+use anneal_model::{Architecture, Network};
+use burn::tensor::Device;
+
 use crate::error::{ArtifactError, Result};
 use crate::load::Artifact;
 
@@ -33,50 +36,162 @@ impl Artifact {
         self.predict_frame(&table.df, input)
     }
 
+    /// Predicts `input` into `output` (.csv or .parquet) one batch of
+    /// `batch_rows` rows at a time, so neither file has to fit in memory.
+    /// The output appears complete or not at all (temp file + rename).
+    /// Returns the number of rows predicted.
+    pub fn predict_stream(&self, input: &Path, output: &Path, batch_rows: usize) -> Result<u64> {
+        let err = |reason: String| ArtifactError::Output {
+            path: output.to_path_buf(),
+            reason,
+        };
+        let ext = output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        if ext != "csv" && ext != "parquet" {
+            return Err(err(
+                "unknown output format: use a .csv or .parquet file name".into(),
+            ));
+        }
+        let tmp = anneal_core::fsio::temp_sibling(output);
+        let file = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
+        let mut sink = std::io::BufWriter::with_capacity(1 << 20, &file);
+        let mut parquet: Option<
+            polars::io::parquet::write::BatchedWriter<std::io::BufWriter<&std::fs::File>>,
+        > = None;
+        let result = anneal_data::batches::for_each_batch::<ArtifactError>(
+            input,
+            None,
+            &CsvOptions::default(),
+            &self.text_columns(),
+            batch_rows,
+            |df, first| {
+                let rows: Vec<u64> = (first..first + df.height() as u64).collect();
+                let mut out = predict_with(
+                    &self.preprocessor,
+                    &self.network,
+                    &self.model.architecture,
+                    &self.device,
+                    &df,
+                    input,
+                    Some(&rows),
+                )?;
+                let polars = |e: PolarsError| ArtifactError::Output {
+                    path: output.to_path_buf(),
+                    reason: e.to_string(),
+                };
+                if ext == "csv" {
+                    CsvWriter::new(&mut sink)
+                        .include_header(first == 0)
+                        .finish(&mut out)
+                        .map_err(polars)?;
+                } else {
+                    if parquet.is_none() {
+                        parquet = Some(
+                            ParquetWriter::new(std::io::BufWriter::with_capacity(1 << 20, &file))
+                                .batched(out.schema())
+                                .map_err(polars)?,
+                        );
+                    }
+                    if let Some(w) = parquet.as_mut() {
+                        w.write_batch(&out).map_err(polars)?;
+                    }
+                }
+                Ok(())
+            },
+        );
+        let rows = match result {
+            Ok(summary) => summary.rows,
+            Err(e) => {
+                drop(parquet);
+                drop(sink);
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        if let Some(w) = parquet.take() {
+            w.finish().map_err(|e| err(e.to_string()))?;
+        }
+        drop(parquet);
+        std::io::Write::flush(&mut sink).map_err(|e| err(e.to_string()))?;
+        drop(sink);
+        file.sync_all().map_err(|e| err(e.to_string()))?;
+        drop(file);
+        std::fs::rename(&tmp, output).map_err(|e| err(e.to_string()))?;
+        if let Some(parent) = output.parent() {
+            anneal_core::fsio::sync_dir(parent);
+        }
+        Ok(rows)
+    }
+
     /// Predicts every row of `df` (read from `path`, named in errors).
     pub fn predict_frame(&self, df: &DataFrame, path: &Path) -> Result<DataFrame> {
-        let p = &self.preprocessor;
-        let x = p.transform(df, path, None)?;
-        let n = df.height();
-        let outputs = self
-            .network
-            .infer(&x, n, &self.model.architecture, BATCH, &self.device)?;
-        let mut columns: Vec<Column> = Vec::new();
-        for id in &p.id_columns {
-            if let Ok(c) = df.column(id) {
-                columns.push(c.clone());
-            }
-        }
-        let polars_err = |e: PolarsError| ArtifactError::Output {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        match (predictions_from_outputs(&outputs, &p.target), &p.target) {
-            (
-                Predictions::Classes { proba, k },
-                TargetSpec::Classes {
-                    labels, label_type, ..
-                },
-            ) => {
-                let best = anneal_eval::metrics::argmax_rows(&proba, k);
-                let names: Vec<&str> = best.iter().map(|&c| labels[c].as_str()).collect();
-                let pred = Column::new("prediction".into(), names);
-                let pred = match label_type {
-                    ValueType::Long => pred.cast(&DataType::Int64).map_err(polars_err)?,
-                    ValueType::Boolean => pred.cast(&DataType::Boolean).map_err(polars_err)?,
-                    _ => pred,
-                };
-                columns.push(pred);
-                for (j, label) in labels.iter().enumerate() {
-                    let values: Vec<f64> = (0..n).map(|i| proba[i * k + j]).collect();
-                    columns.push(Column::new(format!("proba_{label}").into(), values));
-                }
-            }
-            (Predictions::Values(v), _) => columns.push(Column::new("prediction".into(), v)),
-            _ => {}
-        }
-        DataFrame::new(n, columns).map_err(polars_err)
+        predict_with(
+            &self.preprocessor,
+            &self.network,
+            &self.model.architecture,
+            &self.device,
+            df,
+            path,
+            None,
+        )
     }
+}
+
+/// The prediction columns (ids, `prediction`, `proba_<label>`) of every row
+/// of `df` through `pre` and `network`: the one code path behind `predict`,
+/// `serve` and the golden examples. `rows` maps positions to the file rows
+/// named in errors.
+pub fn predict_with(
+    pre: &anneal_data::Preprocessor,
+    network: &Network,
+    arch: &Architecture,
+    device: &Device,
+    df: &DataFrame,
+    path: &Path,
+    rows: Option<&[u64]>,
+) -> Result<DataFrame> {
+    let p = pre;
+    let x = p.transform(df, path, rows)?;
+    let n = df.height();
+    let outputs = network.infer(&x, n, arch, BATCH, device)?;
+    let mut columns: Vec<Column> = Vec::new();
+    for id in &p.id_columns {
+        if let Ok(c) = df.column(id) {
+            columns.push(c.clone());
+        }
+    }
+    let polars_err = |e: PolarsError| ArtifactError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    match (predictions_from_outputs(&outputs, &p.target), &p.target) {
+        (
+            Predictions::Classes { proba, k },
+            TargetSpec::Classes {
+                labels, label_type, ..
+            },
+        ) => {
+            let best = anneal_eval::metrics::argmax_rows(&proba, k);
+            let names: Vec<&str> = best.iter().map(|&c| labels[c].as_str()).collect();
+            let pred = Column::new("prediction".into(), names);
+            let pred = match label_type {
+                ValueType::Long => pred.cast(&DataType::Int64).map_err(polars_err)?,
+                ValueType::Boolean => pred.cast(&DataType::Boolean).map_err(polars_err)?,
+                _ => pred,
+            };
+            columns.push(pred);
+            for (j, label) in labels.iter().enumerate() {
+                let values: Vec<f64> = (0..n).map(|i| proba[i * k + j]).collect();
+                columns.push(Column::new(format!("proba_{label}").into(), values));
+            }
+        }
+        (Predictions::Values(v), _) => columns.push(Column::new("prediction".into(), v)),
+        _ => {}
+    }
+    DataFrame::new(n, columns).map_err(polars_err)
 }
 
 /// Writes `df` to `path` as CSV or Parquet (by extension), atomically.

@@ -29,6 +29,13 @@ pub enum Command {
     Predict(PredictArgs),
     /// Evaluate an exported artifact on a labelled data file.
     Eval(EvalArgs),
+    /// Pack, verify or inspect an artifact.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+    /// A local model registry: immutable versions and movable aliases.
+    Registry(RegistryArgs),
+    /// Serve an artifact over HTTP (KServe v2, MLflow /invocations).
+    Serve(ServeArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
 }
@@ -86,6 +93,109 @@ pub struct PredictArgs {
     /// Where to write predictions: .csv or .parquet.
     #[arg(long, short)]
     pub output: PathBuf,
+    /// Rows per batch: the input is read, predicted and written one batch
+    /// at a time, so files larger than memory work.
+    #[arg(long, default_value_t = 65_536)]
+    pub batch_rows: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Write a reproducible archive (.tar.gz or .tar.zst): sorted entries,
+    /// zero uid/gid/mtime, so the same artifact always packs to the same
+    /// bytes.
+    Pack {
+        /// The artifact folder.
+        #[arg(long, short)]
+        artifact: PathBuf,
+        /// The archive to write; its extension picks the compression.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Check every hash of an artifact folder or archive and say exactly
+    /// what was changed.
+    Verify {
+        /// The artifact folder or archive.
+        artifact: PathBuf,
+    },
+    /// Print a readable summary of an artifact folder or archive.
+    Inspect {
+        /// The artifact folder or archive.
+        artifact: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry folder [default: $ANNEAL_REGISTRY, else ~/.anneal/registry].
+    #[arg(long, global = true)]
+    pub registry: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Store an artifact (folder or archive) as an immutable version.
+    Push {
+        /// The artifact folder or archive.
+        artifact: PathBuf,
+        /// Model name [default: the artifact's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Point these aliases (e.g. candidate) at the pushed version.
+        #[arg(long = "alias", value_name = "ALIAS")]
+        aliases: Vec<String>,
+    },
+    /// List models, or the versions of one model.
+    List {
+        /// A model name.
+        name: Option<String>,
+    },
+    /// Show one version: NAME (latest), NAME@ALIAS, NAME:ID (a unique prefix
+    /// of the id is enough) or NAME:vN.
+    Show {
+        reference: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point NAME@ALIAS at a version (NAME:ID, NAME:vN or NAME@OTHER).
+    Alias {
+        /// NAME@ALIAS to set.
+        alias: String,
+        /// The version it should point at.
+        target: String,
+        /// Remove the alias instead.
+        #[arg(long, conflicts_with = "target")]
+        delete: bool,
+    },
+    /// Copy a version out as an artifact folder.
+    Pull {
+        reference: String,
+        /// The folder to create.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The artifact folder or archive.
+    #[arg(long, short)]
+    pub artifact: PathBuf,
+    /// Address to listen on (localhost by default; 0.0.0.0:8080 to expose).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest number of rows in one request.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_rows: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -15,10 +15,17 @@ pub enum CliError {
     Core(#[from] anneal_core::CoreError),
     #[error(transparent)]
     Report(#[from] anneal_report::ReportError),
+    /// `anneal registry`: 2 for a bad name or reference (or one naming
+    /// nothing that exists) and `pull` into an existing folder, 3 for a
+    /// damaged registry or artifact, 1 for I/O and a lock that stays held.
+    #[error(transparent)]
+    Registry(#[from] anneal_registry::RegistryError),
     #[error("run folder {} already exists; pass --force to replace it or choose another --out", .0.display())]
     RunExists(PathBuf),
     #[error("{0}")]
     Io(String),
+    #[error(transparent)]
+    Serve(#[from] anneal_serve::ServeError),
 }
 
 impl CliError {
@@ -28,7 +35,13 @@ impl CliError {
             CliError::Data(anneal_data::DataError::Config(_)) => 2,
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,
-            CliError::Model(_) | CliError::Core(_) | CliError::Report(_) | CliError::Io(_) => 1,
+            CliError::Registry(e) => e.exit_code(),
+            CliError::Serve(e) if e.is_usage() => 2,
+            CliError::Model(_)
+            | CliError::Core(_)
+            | CliError::Report(_)
+            | CliError::Io(_)
+            | CliError::Serve(_) => 1,
         }
     }
 }

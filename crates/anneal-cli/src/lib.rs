@@ -12,6 +12,13 @@ use clap::Parser;
 
 pub use error::CliError;
 
+/// Runs one command line (`args[0]` is the program name) and returns its
+/// outcome instead of exiting: for benches and embedding.
+pub fn run_from(args: Vec<String>) -> Result<(), CliError> {
+    let cli = cli::Cli::try_parse_from(args).map_err(|e| CliError::Io(e.to_string()))?;
+    commands::run(cli)
+}
+
 /// Runs the command line and maps the outcome to the documented exit codes:
 /// 0 success, 1 a run that failed, 2 a usage or config error, 3 a data or
 /// artifact error.

@@ -200,3 +200,361 @@ pub fn utc_now() -> String {
         rem % 60
     )
 }
+
+// ---- anneal registry -------------------------------------------------------
+
+/// Left-aligned columns, two spaces apart.
+fn registry_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out!("{}", s.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn registry_headline(entry: &anneal_registry::VersionEntry) -> String {
+    match entry.headline() {
+        Some((k, v)) => format!("{k} {v:.4}"),
+        None => "-".into(),
+    }
+}
+
+fn registry_alias_list(aliases: Vec<&str>) -> String {
+    if aliases.is_empty() {
+        "-".into()
+    } else {
+        aliases.join(", ")
+    }
+}
+
+pub fn registry_pushed(root: &Path, pushed: &anneal_registry::Pushed) {
+    let v = &pushed.version;
+    let short = &v.id[..v.id.len().min(12)];
+    if pushed.created {
+        out!(
+            "pushed {}:v{} (id {short}) to {}",
+            v.name,
+            v.number,
+            root.display()
+        );
+    } else {
+        out!(
+            "{}:v{} already holds artifact {short}; nothing pushed",
+            v.name,
+            v.number
+        );
+    }
+    for change in &pushed.aliases {
+        registry_alias_set(change);
+    }
+}
+
+pub fn registry_alias_set(change: &anneal_registry::AliasChange) {
+    let was = match change.previous {
+        Some(n) if n == change.now.number => " (unchanged)".to_string(),
+        Some(n) => format!(" (was v{n})"),
+        None => String::new(),
+    };
+    out!(
+        "{}@{} -> v{}{was}",
+        change.name,
+        change.alias,
+        change.now.number
+    );
+}
+
+pub fn registry_alias_deleted(name: &str, alias: &str, was: Option<u32>) {
+    match was {
+        Some(n) => out!("deleted {name}@{alias} (was v{n})"),
+        None => out!("deleted {name}@{alias}"),
+    }
+}
+
+pub fn registry_models(root: &Path, models: &[anneal_registry::ModelInfo]) {
+    if models.is_empty() {
+        out!("registry {} holds no models", root.display());
+        return;
+    }
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| {
+            let latest = m.latest().map_or("-".to_string(), |v| {
+                format!("v{} {}", v.number, v.short_id())
+            });
+            let aliases: Vec<String> = m.aliases.iter().map(|(a, n)| format!("{a}=v{n}")).collect();
+            vec![
+                m.name.clone(),
+                m.versions.len().to_string(),
+                latest,
+                registry_alias_list(aliases.iter().map(String::as_str).collect()),
+            ]
+        })
+        .collect();
+    registry_table(&["MODEL", "VERSIONS", "LATEST", "ALIASES"], &rows);
+}
+
+pub fn registry_versions(model: &anneal_registry::ModelInfo) {
+    let rows: Vec<Vec<String>> = model
+        .versions
+        .iter()
+        .map(|v| {
+            vec![
+                format!("v{}", v.number),
+                v.short_id().to_string(),
+                v.version.clone(),
+                registry_headline(v),
+                registry_alias_list(model.aliases_of(v.number)),
+            ]
+        })
+        .collect();
+    registry_table(&["VERSION", "ID", "SEMVER", "METRIC", "ALIASES"], &rows);
+}
+
+pub fn registry_show(d: &anneal_registry::VersionDetails) {
+    let m = &d.manifest;
+    let v = &d.version;
+    out!("{}:v{}", v.name, v.number);
+    out!("id:        {}", v.id);
+    out!(
+        "aliases:   {}",
+        registry_alias_list(d.aliases.iter().map(String::as_str).collect())
+    );
+    out!("name:      {} {} ({})", m.name, m.version, m.task);
+    out!("backend:   {}, seed {}", m.backend, m.seed);
+    let bytes: u64 = m.files.values().map(|f| f.bytes).sum();
+    out!(
+        "files:     manifest.json + {} ({bytes} bytes): {}",
+        m.files.len(),
+        m.files.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    for (split, metrics) in &m.metrics {
+        let keys: &[&str] = if m.task == "regression" {
+            &["rmse", "mae", "r2"]
+        } else {
+            &["accuracy", "f1_macro", "log_loss"]
+        };
+        let shown: Vec<String> = keys
+            .iter()
+            .filter_map(|k| metrics.get(*k).map(|x| format!("{k} {x:.4}")))
+            .collect();
+        if !shown.is_empty() {
+            out!("{:<10} {}", format!("{split}:"), shown.join(", "));
+        }
+    }
+    if !d.entry.pushed_at.is_empty() {
+        out!("pushed:    {}", d.entry.pushed_at);
+    }
+    out!("path:      {}", v.path.display());
+}
+
+pub fn registry_show_json(d: &anneal_registry::VersionDetails) -> Result<(), CliError> {
+    let v = &d.version;
+    let value = serde_json::json!({
+        "name": v.name,
+        "number": v.number,
+        "reference": format!("{}:v{}", v.name, v.number),
+        "id": v.id,
+        "version": d.entry.version,
+        "task": d.entry.task,
+        "aliases": d.aliases,
+        "pushed_at": d.entry.pushed_at,
+        "path": v.path.display().to_string(),
+        "manifest": d.manifest,
+    });
+    use std::io::Write as _;
+    let _ = write!(
+        std::io::stdout(),
+        "{}",
+        anneal_core::json::canonical(&value)
+    );
+    Ok(())
+}
+
+pub fn registry_pulled(v: &anneal_registry::ResolvedVersion, out_dir: &Path) {
+    out!(
+        "pulled {}:v{} (id {}) to {}",
+        v.name,
+        v.number,
+        &v.id[..v.id.len().min(12)],
+        out_dir.display()
+    );
+}
+
+// ---- anneal artifact pack|verify|inspect ----
+
+pub fn artifact_packed(p: &anneal_artifact::pack::Packed, out: &Path) {
+    out!(
+        "packed {} ({} files, {} bytes) into {}: {}, {} bytes, sha256 {}",
+        p.id,
+        p.files.len(),
+        p.content_bytes,
+        out.display(),
+        p.compression.name(),
+        p.bytes,
+        p.sha256
+    );
+}
+
+pub fn artifact_verified(r: &anneal_artifact::verify::VerifyReport) {
+    out!(
+        "ok {} ({} files)",
+        r.id.as_deref().unwrap_or_default(),
+        r.files.len()
+    );
+}
+
+/// One line per finding, on stdout: `file: problem`.
+pub fn artifact_findings(r: &anneal_artifact::verify::VerifyReport) {
+    for f in &r.findings {
+        out!("{f}");
+    }
+}
+
+pub fn artifact_summary_json(text: &str) {
+    use std::io::Write as _;
+    let _ = write!(std::io::stdout(), "{text}");
+}
+
+pub fn artifact_summary(s: &anneal_artifact::inspect::Summary) {
+    let row = |k: &str, v: &str| out!("{k:<15}{v}");
+    row("name", &format!("{} {}", s.name, s.version));
+    row("id", &s.id);
+    row("path", &s.path);
+    row("format_version", &s.format_version.to_string());
+    row("task", &s.task);
+    if let Some(t) = &s.target {
+        match &t.labels {
+            Some(labels) => row(
+                "target",
+                &format!(
+                    "{} ({} classes: {})",
+                    t.column,
+                    labels.len(),
+                    labels.join(", ")
+                ),
+            ),
+            None => row("target", &t.column),
+        }
+    }
+    let specs = |cols: &[anneal_artifact::export::ColumnSpec]| {
+        cols.iter()
+            .map(|c| format!("{} ({})", c.name, c.kind))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    row(
+        "inputs",
+        &format!("{}: {}", s.inputs.len(), specs(&s.inputs)),
+    );
+    row(
+        "outputs",
+        &format!("{}: {}", s.outputs.len(), specs(&s.outputs)),
+    );
+    if let Some(m) = &s.model {
+        let a = &m.architecture;
+        let activation = serde_json::to_value(&a.activation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut layers = vec![a.inputs.to_string()];
+        layers.extend(a.hidden.iter().map(ToString::to_string));
+        layers.push(a.outputs.to_string());
+        row(
+            "model",
+            &format!(
+                "{} {} ({activation}), {} parameters",
+                m.kind,
+                layers.join(" -> "),
+                m.parameters
+            ),
+        );
+    }
+    for (split, metrics) in &s.metrics {
+        let v: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        row(&format!("metrics.{split}"), &v.join(", "));
+    }
+    for (split, d) in &s.data {
+        row(
+            &format!("data.{split}"),
+            &format!("{} ({} bytes, sha256 {})", d.path, d.bytes, d.sha256),
+        );
+    }
+    row("config_sha256", &s.config_sha256);
+    row("seed", &s.seed.to_string());
+    row("backend", &s.backend);
+    let versions: Vec<String> = s.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    row("versions", &versions.join(", "));
+    row(
+        "files",
+        &format!("{} files, {} bytes", s.files.len(), s.total_bytes),
+    );
+    let width = s.files.keys().map(String::len).max().unwrap_or(0);
+    for (name, f) in &s.files {
+        out!("  {name:<width$} {:>10}  {}", f.bytes, f.sha256);
+    }
+    if let Some(a) = &s.archive {
+        row(
+            "archive",
+            &format!(
+                "{}, {} bytes, sha256 {}, {} entries",
+                a.compression.name(),
+                a.bytes,
+                a.sha256,
+                a.entries.len()
+            ),
+        );
+        for e in &a.entries {
+            out!(
+                "  {:<width$} {:>10}  mode {} uid {} gid {} mtime {} user {:?} group {:?}",
+                e.name,
+                e.bytes,
+                e.mode,
+                e.uid,
+                e.gid,
+                e.mtime,
+                e.user,
+                e.group
+            );
+        }
+    }
+    if s.verified {
+        row("verified", "ok");
+    } else {
+        row(
+            "verified",
+            &format!(
+                "NO: {} problem{} (run `anneal artifact verify`)",
+                s.problems.len(),
+                if s.problems.len() == 1 { "" } else { "s" }
+            ),
+        );
+        for p in &s.problems {
+            out!("  {p}");
+        }
+    }
+}
+
+/// The one line `anneal serve` prints once it listens (tests and scripts
+/// read the port from it), flushed at once.
+pub fn listening(addr: std::net::SocketAddr, name: &str, id: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{addr} (model {name}, id {id})");
+    let _ = stdout.flush();
+}

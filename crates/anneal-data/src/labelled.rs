@@ -150,6 +150,7 @@ pub fn labelled(
                 path: source.replace('\\', "/"),
                 format: format!("{:?}", table.format).to_lowercase(),
                 sha256: table.sha256.clone(),
+                logical_sha256: table.logical_sha256.clone(),
                 bytes: table.bytes,
             },
             rows: RowCounts {

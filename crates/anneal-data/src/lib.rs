@@ -6,8 +6,10 @@
 //! training split only and the artifact stores it, so `predict` applies the
 //! very same transform through the very same code ([`Preprocessor::transform`]).
 
+pub mod batches;
 pub mod error;
 mod extract;
+pub mod fingerprint;
 pub mod labelled;
 pub mod prepare;
 pub mod preprocess;

@@ -28,7 +28,13 @@ pub struct Prepared {
     pub valid: SplitData,
     pub test: SplitData,
     pub stats: DataStats,
+    /// A few held-out rows as read (input and id columns only): the
+    /// artifact's golden examples.
+    pub examples: DataFrame,
 }
+
+/// Golden examples kept per artifact.
+pub const EXAMPLES: usize = 5;
 
 /// One split: inputs (row-major), targets, and the 0-based file rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -450,6 +456,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             path: loaded.config.data.path.to_string_lossy().replace('\\', "/"),
             format: format!("{:?}", table.format).to_lowercase(),
             sha256: sha256.clone(),
+            logical_sha256: table.logical_sha256.clone(),
             bytes: *bytes,
         },
         rows: RowCounts {
@@ -466,12 +473,33 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         columns,
         class_counts,
     };
+    let held_out = [&s.test, &s.valid, &s.train]
+        .into_iter()
+        .find(|idx| !idx.is_empty())
+        .map(|idx| {
+            idx.iter()
+                .take(EXAMPLES)
+                .map(|&i| i as IdxSize)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let keep: Vec<String> = preprocessor
+        .features
+        .iter()
+        .map(|f| f.column().to_string())
+        .chain(preprocessor.id_columns.iter().cloned())
+        .collect();
+    let examples = df
+        .take(&IdxCa::from_vec("idx".into(), held_out))
+        .and_then(|d| d.select(keep))
+        .map_err(|e| extract::polars_err(path, e))?;
     Ok(Prepared {
         preprocessor,
         train,
         valid,
         test,
         stats,
+        examples,
     })
 }
 

@@ -18,6 +18,8 @@ pub struct Table {
     pub format: DataFormat,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// SHA-256 of the parsed table (see [`crate::fingerprint`]).
+    pub logical_sha256: String,
     pub bytes: u64,
 }
 
@@ -112,16 +114,19 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
+    let logical_sha256 =
+        crate::fingerprint::logical_sha256(&df).map_err(|e| malformed(polars_message(&e)))?;
     Ok(Table {
         df,
         path: path.to_path_buf(),
         format,
         sha256,
+        logical_sha256,
         bytes: size,
     })
 }
 
-fn read_csv(
+pub(crate) fn read_csv(
     bytes: &[u8],
     delimiter: u8,
     csv: &CsvOptions,

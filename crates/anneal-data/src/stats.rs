@@ -20,7 +20,11 @@ pub struct SourceInfo {
     /// depend on where the project is checked out.
     pub path: String,
     pub format: String,
+    /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// SHA-256 of the parsed table: unchanged by re-quoting or re-encoding.
+    #[serde(default)]
+    pub logical_sha256: String,
     pub bytes: u64,
 }
 

@@ -26,7 +26,8 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     }
     let backend = anneal_config::Backend::Flex;
     let device = anneal_model::device(backend)?;
-    let artifact = Artifact::load(&args.artifact, device)?;
+    let dir = anneal_artifact::resolve(&args.artifact)?;
+    let artifact = Artifact::load(&dir, device)?;
 
     // The training config travels in the artifact: its CSV options and
     // [eval] section apply unless overridden here.

@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
+mod artifact;
 mod config;
 mod eval;
 mod predict;
+mod registry;
 mod run_dir;
+mod serve;
 mod train;
 
 use crate::cli::{Cli, Command};
@@ -14,6 +17,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => train::run(&a),
         Command::Predict(a) => predict::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Artifact(a) => artifact::run(&a),
+        Command::Registry(a) => registry::run(&a),
+        Command::Serve(a) => serve::run(&a),
         Command::Config(a) => config::run(&a),
     }
 }

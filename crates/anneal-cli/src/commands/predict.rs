@@ -1,4 +1,5 @@
-//! `anneal predict`: an artifact and a table in, predictions out.
+//! `anneal predict`: an artifact and a table in, predictions out, one
+//! batch of rows at a time.
 
 use crate::cli::PredictArgs;
 use crate::error::CliError;
@@ -6,9 +7,9 @@ use crate::output;
 
 pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     let device = anneal_model::device(anneal_config::Backend::Flex)?;
-    let artifact = anneal_artifact::Artifact::load(&args.artifact, device)?;
-    let mut frame = artifact.predict_file(&args.input)?;
-    anneal_artifact::predict::write_frame(&mut frame, &args.output)?;
-    output::predicted(frame.height(), &args.output, &artifact.manifest.id);
+    let dir = anneal_artifact::resolve(&args.artifact)?;
+    let artifact = anneal_artifact::Artifact::load(&dir, device)?;
+    let rows = artifact.predict_stream(&args.input, &args.output, args.batch_rows)?;
+    output::predicted(rows as usize, &args.output, &artifact.manifest.id);
     Ok(())
 }

@@ -126,6 +126,13 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             seed: cfg.train.seed,
             backend: cfg.train.backend.name().into(),
             metrics: metrics.clone(),
+            examples: anneal_artifact::examples::build(
+                pre,
+                &trained.network,
+                &arch,
+                &device,
+                &data.examples,
+            )?,
         },
     )?;
 

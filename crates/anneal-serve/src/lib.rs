@@ -1,0 +1,73 @@
+//! `anneal serve`: one verified artifact behind HTTP/1.1 (axum + tokio).
+//!
+//! Two request vocabularies reach the same prediction code as `anneal
+//! predict` ([`anneal_artifact::Artifact::predict_frame`]), so a row gets
+//! the same answer over HTTP as from a file:
+//!
+//! - the Open Inference Protocol (KServe v2): `GET /v2/health/live`,
+//!   `GET /v2/health/ready`, `GET /v2` (server metadata),
+//!   `GET /v2/models/{name}` (model metadata: inputs `FP64` for numeric
+//!   columns, `BYTES` for categorical ones), `GET /v2/models/{name}/ready`,
+//!   `POST /v2/models/{name}/infer` (also under `/versions/{version}`, where
+//!   the version is the artifact id or its semver). A request holds one
+//!   tensor per column, `shape` `[n]` or `[n, 1]`:
+//!   `{"id"?, "inputs": [{"name", "shape", "datatype", "data"}], "outputs"?}`;
+//!   the answer `{"model_name", "model_version" (the artifact id), "id"?,
+//!   "outputs": [{"name": "prediction", "datatype": "BYTES" (class label) or
+//!   "FP64" (regression), "shape": [n], "data"}, {"name": "proba_<label>",
+//!   "datatype": "FP64", ...}]}`.
+//! - the MLflow scoring server: `POST /invocations` with
+//!   `{"dataframe_split": {"columns": [...], "data": [[...], ...]}}` or
+//!   `{"dataframe_records": [{...}, ...]}`, answering
+//!   `{"predictions": [...]}`: for a classifier one object per row,
+//!   `{"prediction": <label as in the data>, "proba_<label>": p, ...}` (what
+//!   MLflow answers for a model returning a data frame); for a regression
+//!   one number per row (what it answers for a model returning a vector).
+//!   `GET /ping` answers 200.
+//!
+//! `GET /metrics` is the Prometheus text exposition.
+//!
+//! Every request is validated against the model's input columns (those of
+//! `signature.json`, all required) before anything is predicted; a refusal
+//! is 400 `{"error": "..."}` naming the column and, for a bad value, the
+//! row (1-based). Columns the model does not use are ignored. `null` or `""`
+//! is a missing value (imputed as fitted); a category never seen in
+//! training goes to the unknown slot; NaN and infinities are refused.
+//!
+//! Predictions run on tokio's blocking pool, at most one per CPU at once,
+//! sharing one loaded artifact.
+
+mod infer;
+pub mod metrics;
+pub mod request;
+pub mod schema;
+mod server;
+
+pub use server::{Listening, Options, run};
+
+/// Why the server could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("--addr {addr}: {reason}")]
+    Addr { addr: String, reason: String },
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("{0}")]
+    Options(String),
+    #[error("the server failed: {0}")]
+    Runtime(String),
+}
+
+impl ServeError {
+    /// Whether the command line was at fault (exit code 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ServeError::Addr { .. } | ServeError::Options(_))
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)]
+fn artifact_is_shared_across_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<anneal_artifact::Artifact>();
+}

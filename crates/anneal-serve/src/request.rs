@@ -1,0 +1,656 @@
+//! Reading and validating request bodies against the model's schema, before
+//! anything is predicted. Every refusal is one message naming the input or
+//! column and, for a bad value, the row (1-based, in request order).
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::schema::{Input, Kind, Schema};
+
+/// A request refused before prediction (HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    fn new(message: impl Into<String>) -> Invalid {
+        Invalid(message.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, Invalid>;
+
+/// The host values of one input column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    Num(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+/// A validated request: one column per schema input, in schema order, all
+/// `rows` long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub rows: usize,
+    pub columns: Vec<Cells>,
+}
+
+/// What a v2 inference request asks besides its inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct V2Request {
+    /// Echoed in the response.
+    pub id: Option<Value>,
+    /// The outputs asked for (`outputs: [{"name": ...}]`); all when `None`.
+    pub outputs: Option<Vec<String>>,
+    pub batch: Batch,
+}
+
+/// Parses a body as one JSON object.
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Invalid::new(
+            "the request body is empty: expected a JSON object",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(Invalid(format!(
+            "the request body must be a JSON object, not {}",
+            kind_of(&other)
+        ))),
+        Err(e) => Err(Invalid(format!("malformed JSON: {e}"))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn missing_column(schema: &Schema, name: &str) -> Invalid {
+    Invalid(format!(
+        "missing required column {name:?} (the model's inputs are: {})",
+        schema.input_list()
+    ))
+}
+
+fn check_rows(rows: usize, max_rows: usize) -> Result<()> {
+    if rows == 0 {
+        return Err(Invalid::new("the request has no rows"));
+    }
+    if rows > max_rows {
+        return Err(Invalid(format!(
+            "the request has {rows} rows, more than the limit of {max_rows} (--max-rows)"
+        )));
+    }
+    Ok(())
+}
+
+/// The v2 datatypes (Open Inference Protocol, "Tensor Data Types").
+const NUMERIC_DATATYPES: [&str; 12] = [
+    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16",
+    "FP32", "FP64",
+];
+
+fn check_datatype(input: &Input, datatype: &str) -> Result<()> {
+    let numeric = NUMERIC_DATATYPES.contains(&datatype);
+    let ok = match input.kind {
+        Kind::Numeric => numeric,
+        // Categories may be numbers in the data (pclass = 1, 2, 3): any
+        // datatype is read as text.
+        Kind::Categorical => numeric || datatype == "BYTES",
+    };
+    if ok {
+        return Ok(());
+    }
+    if !numeric && datatype != "BYTES" {
+        return Err(Invalid(format!(
+            "input {:?}: {datatype:?} is not a v2 datatype (BOOL, INT8..INT64, UINT8..UINT64, FP16, FP32, FP64, BYTES)",
+            input.name
+        )));
+    }
+    Err(Invalid(format!(
+        "input {:?} has datatype {datatype}, but the column is {}: use {}",
+        input.name,
+        input.kind.name(),
+        input.kind.datatype()
+    )))
+}
+
+/// Flattens (row-major) nested data arrays.
+fn flatten<'a>(data: &'a [Value], out: &mut Vec<&'a Value>) {
+    for v in data {
+        match v {
+            Value::Array(inner) => flatten(inner, out),
+            other => out.push(other),
+        }
+    }
+}
+
+/// Reads a v2 inference request: `{"id"?, "inputs": [{"name", "shape",
+/// "datatype", "data"}], "outputs"?: [{"name"}]}`.
+pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Request> {
+    let mut obj = parse_object(body)?;
+    let id = obj.remove("id");
+    let outputs = match obj.get("outputs") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => {
+            let mut names = Vec::with_capacity(list.len());
+            for (i, o) in list.iter().enumerate() {
+                let Some(name) = o.get("name").and_then(Value::as_str) else {
+                    return Err(Invalid(format!(
+                        "output {} of \"outputs\" has no \"name\"",
+                        i + 1
+                    )));
+                };
+                if !schema.outputs.iter().any(|s| s.name == name) {
+                    return Err(Invalid(format!(
+                        "unknown output {name:?} (the model's outputs are: {})",
+                        schema
+                            .outputs
+                            .iter()
+                            .map(|o| o.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                names.push(name.to_string());
+            }
+            Some(names)
+        }
+        Some(_) => {
+            return Err(Invalid::new(
+                "\"outputs\" must be an array of {\"name\": ...} objects",
+            ));
+        }
+    };
+    let inputs = match obj.get("inputs") {
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(Invalid::new("\"inputs\" must be an array of tensors")),
+        None => return Err(Invalid::new("the request has no \"inputs\"")),
+    };
+    if inputs.is_empty() {
+        return Err(Invalid::new("the request has no inputs"));
+    }
+    // The tensor given for each schema column.
+    let mut given: Vec<Option<&Map<String, Value>>> = vec![None; schema.inputs.len()];
+    let mut seen = HashSet::new();
+    for (i, t) in inputs.iter().enumerate() {
+        let Value::Object(t) = t else {
+            return Err(Invalid(format!("input {} is not an object", i + 1)));
+        };
+        let Some(name) = t.get("name").and_then(Value::as_str) else {
+            return Err(Invalid(format!("input {} has no \"name\"", i + 1)));
+        };
+        if !seen.insert(name) {
+            return Err(Invalid(format!("input {name:?} is given twice")));
+        }
+        // Inputs the model does not use are ignored.
+        if let Some(pos) = schema.position(name) {
+            given[pos] = Some(t);
+        }
+    }
+    let mut columns: Vec<Vec<&Value>> = Vec::with_capacity(schema.inputs.len());
+    let mut first: Option<(&str, usize)> = None;
+    for (input, tensor) in schema.inputs.iter().zip(&given) {
+        let Some(t) = tensor else {
+            return Err(missing_column(schema, &input.name));
+        };
+        let name = &input.name;
+        let datatype = match t.get("datatype") {
+            Some(Value::String(d)) => d.as_str(),
+            _ => return Err(Invalid(format!("input {name:?} has no \"datatype\""))),
+        };
+        check_datatype(input, datatype)?;
+        let shape: Vec<u64> = match t.get("shape") {
+            Some(Value::Array(s)) => s
+                .iter()
+                .map(Value::as_u64)
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| {
+                    Invalid(format!(
+                        "input {name:?}: \"shape\" must be a list of non-negative integers"
+                    ))
+                })?,
+            _ => return Err(Invalid(format!("input {name:?} has no \"shape\""))),
+        };
+        let rows = match shape.as_slice() {
+            [n] | [n, 1] => *n as usize,
+            _ => {
+                return Err(Invalid(format!(
+                    "input {name:?} has shape {shape:?}: expected [rows] or [rows, 1]"
+                )));
+            }
+        };
+        let data = match t.get("data") {
+            Some(Value::Array(d)) => d,
+            Some(_) => {
+                return Err(Invalid(format!(
+                    "input {name:?}: \"data\" must be an array"
+                )));
+            }
+            None => return Err(Invalid(format!("input {name:?} has no \"data\""))),
+        };
+        let mut values = Vec::with_capacity(rows);
+        flatten(data, &mut values);
+        if values.len() != rows {
+            return Err(Invalid(format!(
+                "input {name:?}: shape {shape:?} needs {rows} values, \"data\" has {}",
+                values.len()
+            )));
+        }
+        match first {
+            None => first = Some((name, rows)),
+            Some((other, n)) if n != rows => {
+                return Err(Invalid(format!(
+                    "column {name:?} has {rows} rows, but column {other:?} has {n}"
+                )));
+            }
+            Some(_) => {}
+        }
+        columns.push(values);
+    }
+    let rows = first.map_or(0, |(_, n)| n);
+    check_rows(rows, max_rows)?;
+    let columns = schema
+        .inputs
+        .iter()
+        .zip(&columns)
+        .map(|(input, values)| convert(input, values))
+        .collect::<Result<Vec<Cells>>>()?;
+    Ok(V2Request {
+        id,
+        outputs,
+        batch: Batch { rows, columns },
+    })
+}
+
+/// Reads an MLflow scoring-server request: `{"dataframe_split": {"columns",
+/// "data"}}` or `{"dataframe_records": [{...}]}`.
+pub fn parse_invocations(body: &[u8], schema: &Schema, max_rows: usize) -> Result<Batch> {
+    let obj = parse_object(body)?;
+    let split = obj.get("dataframe_split");
+    let records = obj.get("dataframe_records");
+    match (split, records) {
+        (Some(_), Some(_)) => Err(Invalid::new(
+            "the request holds both \"dataframe_split\" and \"dataframe_records\": send one",
+        )),
+        (Some(s), None) => parse_split(s, schema, max_rows),
+        (None, Some(r)) => parse_records(r, schema, max_rows),
+        (None, None) => {
+            let keys: Vec<String> = obj.keys().map(|k| format!("{k:?}")).collect();
+            Err(Invalid(format!(
+                "the request must hold \"dataframe_split\" or \"dataframe_records\" (found: {})",
+                if keys.is_empty() {
+                    "no keys".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+fn parse_split(split: &Value, schema: &Schema, max_rows: usize) -> Result<Batch> {
+    let Value::Object(split) = split else {
+        return Err(Invalid::new(
+            "\"dataframe_split\" must be an object with \"columns\" and \"data\"",
+        ));
+    };
+    let names: Vec<&str> = match split.get("columns") {
+        Some(Value::Array(c)) => c
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                Invalid::new("\"dataframe_split\": \"columns\" must be a list of column names")
+            })?,
+        _ => {
+            return Err(Invalid::new("\"dataframe_split\" has no \"columns\" list"));
+        }
+    };
+    let rows = match split.get("data") {
+        Some(Value::Array(d)) => d,
+        _ => return Err(Invalid::new("\"dataframe_split\" has no \"data\" list")),
+    };
+    let mut seen = HashSet::new();
+    let mut position: Vec<Option<usize>> = vec![None; schema.inputs.len()];
+    for (j, name) in names.iter().enumerate() {
+        if !seen.insert(*name) {
+            return Err(Invalid(format!(
+                "column {name:?} appears twice in \"columns\""
+            )));
+        }
+        if let Some(pos) = schema.position(name) {
+            position[pos] = Some(j);
+        }
+    }
+    let position: Vec<usize> = schema
+        .inputs
+        .iter()
+        .zip(&position)
+        .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
+        .collect::<Result<_>>()?;
+    let mut table: Vec<&Vec<Value>> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        match row {
+            Value::Array(cells) if cells.len() == names.len() => table.push(cells),
+            Value::Array(cells) => {
+                return Err(Invalid(format!(
+                    "row {} has {}, but \"columns\" names {}",
+                    i + 1,
+                    plural(cells.len(), "value"),
+                    plural(names.len(), "column")
+                )));
+            }
+            other => {
+                return Err(Invalid(format!(
+                    "row {} of \"data\" is {}, not a list of values",
+                    i + 1,
+                    kind_of(other)
+                )));
+            }
+        }
+    }
+    check_rows(table.len(), max_rows)?;
+    let columns = schema
+        .inputs
+        .iter()
+        .zip(&position)
+        .map(|(input, &j)| {
+            let values: Vec<&Value> = table.iter().map(|r| &r[j]).collect();
+            convert(input, &values)
+        })
+        .collect::<Result<Vec<Cells>>>()?;
+    Ok(Batch {
+        rows: table.len(),
+        columns,
+    })
+}
+
+fn parse_records(records: &Value, schema: &Schema, max_rows: usize) -> Result<Batch> {
+    let Value::Array(records) = records else {
+        return Err(Invalid::new(
+            "\"dataframe_records\" must be a list of objects",
+        ));
+    };
+    let mut table: Vec<&Map<String, Value>> = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        match r {
+            Value::Object(m) => table.push(m),
+            other => {
+                return Err(Invalid(format!(
+                    "record {} is {}, not an object",
+                    i + 1,
+                    kind_of(other)
+                )));
+            }
+        }
+    }
+    check_rows(table.len(), max_rows)?;
+    // A column no record names is missing; one that some records lack is
+    // an error naming the first such row (null is the missing value).
+    for input in &schema.inputs {
+        if !table.iter().any(|r| r.contains_key(&input.name)) {
+            return Err(missing_column(schema, &input.name));
+        }
+    }
+    let columns = schema
+        .inputs
+        .iter()
+        .map(|input| {
+            let mut values = Vec::with_capacity(table.len());
+            for (i, r) in table.iter().enumerate() {
+                match r.get(&input.name) {
+                    Some(v) => values.push(v),
+                    None => {
+                        return Err(Invalid(format!(
+                            "column {:?}, row {}: no value (send null for a missing value)",
+                            input.name,
+                            i + 1
+                        )));
+                    }
+                }
+            }
+            convert(input, &values)
+        })
+        .collect::<Result<Vec<Cells>>>()?;
+    Ok(Batch {
+        rows: table.len(),
+        columns,
+    })
+}
+
+/// Reads one column's cells.
+fn convert(input: &Input, values: &[&Value]) -> Result<Cells> {
+    let bad = |row: usize, what: String| {
+        Invalid(format!("column {:?}, row {}: {what}", input.name, row + 1))
+    };
+    match input.kind {
+        Kind::Numeric => {
+            let mut out = Vec::with_capacity(values.len());
+            for (i, v) in values.iter().enumerate() {
+                out.push(match v {
+                    Value::Null => None,
+                    Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+                    Value::Number(n) => match n.as_f64() {
+                        Some(x) if x.is_finite() => Some(x),
+                        _ => return Err(bad(i, format!("{n} is not a finite number"))),
+                    },
+                    Value::String(s) if s.is_empty() => None,
+                    Value::String(s) => match s.trim().parse::<f64>() {
+                        Ok(x) if x.is_finite() => Some(x),
+                        Ok(_) => {
+                            return Err(bad(i, format!("{:?} is not a finite number", shorten(s))));
+                        }
+                        Err(_) => return Err(bad(i, format!("{:?} is not a number", shorten(s)))),
+                    },
+                    other => return Err(bad(i, format!("{} is not a number", kind_of(other)))),
+                });
+            }
+            Ok(Cells::Num(out))
+        }
+        Kind::Categorical => {
+            let mut out = Vec::with_capacity(values.len());
+            for (i, v) in values.iter().enumerate() {
+                out.push(match v {
+                    Value::Null => None,
+                    Value::String(s) if s.is_empty() => None,
+                    Value::String(s) => Some(s.clone()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    other => {
+                        return Err(bad(
+                            i,
+                            format!("{} is not a category (expected a string)", kind_of(other)),
+                        ));
+                    }
+                });
+            }
+            Ok(Cells::Text(out))
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Long values are cut in messages so one error stays one line.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}… ({} characters)", s.chars().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Output;
+    use anneal_data::preprocess::ValueType;
+
+    fn schema() -> Schema {
+        Schema::new(
+            vec![
+                Input {
+                    name: "age".into(),
+                    kind: Kind::Numeric,
+                    source_type: ValueType::Double,
+                },
+                Input {
+                    name: "sex".into(),
+                    kind: Kind::Categorical,
+                    source_type: ValueType::String,
+                },
+            ],
+            vec![
+                Output {
+                    name: "prediction".into(),
+                    datatype: "BYTES",
+                },
+                Output {
+                    name: "proba_a".into(),
+                    datatype: "FP64",
+                },
+            ],
+            Some(vec!["a".into()]),
+        )
+    }
+
+    fn v2(body: &str) -> Result<V2Request> {
+        parse_v2(body.as_bytes(), &schema(), 10)
+    }
+
+    fn inv(body: &str) -> Result<Batch> {
+        parse_invocations(body.as_bytes(), &schema(), 10)
+    }
+
+    fn err(r: Result<impl std::fmt::Debug>) -> String {
+        r.expect_err("an error").0
+    }
+
+    #[test]
+    fn v2_reads_columns_and_ignores_extras() {
+        let r = v2(r#"{"id": "x", "inputs": [
+            {"name": "sex", "shape": [3, 1], "datatype": "BYTES", "data": [["m"], [""], [null]]},
+            {"name": "extra", "shape": [1], "datatype": "BYTES", "data": ["?"]},
+            {"name": "age", "shape": [3], "datatype": "FP64", "data": [1.5, null, "2"]}]}"#)
+        .unwrap();
+        assert_eq!(r.id, Some(Value::String("x".into())));
+        assert_eq!(r.batch.rows, 3);
+        assert_eq!(
+            r.batch.columns,
+            vec![
+                Cells::Num(vec![Some(1.5), None, Some(2.0)]),
+                Cells::Text(vec![Some("m".into()), None, None]),
+            ]
+        );
+    }
+
+    #[test]
+    fn v2_errors() {
+        let age = r#"{"name": "age", "shape": [2], "datatype": "FP64", "data": [1, 2]}"#;
+        assert_eq!(
+            err(v2(&format!(r#"{{"inputs": [{age}]}}"#))),
+            "missing required column \"sex\" (the model's inputs are: age, sex)"
+        );
+        assert_eq!(
+            err(v2(&format!(
+                r#"{{"inputs": [{age}, {{"name": "sex", "shape": [3], "datatype": "BYTES", "data": ["a", "b", "c"]}}]}}"#
+            ))),
+            "column \"sex\" has 3 rows, but column \"age\" has 2"
+        );
+        assert_eq!(
+            err(v2(&format!(
+                r#"{{"inputs": [{age}, {{"name": "sex", "shape": [2], "datatype": "BYTES", "data": ["a"]}}]}}"#
+            ))),
+            "input \"sex\": shape [2] needs 2 values, \"data\" has 1"
+        );
+        assert_eq!(
+            err(v2(
+                r#"{"inputs": [{"name": "age", "shape": [1], "datatype": "BYTES", "data": ["1"]}]}"#
+            )),
+            "input \"age\" has datatype BYTES, but the column is numeric: use FP64"
+        );
+        assert_eq!(err(v2(r#"{"inputs": []}"#)), "the request has no inputs");
+        assert_eq!(
+            err(v2("")),
+            "the request body is empty: expected a JSON object"
+        );
+        assert_eq!(
+            err(v2("{\"inputs\": [")),
+            "malformed JSON: EOF while parsing a list at line 1 column 12"
+        );
+    }
+
+    #[test]
+    fn invocation_formats_agree() {
+        let a = inv(r#"{"dataframe_split": {"columns": ["sex", "age", "x"], "data": [["m", 3, 0], ["f", null, 1]]}}"#)
+            .unwrap();
+        let b =
+            inv(r#"{"dataframe_records": [{"sex": "m", "age": 3}, {"age": null, "sex": "f"}]}"#)
+                .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.rows, 2);
+    }
+
+    #[test]
+    fn value_errors_name_column_and_row() {
+        let rec = |age: &str| {
+            inv(&format!(
+                r#"{{"dataframe_records": [{{"sex": "m", "age": 1}}, {{"sex": "m", "age": 2}}, {{"sex": "m", "age": {age}}}]}}"#
+            ))
+        };
+        assert_eq!(
+            err(rec("\"old\"")),
+            "column \"age\", row 3: \"old\" is not a number"
+        );
+        assert_eq!(
+            err(rec("\"NaN\"")),
+            "column \"age\", row 3: \"NaN\" is not a finite number"
+        );
+        assert_eq!(
+            err(rec("\"-inf\"")),
+            "column \"age\", row 3: \"-inf\" is not a finite number"
+        );
+        assert_eq!(
+            err(rec("[1]")),
+            "column \"age\", row 3: an array is not a number"
+        );
+        assert_eq!(
+            err(inv(
+                r#"{"dataframe_records": [{"sex": "m", "age": 1}, {"sex": "m"}]}"#
+            )),
+            "column \"age\", row 2: no value (send null for a missing value)"
+        );
+        assert_eq!(
+            err(inv(
+                r#"{"dataframe_split": {"columns": ["sex", "age"], "data": [["m", 1], ["f"]]}}"#
+            )),
+            "row 2 has 1 value, but \"columns\" names 2 columns"
+        );
+        assert_eq!(
+            err(inv(r#"{"dataframe_records": []}"#)),
+            "the request has no rows"
+        );
+        let many = vec![r#"{"sex": "m", "age": 1}"#; 11].join(",");
+        assert_eq!(
+            err(inv(&format!(r#"{{"dataframe_records": [{many}]}}"#))),
+            "the request has 11 rows, more than the limit of 10 (--max-rows)"
+        );
+    }
+}
