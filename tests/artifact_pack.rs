@@ -482,7 +482,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 fn unsafe_archives_are_refused_naming_the_entry() {
     let d = scratch("pack-unsafe");
     let cache = d.join("cache");
-    let file = |name: &str| (name, b'0', &b"{}\n"[..], "");
+    fn file(name: &str) -> (&str, u8, &[u8], &str) {
+        (name, b'0', b"{}\n", "")
+    }
     let many: Vec<String> = (0..65).map(|i| format!("f{i}")).collect();
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
         (
@@ -681,6 +683,16 @@ fn bad_paths_and_names_are_one_line_errors() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    // A run folder given for its artifact.
+    let o = verify(r.a.parent().unwrap(), &cache);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "manifest.json: missing; this looks like a run folder, whose artifact is {}\n",
+            r.a.display()
+        )
+    );
     // An empty folder has no manifest.
     let empty = d.join("empty");
     fs::create_dir_all(&empty).unwrap();

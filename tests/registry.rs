@@ -818,3 +818,42 @@ fn concurrent_pushes_and_alias_moves() {
     assert_eq!(table(&ok(&root, &["list", "iris"])).len(), 8);
     assert_clean(&root);
 }
+
+#[test]
+fn push_an_archive() {
+    let d = scratch("registry-archive");
+    let root = d.join("reg");
+    let artifact = iris();
+    let archive = d.join("iris.tar.gz");
+    let o = anneal(&[
+        "artifact",
+        "pack",
+        "--artifact",
+        s(&artifact),
+        "--out",
+        s(&archive),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["registry", "--registry", s(&root), "push", s(&archive)])
+        .env("ANNEAL_CACHE_DIR", d.join("cache"))
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = id_of(&artifact);
+    assert_eq!(
+        stdout(&o),
+        format!("pushed iris:v1 (id {}) to {}\n", short(&id), root.display())
+    );
+    assert_eq!(
+        std::fs::read(
+            root.join("models/iris/versions")
+                .join(&id)
+                .join("manifest.json")
+        )
+        .unwrap(),
+        std::fs::read(artifact.join("manifest.json")).unwrap()
+    );
+    assert_clean(&root);
+}

@@ -470,8 +470,39 @@ fn predict_csv(artifact: &Path, rows: &Rows, dir: &Path) -> Vec<(String, Vec<Str
     cols
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+/// Every number of a JSON text, in order, parsed with Rust's correctly
+/// rounded `f64` parser. (serde_json's default float parsing is best-effort:
+/// a 17-digit number can come back one unit in the last place off, so
+/// exact comparisons read the text themselves.)
+fn json_numbers(text: &str) -> Vec<f64> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                out.push(text[start..i].parse().unwrap());
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn parse_all(values: &[String]) -> Vec<f64> {
+    values.iter().map(|v| v.parse().unwrap()).collect()
 }
 
 fn column<'a>(cols: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
@@ -482,15 +513,14 @@ fn column<'a>(cols: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
         .1
 }
 
-fn assert_numbers(what: &str, got: &[Value], expected: &[String]) {
-    assert_eq!(got.len(), expected.len(), "{what}: row count");
+/// The numbers of an answer equal, bit for bit, those `anneal predict`
+/// wrote.
+fn assert_same_numbers(what: &str, got: &[f64], expected: &[f64]) {
+    assert_eq!(got.len(), expected.len(), "{what}: count");
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        let g = g.as_f64().unwrap_or_else(|| panic!("{what}, row {i}: {g}"));
-        let e: f64 = e.parse().unwrap();
         assert!(
-            close(g, e),
-            "{what}, row {}: {g} over HTTP, {e} from predict",
-            i + 1
+            g.to_bits() == e.to_bits(),
+            "{what}, number {i}: {g} over HTTP, {e} from predict"
         );
     }
 }
@@ -632,8 +662,9 @@ fn classification_matches_predict() {
     let s = Server::start(titanic(), &[]);
     let meta = s.metadata();
     let mut rows = Rows::from_dataset("titanic.csv", "survived");
+    assert_eq!(rows.columns, ["pclass", "sex", "age", "sibsp", "parch"]);
     assert!(
-        rows.cells.iter().any(|r| r[3].is_none()),
+        rows.cells.iter().any(|r| r[2].is_none()),
         "some ages are missing"
     );
     // Unseen categories go to the unknown slot; missing categories to the
@@ -667,14 +698,22 @@ fn classification_matches_predict() {
         assert_eq!(o["shape"], json!([n]));
         let name = o["name"].as_str().unwrap();
         let data = o["data"].as_array().unwrap();
+        assert_eq!(data.len(), n);
         if name == "prediction" {
             assert_eq!(o["datatype"], "BYTES");
             assert_labels("v2 prediction", data, column(&expected, name));
         } else {
             assert_eq!(o["datatype"], "FP64");
-            assert_numbers(&format!("v2 {name}"), data, column(&expected, name));
         }
     }
+    // The numbers in order: each output's shape, then its data.
+    let died = parse_all(column(&expected, "proba_died"));
+    let survived = parse_all(column(&expected, "proba_survived"));
+    let mut want = vec![n as f64, n as f64];
+    want.extend(&died);
+    want.push(n as f64);
+    want.extend(&survived);
+    assert_same_numbers("v2", &json_numbers(&r.text()), &want);
 
     // Only the outputs asked for.
     let mut body = rows.v2(&meta);
@@ -710,9 +749,13 @@ fn classification_matches_predict() {
             preds[0]
         );
         assert_labels(what, &pick("prediction"), column(&expected, "prediction"));
-        for p in ["proba_died", "proba_survived"] {
-            assert_numbers(&format!("{what} {p}"), &pick(p), column(&expected, p));
-        }
+        // Row by row: proba_died, proba_survived (the labels are text).
+        let want: Vec<f64> = died
+            .iter()
+            .zip(&survived)
+            .flat_map(|(d, s)| [*d, *s])
+            .collect();
+        assert_same_numbers(what, &json_numbers(&r.text()), &want);
     }
 }
 
@@ -728,7 +771,7 @@ fn regression_matches_predict() {
     let n = rows.cells.len();
     let dir = scratch("serve-regress");
     let expected = predict_csv(diabetes(), &rows, &dir);
-    let expected = column(&expected, "prediction");
+    let expected = parse_all(column(&expected, "prediction"));
 
     let r = s.post(&s.infer_path(), &rows.v2(&meta));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -738,7 +781,10 @@ fn regression_matches_predict() {
     assert_eq!(outputs[0]["name"], "prediction");
     assert_eq!(outputs[0]["datatype"], "FP64");
     assert_eq!(outputs[0]["shape"], json!([n]));
-    assert_numbers("v2", outputs[0]["data"].as_array().unwrap(), expected);
+    assert_eq!(outputs[0]["data"].as_array().unwrap().len(), n);
+    let mut want = vec![n as f64];
+    want.extend(&expected);
+    assert_same_numbers("v2", &json_numbers(&r.text()), &want);
 
     for (what, body) in [
         ("dataframe_split", rows.split(&meta)),
@@ -747,8 +793,8 @@ fn regression_matches_predict() {
         let r = s.post("/invocations", &body);
         assert_eq!(r.status, 200, "{what}: {}", r.text());
         // A regression answers one number per row.
-        let preds = r.json()["predictions"].as_array().unwrap().clone();
-        assert_numbers(what, &preds, expected);
+        assert_eq!(r.json()["predictions"].as_array().unwrap().len(), n);
+        assert_same_numbers(what, &json_numbers(&r.text()), &expected);
     }
 }
 
@@ -810,6 +856,10 @@ fn validation_errors() {
         json!({"name": "age", "shape": [3, 2], "datatype": "FP64", "data": [1, 2, 3, 4, 5, 6]}),
     );
 
+    let empty_inputs: Vec<Value> = ["pclass", "sex", "age", "sibsp", "parch"]
+        .iter()
+        .map(|n| tensor(n, json!([])))
+        .collect();
     let cases: Vec<(&str, Value, String)> = vec![
         (
             "missing column (v2)",
@@ -878,7 +928,7 @@ fn validation_errors() {
         ),
         (
             "no rows (v2)",
-            json!({"inputs": ["pclass", "sex", "age", "sibsp", "parch"].iter().map(|n| tensor(n, json!([]))).collect::<Vec<_>>()}),
+            json!({ "inputs": empty_inputs }),
             "the request has no rows".to_string(),
         ),
         (
@@ -939,7 +989,7 @@ fn validation_errors() {
         (
             infer.as_str(),
             "{\"inputs\": [{\"name\": \"age\", \"data\": [NaN]}]}",
-            "malformed JSON: expected value at line 1 column 36",
+            "malformed JSON: expected value at line 1 column 38",
         ),
         (
             "/invocations",
@@ -1147,11 +1197,19 @@ fn load_test() {
         {"name": "parch", "shape": [1], "datatype": "FP64", "data": [0]},
     ]})
     .to_string();
-    let hundred = json!({"dataframe_records": (0..100).map(|i| json!({
-        "pclass": ["1st", "2nd", "3rd"][i % 3], "sex": ["male", "female"][i % 2],
-        "age": if i % 7 == 0 { Value::Null } else { json!(i as f64 * 0.8) },
-        "sibsp": i % 3, "parch": i % 2})).collect::<Vec<_>>()})
-    .to_string();
+    let records: Vec<Value> = (0..100)
+        .map(|i| {
+            let pclass = ["1st", "2nd", "3rd"][i % 3];
+            let sex = ["male", "female"][i % 2];
+            let age = if i % 7 == 0 {
+                Value::Null
+            } else {
+                json!(i as f64 * 0.8)
+            };
+            json!({"pclass": pclass, "sex": sex, "age": age, "sibsp": i % 3, "parch": i % 2})
+        })
+        .collect();
+    let hundred = json!({ "dataframe_records": records }).to_string();
     let start = Instant::now();
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {

@@ -121,7 +121,20 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
     })?;
     if meta.is_dir() {
         let listing = list_folder(path)?;
-        check(listing, path, None)
+        let mut report = check(listing, path, None)?;
+        // A run folder given for its artifact folder.
+        let inner = path.join("artifact");
+        if report.manifest.is_none() && inner.join("manifest.json").is_file() {
+            for f in &mut report.findings {
+                if f.file == "manifest.json" && f.problem == "missing" {
+                    f.problem = format!(
+                        "missing; this looks like a run folder, whose artifact is {}",
+                        inner.display()
+                    );
+                }
+            }
+        }
+        Ok(report)
     } else {
         let (info, listing) = crate::pack::read_archive(path, None)?;
         check(listing, path, Some(info))

@@ -168,7 +168,8 @@ pub enum RegistryCommand {
         /// NAME@ALIAS to set.
         alias: String,
         /// The version it should point at.
-        target: String,
+        #[arg(required_unless_present = "delete")]
+        target: Option<String>,
         /// Remove the alias instead.
         #[arg(long, conflicts_with = "target")]
         delete: bool,

@@ -39,7 +39,7 @@ pub fn run(args: &RegistryArgs) -> Result<(), CliError> {
             delete,
         } => {
             let (name, alias) = parse_alias_ref(alias)?;
-            match (target.clone().into_target(), *delete) {
+            match (target.clone(), *delete) {
                 (_, true) => {
                     let was = registry.delete_alias(&name, &alias)?;
                     output::registry_alias_deleted(&name, &alias, was);
@@ -61,22 +61,4 @@ pub fn run(args: &RegistryArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// `alias`'s TARGET, whether the argument is declared `String` or
-/// `Option<String>` (it has to be optional for `--delete` to parse).
-trait IntoTarget {
-    fn into_target(self) -> Option<String>;
-}
-
-impl IntoTarget for String {
-    fn into_target(self) -> Option<String> {
-        Some(self)
-    }
-}
-
-impl IntoTarget for Option<String> {
-    fn into_target(self) -> Option<String> {
-        self
-    }
 }
