@@ -1296,3 +1296,32 @@ fn load_test() {
         (THREADS * (REQUESTS - REQUESTS / 10)) as f64
     );
 }
+
+#[test]
+fn startup_errors() {
+    let artifact = titanic().to_str().unwrap();
+    let o = anneal(&["serve", "--artifact", artifact, "--addr", "notanaddress"]);
+    assert_error(&o, 2, "error: --addr notanaddress: invalid socket address");
+    let o = anneal(&[
+        "serve",
+        "--artifact",
+        artifact,
+        "--addr",
+        "127.0.0.1:0",
+        "--max-rows",
+        "0",
+    ]);
+    assert_error(&o, 2, "error: --max-rows must be at least 1");
+    let s = Server::start(titanic(), &[]);
+    let o = anneal(&["serve", "--artifact", artifact, "--addr", &s.addr]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("error: cannot listen on {}: ", s.addr)),
+        "{}",
+        stderr(&o)
+    );
+    let missing = scratch("serve-missing").join("nope");
+    let o = anneal(&["serve", "--artifact", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "nothing is announced");
+}

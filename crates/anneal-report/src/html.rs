@@ -1088,6 +1088,7 @@ mod tests {
                 path: "data/<weird> & \"path\".csv".into(),
                 format: "csv".into(),
                 sha256: "ab".repeat(32),
+                logical_sha256: "cd".repeat(32),
                 bytes: 123_456,
             },
             rows: RowCounts {

@@ -35,7 +35,11 @@
 //! training goes to the unknown slot; NaN and infinities are refused.
 //!
 //! Predictions run on tokio's blocking pool, at most one per CPU at once,
-//! sharing one loaded artifact.
+//! sharing one loaded artifact (it is `Send + Sync`: no lock).
+//!
+//! SIGTERM or SIGINT stops accepting connections, lets the requests in
+//! flight finish (for at most [`DRAIN_LIMIT`]) and returns `Ok`, so the
+//! process exits 0.
 
 mod infer;
 pub mod metrics;
@@ -43,7 +47,7 @@ pub mod request;
 pub mod schema;
 mod server;
 
-pub use server::{Listening, Options, run};
+pub use server::{DRAIN_LIMIT, Listening, Options, run};
 
 /// Why the server could not start or keep running.
 #[derive(Debug, thiserror::Error)]

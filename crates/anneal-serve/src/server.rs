@@ -1,6 +1,7 @@
 //! The HTTP server: routes, handlers, the metrics middleware and graceful
 //! shutdown.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -124,8 +125,15 @@ pub fn run(
         .thread_name("anneal-serve")
         .build()
         .map_err(|e| ServeError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(artifact, options, on_listening))
+    let result = runtime.block_on(serve(artifact, options, on_listening));
+    // Predictions still running after the drain limit are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
+
+/// How long a shutdown waits for the requests in flight (Kubernetes sends
+/// SIGKILL 30 s after SIGTERM by default).
+pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 async fn serve(
     artifact: Artifact,
@@ -176,10 +184,25 @@ async fn serve(
         // Small JSON answers go out at once rather than wait for an ACK.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.wait())
-        .await
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.wait().await;
+        let _ = stopping_tx.send(true);
+    };
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let drain_limit = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(DRAIN_LIMIT).await;
+    };
+    tokio::select! {
+        r = server => r.map_err(|e| ServeError::Runtime(e.to_string()))?,
+        () = drain_limit => eprintln!(
+            "anneal serve: requests still open after {} s; closing them",
+            DRAIN_LIMIT.as_secs()
+        ),
+    }
     eprintln!("anneal serve: stopped");
     Ok(())
 }

@@ -13,7 +13,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         addr: args.addr.clone(),
         max_body_bytes: args.max_body_bytes,
         max_rows: args.max_rows,
-        workers: 1,
+        workers: 0,
     };
     anneal_serve::run(artifact, options, |l| {
         output::listening(l.addr, &l.name, &l.id);
