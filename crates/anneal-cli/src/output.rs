@@ -468,7 +468,7 @@ pub fn artifact_summary(s: &anneal_artifact::inspect::Summary) {
     );
     if let Some(m) = &s.model {
         let a = &m.architecture;
-        let activation = serde_json::to_value(&a.activation)
+        let activation = serde_json::to_value(a.activation)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();

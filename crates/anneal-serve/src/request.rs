@@ -647,7 +647,7 @@ mod tests {
             err(inv(r#"{"dataframe_records": []}"#)),
             "the request has no rows"
         );
-        let many = vec![r#"{"sex": "m", "age": 1}"#; 11].join(",");
+        let many = [r#"{"sex": "m", "age": 1}"#; 11].join(",");
         assert_eq!(
             err(inv(&format!(r#"{{"dataframe_records": [{many}]}}"#))),
             "the request has 11 rows, more than the limit of 10 (--max-rows)"
