@@ -202,22 +202,9 @@ pub fn classification(y_true: &[usize], proba: &[f64], n_classes: usize) -> Clas
     let mut log_loss_sum = 0.0;
     let mut brier_sum = 0.0;
     for (&t, row) in y_true.iter().zip(proba.chunks_exact(k)) {
-        let p_true = row.get(t).copied().unwrap_or(0.0);
-        log_loss_sum -= p_true.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln();
-        brier_sum += if k == 2 {
-            // sklearn's binary Brier score only looks at the positive column.
-            let target = if t == 1 { 1.0 } else { 0.0 };
-            let d = row.get(1).copied().unwrap_or(0.0) - target;
-            d * d
-        } else {
-            row.iter()
-                .enumerate()
-                .map(|(c, &p)| {
-                    let d = p - if c == t { 1.0 } else { 0.0 };
-                    d * d
-                })
-                .sum()
-        };
+        let (ll, br) = row_loss_terms(t, row, k);
+        log_loss_sum += ll;
+        brier_sum += br;
     }
 
     ClassificationMetrics {
@@ -238,6 +225,30 @@ pub fn classification(y_true: &[usize], proba: &[f64], n_classes: usize) -> Clas
         confusion,
         rows: n as u64,
     }
+}
+
+/// One row's log-loss and Brier terms, for true class `t` and the row's
+/// probabilities: `-ln(clip(p_t))`, and the squared error of the class-1
+/// column (binary, as sklearn's `brier_score_loss`) or of the whole one-hot
+/// row (multiclass).
+pub(crate) fn row_loss_terms(t: usize, row: &[f64], k: usize) -> (f64, f64) {
+    let p_true = row.get(t).copied().unwrap_or(0.0);
+    let log_loss = -p_true.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln();
+    let brier = if k == 2 {
+        // sklearn's binary Brier score only looks at the positive column.
+        let target = if t == 1 { 1.0 } else { 0.0 };
+        let d = row.get(1).copied().unwrap_or(0.0) - target;
+        d * d
+    } else {
+        row.iter()
+            .enumerate()
+            .map(|(c, &p)| {
+                let d = p - if c == t { 1.0 } else { 0.0 };
+                d * d
+            })
+            .sum()
+    };
+    (log_loss, brier)
 }
 
 /// Argmax of each row of a row-major `n x n_classes` matrix.

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use crate::curves;
-use crate::metrics::argmax_rows;
+use crate::metrics::{argmax_rows, row_loss_terms};
 
 /// Precomputed terms of a split, ready to score any resample of it.
 pub(crate) enum Resampler {
@@ -62,27 +62,15 @@ impl Resampler {
         let y = y[..n].to_vec();
         let proba = &proba[..n * k];
         let pred = argmax_rows(proba, k);
-        let eps = f64::EPSILON;
         let mut log_loss = Vec::with_capacity(n);
         let mut brier = Vec::with_capacity(n);
         let mut conf = Vec::with_capacity(n);
         let mut bin = Vec::with_capacity(n);
         let edges = curves::uniform_edges(bins);
         for ((&t, row), &p) in y.iter().zip(proba.chunks_exact(k)).zip(&pred) {
-            let p_true = row.get(t).copied().unwrap_or(0.0);
-            log_loss.push(-p_true.clamp(eps, 1.0 - eps).ln());
-            brier.push(if k == 2 {
-                let d = row[1] - if t == 1 { 1.0 } else { 0.0 };
-                d * d
-            } else {
-                row.iter()
-                    .enumerate()
-                    .map(|(c, &q)| {
-                        let d = q - if c == t { 1.0 } else { 0.0 };
-                        d * d
-                    })
-                    .sum()
-            });
+            let (ll, br) = row_loss_terms(t, row, k);
+            log_loss.push(ll);
+            brier.push(br);
             let c = row[p];
             conf.push(c);
             bin.push(curves::uniform_bin(&edges, c));
