@@ -346,3 +346,59 @@ fn predict_streams_in_batches_with_the_same_output() {
         ),
     );
 }
+
+#[test]
+fn name_and_semantic_version_come_from_the_config() {
+    let dir = scratch("format-version");
+    let data = root().join("datasets/iris.csv");
+    let config = dir.join("c.toml");
+    let write = |model: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[data]\npath = \"{}\"\ntarget = \"species\"\n\n[model]\n{model}\n\n[train]\nepochs = 2\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+    };
+    write("name = \"iris-prod\"\nversion = \"2.1.0-rc.1\"");
+    let out = dir.join("run");
+    let o = anneal(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&out.join("artifact/manifest.json"));
+    assert_eq!(
+        (m["name"].as_str(), m["version"].as_str()),
+        (Some("iris-prod"), Some("2.1.0-rc.1"))
+    );
+    let mlmodel = std::fs::read_to_string(out.join("artifact/MLmodel")).unwrap();
+    assert!(mlmodel.contains("    model_version: \"2.1.0-rc.1\"\n"));
+
+    write("version = \"1.2\"");
+    let o = anneal(&["config", "--config", config.to_str().unwrap()]);
+    assert_error(
+        &o,
+        2,
+        &format!(
+            "error: {}:6:1: model.version: \"1.2\" is not a semantic version; use MAJOR.MINOR.PATCH such as \"1.2.0\"",
+            config.display()
+        ),
+    );
+    write("name = \"../x\"");
+    let o = anneal(&["config", "--config", config.to_str().unwrap()]);
+    assert_error(
+        &o,
+        2,
+        &format!(
+            "error: {}:6:1: model.name: \"../x\" must be 1-64 characters of A-Z a-z 0-9 . _ - and not start with '.'",
+            config.display()
+        ),
+    );
+}

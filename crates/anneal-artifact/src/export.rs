@@ -38,6 +38,8 @@ pub struct ColumnSpec {
 
 pub struct ExportInput<'a> {
     pub name: String,
+    /// Semantic version of the model.
+    pub version: String,
     pub model_kind: String,
     pub architecture: &'a Architecture,
     pub weights: &'a [NetworkTensor],
@@ -91,7 +93,7 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         format_version: FORMAT_VERSION,
         id: String::new(),
         name: input.name.clone(),
-        version: "1.0.0".into(),
+        version: input.version.clone(),
         task: input.preprocessor.task.name().into(),
         files: files
             .iter()

@@ -294,6 +294,12 @@ pub struct ModelConfig {
     pub activation: Activation,
     /// Dropout probability after each hidden activation.
     pub dropout: f64,
+    /// The artifact's name [default: the config file's name].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The artifact's semantic version (`MAJOR.MINOR.PATCH`, optionally
+    /// `-pre.release`).
+    pub version: String,
 }
 
 impl Default for ModelConfig {
@@ -303,6 +309,41 @@ impl Default for ModelConfig {
             hidden: None,
             activation: Activation::Relu,
             dropout: 0.0,
+            name: None,
+            version: "1.0.0".into(),
+        }
+    }
+}
+
+/// Whether `v` is a semantic version: `MAJOR.MINOR.PATCH` with numbers
+/// without leading zeros, optionally `-` and dot-separated alphanumeric
+/// pre-release identifiers and `+` build metadata.
+pub fn is_semver(v: &str) -> bool {
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => (&v[..i], Some(&v[i..])),
+        None => (v, None),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    let number = |p: &&str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+    };
+    if parts.len() != 3 || !parts.iter().all(number) {
+        return false;
+    }
+    let ident =
+        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    match rest {
+        None => true,
+        Some(r) => {
+            let (pre, build) = match r.find('+') {
+                Some(i) => (&r[..i], Some(&r[i + 1..])),
+                None => (r, None),
+            };
+            let pre_ok = pre.is_empty() || pre[1..].split('.').all(ident);
+            let build_ok = build.is_none_or(|b| b.split('.').all(ident));
+            pre_ok && build_ok
         }
     }
 }

@@ -216,6 +216,28 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
             );
         }
     }
+    if !is_semver(&c.model.version) {
+        bad(
+            "model.version",
+            format!(
+                "{:?} is not a semantic version; use MAJOR.MINOR.PATCH such as \"1.2.0\"",
+                c.model.version
+            ),
+        );
+    }
+    if let Some(name) = &c.model.name
+        && (name.is_empty()
+            || name.len() > 64
+            || name.starts_with('.')
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+    {
+        bad(
+            "model.name",
+            format!("{name:?} must be 1-64 characters of A-Z a-z 0-9 . _ - and not start with '.'"),
+        );
+    }
     let e = &c.eval;
     for (i, col) in e.slices.iter().enumerate() {
         if col.is_empty() {
@@ -333,6 +355,32 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn semantic_versions() {
+        use crate::types::is_semver;
+        for ok in [
+            "1.0.0",
+            "0.10.2",
+            "2.1.0-rc.1",
+            "1.0.0+build.5",
+            "1.0.0-alpha-2+x",
+        ] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in [
+            "1.0",
+            "01.0.0",
+            "1.0.0-",
+            "1.0.0-rc..1",
+            "v1.0.0",
+            "1.0.x",
+            "",
+            "1.0.0+",
+        ] {
+            assert!(!is_semver(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn filters_parse() {

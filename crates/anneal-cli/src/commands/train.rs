@@ -111,11 +111,16 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     let resolved = loaded.resolved_toml();
     let config_sha256 = hash::sha256_hex(resolved.as_bytes());
     let weights = trained.network.to_tensors()?;
-    let name = config_name(&args.config);
+    let name = cfg
+        .model
+        .name
+        .clone()
+        .unwrap_or_else(|| config_name(&args.config));
     let manifest = anneal_artifact::export(
         &staging.dir.join("artifact"),
         &ExportInput {
             name,
+            version: cfg.model.version.clone(),
             model_kind: model_kind(cfg.model.kind),
             architecture: &arch,
             weights: &weights,
