@@ -227,6 +227,19 @@ pub fn classification(y_true: &[usize], proba: &[f64], n_classes: usize) -> Clas
     }
 }
 
+/// `1 - SS_res / SS_tot` with sklearn's `force_finite=True`: perfect
+/// predictions score 1 even on a constant target, and a constant target
+/// with any error scores 0, not -inf.
+pub(crate) fn r2_force_finite(sq_sum: f64, ss_tot: f64) -> f64 {
+    if sq_sum == 0.0 {
+        1.0
+    } else if ss_tot == 0.0 {
+        0.0
+    } else {
+        1.0 - sq_sum / ss_tot
+    }
+}
+
 /// One row's log-loss and Brier terms, for true class `t` and the row's
 /// probabilities: `-ln(clip(p_t))`, and the squared error of the class-1
 /// column (binary, as sklearn's `brier_score_loss`) or of the whole one-hot
@@ -399,15 +412,7 @@ pub fn regression(y_true: &[f64], y_pred: &[f64]) -> RegressionMetrics {
             let mean = y_sum / nf;
             y_true.iter().map(|&y| (y - mean) * (y - mean)).sum()
         };
-        // force_finite=True: perfect predictions score 1 even on a constant
-        // target, and a constant target with any error scores 0, not -inf.
-        if sq_sum == 0.0 {
-            1.0
-        } else if ss_tot == 0.0 {
-            0.0
-        } else {
-            1.0 - sq_sum / ss_tot
-        }
+        r2_force_finite(sq_sum, ss_tot)
     };
 
     RegressionMetrics {

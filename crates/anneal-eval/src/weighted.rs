@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use crate::curves;
-use crate::metrics::{argmax_rows, row_loss_terms};
+use crate::metrics::{argmax_rows, r2_force_finite, row_loss_terms};
 
 /// Precomputed terms of a split, ready to score any resample of it.
 pub(crate) enum Resampler {
@@ -334,13 +334,7 @@ impl Values {
                     .map(|(&wi, &y)| f64::from(wi) * (y - mean) * (y - mean))
                     .sum()
             };
-            if sq_sum == 0.0 {
-                1.0
-            } else if ss_tot == 0.0 {
-                0.0
-            } else {
-                1.0 - sq_sum / ss_tot
-            }
+            r2_force_finite(sq_sum, ss_tot)
         };
         // The median of the multiset of absolute errors: the values at
         // positions (n-1)/2 and n/2 of the sorted multiset, averaged.

@@ -438,7 +438,11 @@ impl Registry {
                     .versions
                     .iter()
                     .find(|v| v.number == n)
-                    .expect("found above")
+                    .ok_or_else(|| RegistryError::UnknownVersion {
+                        name: name.clone(),
+                        what: format!("v{n} (alias {alias})"),
+                        known: "the index changed while it was read; retry".into(),
+                    })?
             }
             Selector::Number(n) => {
                 index

@@ -113,21 +113,17 @@ impl Metrics {
             );
         }
         drop(g);
-        out.push_str(
-            "# HELP anneal_validation_failures_total Prediction requests refused (400) before prediction.\n",
+        counter(
+            &mut out,
+            "anneal_validation_failures_total",
+            "Prediction requests refused (400) before prediction.",
+            self.validation_failures.load(Ordering::Relaxed),
         );
-        out.push_str("# TYPE anneal_validation_failures_total counter\n");
-        let _ = writeln!(
-            out,
-            "anneal_validation_failures_total {}",
-            self.validation_failures.load(Ordering::Relaxed)
-        );
-        out.push_str("# HELP anneal_rows_predicted_total Rows predicted.\n");
-        out.push_str("# TYPE anneal_rows_predicted_total counter\n");
-        let _ = writeln!(
-            out,
-            "anneal_rows_predicted_total {}",
-            self.rows_predicted.load(Ordering::Relaxed)
+        counter(
+            &mut out,
+            "anneal_rows_predicted_total",
+            "Rows predicted.",
+            self.rows_predicted.load(Ordering::Relaxed),
         );
         out.push_str("# HELP anneal_model_info The served model: its name and artifact id.\n");
         out.push_str("# TYPE anneal_model_info gauge\n");
@@ -178,4 +174,11 @@ mod tests {
         }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
+}
+
+/// One unlabelled counter in the text exposition format.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
 }
