@@ -144,6 +144,13 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// One unlabelled counter in the text exposition format.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,11 +181,4 @@ mod tests {
         }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
-}
-
-/// One unlabelled counter in the text exposition format.
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} counter");
-    let _ = writeln!(out, "{name} {value}");
 }
