@@ -69,8 +69,23 @@ fn format_2_files_mlmodel_and_data_hashes() {
             "model.json",
             "model.safetensors",
             "preprocess.json",
+            "profile.json",
             "signature.json"
         ]
+    );
+    // The training profile check-data compares new data with.
+    let profile = read_json(&art.join("profile.json"));
+    assert_eq!(profile["rows"], 916);
+    let age = profile["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "age")
+        .unwrap();
+    assert_eq!(age["kind"], "numeric");
+    assert_eq!(
+        age["numeric"]["bin_fractions"].as_array().unwrap().len(),
+        age["numeric"]["bin_edges"].as_array().unwrap().len() + 1
     );
     let data = &m["data"]["train"];
     assert_eq!(data["sha256"].as_str().unwrap().len(), 64);

@@ -52,6 +52,8 @@ pub struct ExportInput<'a> {
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     /// Golden examples (see [`crate::examples`]).
     pub examples: crate::examples::Examples,
+    /// What the training rows looked like, for `anneal check-data`.
+    pub profile: Option<&'a anneal_data::profile::DataProfile>,
 }
 
 /// Writes the artifact to `dir` (which must not exist) and returns its
@@ -88,6 +90,12 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         "examples.json",
         json::to_canonical_string(&input.examples, "examples.json")?.into_bytes(),
     ));
+    if let Some(profile) = input.profile {
+        files.push((
+            "profile.json",
+            json::to_canonical_string(profile, "profile.json")?.into_bytes(),
+        ));
+    }
 
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,

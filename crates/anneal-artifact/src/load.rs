@@ -21,6 +21,9 @@ pub struct Artifact {
     pub preprocessor: Preprocessor,
     pub network: Network,
     pub device: Device,
+    /// The training data's profile (`profile.json`; artifacts written
+    /// before it existed have none).
+    pub profile: Option<anneal_data::profile::DataProfile>,
 }
 
 const REQUIRED: [&str; 3] = ["model.safetensors", "model.json", "preprocess.json"];
@@ -147,6 +150,13 @@ impl Artifact {
                 Err(e) => return Err(corrupt("MLmodel", format!("cannot read: {e}"))),
             }
         }
+        let profile = match contents.get("profile.json") {
+            Some(bytes) => Some(
+                serde_json::from_slice(bytes)
+                    .map_err(|e| corrupt("profile.json", e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Artifact {
             dir: dir.to_path_buf(),
             manifest,
@@ -154,7 +164,26 @@ impl Artifact {
             preprocessor,
             network,
             device,
+            profile,
         })
+    }
+
+    /// The training config stored in the artifact (its CSV options,
+    /// `[eval]`, `[data.schema]`, `[gate]` and `[check_data]` sections
+    /// apply wherever the artifact is used). Its hash was checked by
+    /// [`Artifact::load`].
+    pub fn config(&self) -> Result<anneal_config::Config> {
+        let path = self.dir.join("config.toml");
+        let corrupt = |reason: String| ArtifactError::Corrupt {
+            path: self.dir.clone(),
+            file: "config.toml".into(),
+            reason,
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| corrupt(format!("cannot read it: {e}")))?;
+        Ok(anneal_config::parse(&text, &path)
+            .map_err(|e| corrupt(e.to_string()))?
+            .config)
     }
 }
 

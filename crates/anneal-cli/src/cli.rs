@@ -36,6 +36,14 @@ pub enum Command {
     Registry(RegistryArgs),
     /// Serve an artifact over HTTP (KServe v2, MLflow /invocations).
     Serve(ServeArgs),
+    /// Decide whether a model may ship: a policy's rules applied to a
+    /// report, against a baseline. Exit 0 pass, 1 failed, 2 usage or
+    /// policy error, 3 report, data or artifact error.
+    Gate(GateArgs),
+    /// Check new data against what a model was trained on: the schema,
+    /// missing and new columns, types, nulls, ranges, unseen categories
+    /// and drift. Exit codes as for gate.
+    CheckData(CheckDataArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
 }
@@ -233,6 +241,66 @@ pub struct ConfigArgs {
     #[arg(long, short)]
     pub config: PathBuf,
     /// Print the config with every default filled in (TOML).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data_path")]
     pub resolved: bool,
+    /// Print the data file's path as train resolves it (for scripts).
+    #[arg(long)]
+    pub data_path: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    /// The candidate's report.json, or the run (or eval) folder holding it.
+    #[arg(long, short)]
+    pub report: PathBuf,
+    /// The policy: a TOML file with a [gate] section (a training config
+    /// works too) [default: the [gate] section of the config stored in the
+    /// run's artifact].
+    #[arg(long, short)]
+    pub policy: Option<PathBuf>,
+    /// What to compare with: a report.json or run folder, an artifact folder
+    /// or archive, or a registry reference (@champion for the candidate's
+    /// own model, NAME@ALIAS, NAME:vN, NAME). A reference the registry does
+    /// not know yet counts as no baseline (a first run).
+    #[arg(long, short)]
+    pub baseline: Option<String>,
+    /// The candidate's data file, for scoring a baseline artifact on the
+    /// candidate's rows [default: the path recorded in the run's run.json].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The registry for references [default: $ANNEAL_REGISTRY, else
+    /// ~/.anneal/registry].
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+    /// Where gate.json, gate.junit.xml and gate.md go [default: the
+    /// report's folder].
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Pass even if rules fail, recording this reason in gate.json (the
+    /// failures are still listed).
+    #[arg(long, value_name = "REASON")]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckDataArgs {
+    /// The artifact whose training data is the reference (folder or
+    /// archive).
+    #[arg(long, short)]
+    pub artifact: PathBuf,
+    /// The new data: .csv, .parquet or .ndjson (the target column may be
+    /// absent).
+    #[arg(long, short)]
+    pub data: PathBuf,
+    /// A TOML file with a [check_data] section (a training config works
+    /// too) [default: the artifact config's [check_data], else the
+    /// defaults].
+    #[arg(long, short)]
+    pub policy: Option<PathBuf>,
+    /// Where check-data.json, check-data.junit.xml and check-data.md go.
+    #[arg(long, short, default_value = "check-data")]
+    pub out: PathBuf,
+    /// Pass even if checks fail, recording this reason.
+    #[arg(long, value_name = "REASON")]
+    pub override_reason: Option<String>,
 }

@@ -26,6 +26,16 @@ pub enum CliError {
     Io(String),
     #[error(transparent)]
     Serve(#[from] anneal_serve::ServeError),
+    #[error(transparent)]
+    Gate(#[from] anneal_gate::GateError),
+    /// A gate or data check that reached a failing verdict (exit 1).
+    #[error("{command} FAILED: {failed} of {total} checks failed (details in {})", files.display())]
+    VerdictFailed {
+        command: String,
+        failed: usize,
+        total: usize,
+        files: PathBuf,
+    },
 }
 
 impl CliError {
@@ -36,6 +46,8 @@ impl CliError {
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,
             CliError::Registry(e) => e.exit_code(),
+            CliError::Gate(e) => e.exit_code(),
+            CliError::VerdictFailed { .. } => 1,
             CliError::Serve(e) if e.is_usage() => 2,
             CliError::Model(_)
             | CliError::Core(_)

@@ -537,3 +537,54 @@ pub fn listening(addr: std::net::SocketAddr, name: &str, id: &str) {
     let _ = writeln!(stdout, "listening on http://{addr} (model {name}, id {id})");
     let _ = stdout.flush();
 }
+
+/// A gate or data-check verdict: one line per check, the outcome, the
+/// files; under GitHub Actions also the annotations and the job summary.
+pub fn verdict(v: &anneal_gate::Verdict, files: &[std::path::PathBuf]) {
+    use anneal_gate::Status;
+    for c in &v.checks {
+        let tag = match c.status {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Warn => "WARN",
+            Status::Skip => "SKIP",
+        };
+        out!("{tag} {}: {}", c.name, c.message);
+    }
+    for n in &v.notes {
+        out!("note: {n}");
+    }
+    if let Some(r) = &v.override_reason {
+        out!("override: {r}");
+    }
+    out!(
+        "{} {}: {} passed, {} failed, {} warnings, {} skipped",
+        v.command,
+        v.outcome_name(),
+        v.counts.passed,
+        v.counts.failed,
+        v.counts.warnings,
+        v.counts.skipped
+    );
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    out!("wrote {}", names.join(", "));
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for a in v.annotations() {
+            out!("{a}");
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{}", v.to_markdown()));
+        if let Err(e) = appended {
+            eprintln!(
+                "warning: cannot append to $GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&path).display()
+            );
+        }
+    }
+}

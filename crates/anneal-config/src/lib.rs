@@ -7,10 +7,12 @@
 pub mod error;
 mod load;
 mod locate;
+mod policy;
 mod types;
 mod validate;
 
 pub use error::{ConfigError, Result};
 pub use load::{Loaded, load, parse};
+pub use policy::*;
 pub use types::*;
-pub use validate::{Filter, FilterOp, FilterValue};
+pub use validate::{Filter, FilterOp, FilterValue, GATE_METRICS};

@@ -30,17 +30,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
 /// Parses and validates `source`; `path` is used for messages and to resolve
 /// relative data paths.
 pub fn parse(source: &str, path: &Path) -> Result<Loaded> {
-    let config: Config = toml::from_str(source).map_err(|e| {
-        let (line, column, key) = match e.span() {
-            Some(span) => {
-                let (l, c) = locate::line_col(source, span.start);
-                let key = locate::path_at(source, span.start).unwrap_or_default();
-                (Some(l), Some(c), key)
-            }
-            None => (None, None, String::new()),
-        };
-        invalid(path, line, column, &key, e.message().trim())
-    })?;
+    let config: Config = toml::from_str(source).map_err(|e| toml_error(source, path, &e))?;
     let loaded = Loaded {
         config,
         path: path.to_path_buf(),
@@ -50,6 +40,19 @@ pub fn parse(source: &str, path: &Path) -> Result<Loaded> {
         return Err(loaded.error_at(&key, message));
     }
     Ok(loaded)
+}
+
+/// A TOML parse or type error, located at its key.
+pub(crate) fn toml_error(source: &str, path: &Path, e: &toml::de::Error) -> ConfigError {
+    let (line, column, key) = match e.span() {
+        Some(span) => {
+            let (l, c) = locate::line_col(source, span.start);
+            let key = locate::path_at(source, span.start).unwrap_or_default();
+            (Some(l), Some(c), key)
+        }
+        None => (None, None, String::new()),
+    };
+    invalid(path, line, column, &key, e.message().trim())
 }
 
 fn invalid(

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::{CheckDataPolicy, GatePolicy, SchemaConfig};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -18,6 +20,12 @@ pub struct Config {
     pub train: TrainConfig,
     #[serde(default)]
     pub eval: EvalConfig,
+    /// The CI gate's policy (`anneal gate`), when kept with the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GatePolicy>,
+    /// The data check's policy (`anneal check-data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_data: Option<CheckDataPolicy>,
 }
 
 /// How models are scored after training (and by `anneal eval`).
@@ -78,6 +86,9 @@ pub struct DataConfig {
     pub encode: EncodeConfig,
     #[serde(default)]
     pub split: SplitConfig,
+    /// The data contract, checked before anything is fitted.
+    #[serde(default, skip_serializing_if = "SchemaConfig::is_empty")]
+    pub schema: SchemaConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Checks of values that parse but cannot be used, each reported against
 //! its dotted key so the loader can point at the line.
 
+use crate::policy::*;
 use crate::types::*;
 
 /// One problem: the key path and what is wrong with it.
@@ -271,6 +272,228 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
             "eval.calibration_bins",
             format!("must be between 2 and 100, got {}", e.calibration_bins),
         );
+    }
+    for (name, col) in &d.schema.columns {
+        let key = format!("data.schema.columns.{name}");
+        if let (Some(lo), Some(hi)) = (col.min, col.max)
+            && lo > hi
+        {
+            bad(&format!("{key}.min"), format!("{lo} is above max {hi}"));
+        }
+        for (v, k) in [(col.min, "min"), (col.max, "max")] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                bad(&format!("{key}.{k}"), "must be a finite number".into());
+            }
+        }
+        if (col.min.is_some() || col.max.is_some())
+            && matches!(col.kind, Some(SchemaType::String | SchemaType::Boolean))
+        {
+            bad(
+                &format!("{key}.type"),
+                "min and max apply to numeric and integer columns".into(),
+            );
+        }
+        if col.allowed.as_ref().is_some_and(|a| a.is_empty()) {
+            bad(
+                &format!("{key}.allowed"),
+                "must list at least one value".into(),
+            );
+        }
+    }
+    if let (Some(lo), Some(hi)) = (d.schema.min_rows, d.schema.max_rows)
+        && lo > hi
+    {
+        bad(
+            "data.schema.min_rows",
+            format!("{lo} is above max_rows {hi}"),
+        );
+    }
+    if let Some(g) = &c.gate {
+        p.extend(validate_gate(g));
+    }
+    if let Some(cd) = &c.check_data {
+        p.extend(validate_check_data(cd));
+    }
+    p
+}
+
+/// Metrics a gate rule may name: every scalar a report holds.
+pub const GATE_METRICS: &[&str] = &[
+    "accuracy",
+    "balanced_accuracy",
+    "brier",
+    "ece",
+    "f1_macro",
+    "f1_weighted",
+    "log_loss",
+    "pr_auc",
+    "precision_macro",
+    "precision_weighted",
+    "recall_macro",
+    "recall_weighted",
+    "roc_auc",
+    "mae",
+    "mape",
+    "median_absolute_error",
+    "mse",
+    "r2",
+    "rmse",
+];
+
+pub(crate) fn validate_gate(g: &GatePolicy) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut bad = |key: &str, msg: String| p.push((key.to_string(), msg));
+    if g.split.trim().is_empty() {
+        bad(
+            "gate.split",
+            "must name a split (test, valid or eval)".into(),
+        );
+    }
+    if !(g.confidence > 0.0 && g.confidence < 1.0) {
+        bad(
+            "gate.confidence",
+            format!("must be in (0, 1), got {}", g.confidence),
+        );
+    }
+    if !(1..=100_000).contains(&g.resamples) {
+        bad(
+            "gate.resamples",
+            format!("must be between 1 and 100000, got {}", g.resamples),
+        );
+    }
+    for (i, rule) in g.rules.iter().enumerate() {
+        let key = format!("gate.rules[{i}]");
+        let t = rule.target();
+        if !GATE_METRICS.contains(&t.metric.as_str()) {
+            bad(
+                &key,
+                format!(
+                    "unknown metric {:?}; expected one of {}",
+                    t.metric,
+                    GATE_METRICS.join(", ")
+                ),
+            );
+        }
+        if t.split.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            bad(&key, "split must name a split".into());
+        }
+        if let Some(s) = &t.slice
+            && (s.is_empty() || s.starts_with('=') || s.ends_with('='))
+        {
+            bad(
+                &key,
+                format!(
+                    "slice {s:?} must be a column (\"sex\") or a column and value (\"sex=female\")"
+                ),
+            );
+        }
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+        match rule {
+            GateRule::Threshold { min, max, .. } => {
+                if min.is_none() && max.is_none() {
+                    bad(&key, "a threshold rule needs min, max or both".into());
+                } else if !finite(*min) || !finite(*max) {
+                    bad(&key, "min and max must be finite numbers".into());
+                } else if let (Some(lo), Some(hi)) = (min, max)
+                    && lo > hi
+                {
+                    bad(&key, format!("min {lo} is above max {hi}"));
+                }
+            }
+            GateRule::Change {
+                max_drop,
+                max_relative_drop,
+                ..
+            } => {
+                if max_drop.is_none() && max_relative_drop.is_none() {
+                    bad(
+                        &key,
+                        "a change rule needs max_drop, max_relative_drop or both".into(),
+                    );
+                } else if !finite(*max_drop) || !finite(*max_relative_drop) {
+                    bad(
+                        &key,
+                        "max_drop and max_relative_drop must be finite numbers".into(),
+                    );
+                }
+            }
+            GateRule::Regression { margin, .. } => {
+                if !margin.is_finite() || *margin < 0.0 {
+                    bad(&key, format!("margin must be a number >= 0, got {margin}"));
+                }
+            }
+            GateRule::MaxGain {
+                max_gain,
+                max_relative_gain,
+                ..
+            } => {
+                if max_gain.is_none() && max_relative_gain.is_none() {
+                    bad(
+                        &key,
+                        "a max_gain rule needs max_gain, max_relative_gain or both".into(),
+                    );
+                } else if [*max_gain, *max_relative_gain]
+                    .iter()
+                    .any(|v| v.is_some_and(|v| !(v.is_finite() && v >= 0.0)))
+                {
+                    bad(
+                        &key,
+                        "max_gain and max_relative_gain must be numbers >= 0".into(),
+                    );
+                }
+            }
+        }
+    }
+    p
+}
+
+pub(crate) fn validate_check_data(c: &CheckDataPolicy) -> Vec<Problem> {
+    let mut p = Vec::new();
+    // `hi`: the largest allowed value (shares and distances are at most 1;
+    // the PSI has no upper bound).
+    let mut check = |key: String, v: Option<f64>, hi: Option<f64>| {
+        if let Some(v) = v
+            && !(v.is_finite() && v >= 0.0 && hi.is_none_or(|h| v <= h))
+        {
+            let range = match hi {
+                Some(h) => format!("between 0 and {h}"),
+                None => "a number >= 0".to_string(),
+            };
+            p.push((key, format!("must be {range}, got {v}")));
+        }
+    };
+    check("check_data.max_psi".into(), Some(c.max_psi), None);
+    check(
+        "check_data.max_categorical_drift".into(),
+        Some(c.max_categorical_drift),
+        Some(1.0),
+    );
+    check(
+        "check_data.max_null_increase".into(),
+        Some(c.max_null_increase),
+        Some(1.0),
+    );
+    check(
+        "check_data.max_out_of_range".into(),
+        Some(c.max_out_of_range),
+        Some(1.0),
+    );
+    check(
+        "check_data.max_unseen".into(),
+        Some(c.max_unseen),
+        Some(1.0),
+    );
+    for (name, col) in &c.columns {
+        let key = |k: &str| format!("check_data.columns.{name}.{k}");
+        check(key("max_psi"), col.max_psi, None);
+        check(
+            key("max_categorical_drift"),
+            col.max_categorical_drift,
+            Some(1.0),
+        );
+        check(key("max_null_increase"), col.max_null_increase, Some(1.0));
+        check(key("max_out_of_range"), col.max_out_of_range, Some(1.0));
+        check(key("max_unseen"), col.max_unseen, Some(1.0));
     }
     p
 }

@@ -54,6 +54,10 @@ pub enum DataError {
     },
     #[error("{}: {message}", path.display())]
     Unusable { path: PathBuf, message: String },
+    /// The data breaks the config's `[data.schema]`; `message` is the first
+    /// violation (see [`crate::schema::violations`] for all of them).
+    #[error("{}: schema violation: {message}", path.display())]
+    Schema { path: PathBuf, message: String },
     /// A config value that the data shows to be impossible.
     #[error("{0}")]
     Config(Box<anneal_config::ConfigError>),

@@ -5,20 +5,30 @@
 //! The fitted [`Preprocessor`] is plain data (serde): `train` fits it on the
 //! training split only and the artifact stores it, so `predict` applies the
 //! very same transform through the very same code ([`Preprocessor::transform`]).
+//!
+//! Around it: the `[data.schema]` contract ([`schema`]), checked before
+//! anything is fitted; the training-data profile ([`profile`]) stored in the
+//! artifact; and the drift checks ([`drift`]) that compare new data with it.
 
 pub mod batches;
+pub mod drift;
 pub mod error;
 mod extract;
 pub mod fingerprint;
 pub mod labelled;
 pub mod prepare;
 pub mod preprocess;
+pub mod profile;
 pub mod read;
+pub mod schema;
 pub mod split;
 pub mod stats;
 
+pub use drift::{Check, DriftInput};
 pub use error::{DataError, Result};
 pub use labelled::{Labelled, labelled};
 pub use prepare::{Prepared, SliceColumn, SplitData, Targets, prepare};
 pub use preprocess::{FeatureSpec, Preprocessor, TargetSpec, Task};
+pub use profile::{CategoryProfile, ColumnProfile, DataProfile, NumericProfile};
 pub use read::{Table, read_table};
+pub use schema::Violation;

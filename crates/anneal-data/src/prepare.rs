@@ -14,6 +14,7 @@ use crate::preprocess::{
     HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, fit_categorical,
     fit_numeric, mean_std,
 };
+use crate::profile::{self, ColumnProfile, DataProfile};
 use crate::read::{Table, read_table};
 use crate::split::split;
 use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
@@ -31,6 +32,10 @@ pub struct Prepared {
     /// A few held-out rows as read (input and id columns only): the
     /// artifact's golden examples.
     pub examples: DataFrame,
+    /// What the training split looked like, per feature and the target:
+    /// stored with the model so that `check-data` can tell when new data no
+    /// longer looks like what it learned from.
+    pub profile: DataProfile,
 }
 
 /// Golden examples kept per artifact.
@@ -130,6 +135,21 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         .chain(cfg.id.iter().cloned())
         .collect();
     let table = read_table(path, cfg.format, &cfg.csv, &as_text)?;
+
+    // The contract comes first, on the table as read: a violation is
+    // reported by the file's own row numbers, before cleaning can hide or
+    // renumber anything. Training stops at the first; `check-data` lists
+    // them all.
+    if !cfg.schema.is_empty()
+        && let Some(v) = crate::schema::violations(&table.df, &cfg.schema, path)?
+            .into_iter()
+            .next()
+    {
+        return Err(DataError::Schema {
+            path: path.to_path_buf(),
+            message: v.message,
+        });
+    }
     let Table {
         df, sha256, bytes, ..
     } = &table;
@@ -294,9 +314,12 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         cfg.split.seed.unwrap_or(seed),
     );
 
-    // Fit the preprocessing on the training rows only.
+    // Fit the preprocessing on the training rows only, and profile the
+    // same rows from the values just extracted (no second pass over the
+    // frame).
     let mut features = Vec::new();
     let mut host = Vec::new();
+    let mut profiles: BTreeMap<String, ColumnProfile> = BTreeMap::new();
     for (name, t, vt) in &plans {
         let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
         let over = cfg.columns.get(name).cloned().unwrap_or_default();
@@ -341,6 +364,21 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
                     )
                 })?;
                 features.push(spec);
+                profiles.insert(
+                    name.clone(),
+                    profile::numeric_column(
+                        name,
+                        "feature",
+                        if *t == ColumnType::Boolean {
+                            "boolean"
+                        } else {
+                            "numeric"
+                        },
+                        &col.dtype().to_string(),
+                        &values,
+                        &s.train,
+                    ),
+                );
                 host.push(HostColumn::Num(values));
             }
             _ => {
@@ -371,6 +409,16 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
                     impute,
                     cfg.encode.max_categories,
                 ));
+                profiles.insert(
+                    name.clone(),
+                    profile::text_column(
+                        name,
+                        "feature",
+                        &col.dtype().to_string(),
+                        &values,
+                        &s.train,
+                    ),
+                );
                 host.push(HostColumn::Text(values));
             }
         }
@@ -392,6 +440,18 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             }
         }
         (None, None) => unreachable_target(path)?,
+    };
+    let target_profile = target_profile(&cfg.target, target_col, &target_kind, &s.train);
+    let profile = DataProfile {
+        rows: s.train.len() as u64,
+        columns: columns
+            .iter()
+            .filter_map(|c| match c.role.as_str() {
+                "feature" => profiles.remove(&c.name),
+                "target" => Some(target_profile.clone()),
+                _ => None,
+            })
+            .collect(),
     };
     let id_columns: Vec<String> = columns
         .iter()
@@ -500,7 +560,45 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         test,
         stats,
         examples,
+        profile,
     })
+}
+
+/// The target's profile over the training rows: class shares, or the
+/// distribution of regression values.
+fn target_profile(name: &str, col: &Column, kind: &TargetKind, train: &[usize]) -> ColumnProfile {
+    let dtype = col.dtype().to_string();
+    match kind {
+        TargetKind::Classes(labels, idx) => {
+            let mut counts = vec![0u64; labels.len()];
+            for &i in train {
+                if let Some(c) = idx.get(i).and_then(|&k| counts.get_mut(k as usize)) {
+                    *c += 1;
+                }
+            }
+            let count: u64 = counts.iter().sum();
+            ColumnProfile {
+                name: name.to_string(),
+                role: "target".into(),
+                kind: "categorical".into(),
+                dtype,
+                count,
+                null_fraction: if train.is_empty() {
+                    0.0
+                } else {
+                    (train.len() as u64 - count) as f64 / train.len() as f64
+                },
+                numeric: None,
+                categories: profile::category_profile_from_counts(
+                    labels.iter().cloned().zip(counts).collect(),
+                ),
+            }
+        }
+        TargetKind::Values(v) => {
+            let values: Vec<Option<f64>> = v.iter().map(|&x| Some(x)).collect();
+            profile::numeric_column(name, "target", "numeric", &dtype, &values, train)
+        }
+    }
 }
 
 fn unreachable_target(path: &Path) -> Result<TargetSpec> {
@@ -511,7 +609,7 @@ fn unreachable_target(path: &Path) -> Result<TargetSpec> {
 }
 
 /// A TOML key for `name`, quoted when it is not a bare key.
-fn toml_key(name: &str) -> String {
+pub(crate) fn toml_key(name: &str) -> String {
     if !name.is_empty()
         && name
             .chars()

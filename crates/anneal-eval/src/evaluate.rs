@@ -121,8 +121,11 @@ pub fn predictions_from_outputs(outputs: &[f32], target: &TargetSpec) -> Predict
     }
 }
 
-/// Truths and predictions of the scored rows.
-enum Scored {
+/// Truths and predictions of scored rows: what every metric is computed
+/// from. `anneal gate` builds these from `predictions.csv` and from a
+/// baseline model to compare two models on the same rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scored {
     Classes {
         y: Vec<usize>,
         proba: Vec<f64>,
@@ -135,7 +138,7 @@ enum Scored {
 }
 
 impl Scored {
-    fn new(outputs: &[f32], split: &SplitData, target: &TargetSpec) -> Option<Scored> {
+    pub(crate) fn new(outputs: &[f32], split: &SplitData, target: &TargetSpec) -> Option<Scored> {
         match (predictions_from_outputs(outputs, target), &split.y) {
             (Predictions::Classes { proba, k }, Targets::Classes(y)) => Some(Scored::Classes {
                 y: y.iter().map(|&c| c as usize).collect(),
@@ -150,14 +153,19 @@ impl Scored {
         }
     }
 
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Scored::Classes { y, .. } => y.len(),
             Scored::Values { y, .. } => y.len(),
         }
     }
 
-    fn subset(&self, idx: &[usize]) -> Scored {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> Scored {
         match self {
             Scored::Classes { y, proba, k } => Scored::Classes {
                 y: idx.iter().map(|&i| y[i]).collect(),
@@ -175,10 +183,21 @@ impl Scored {
         }
     }
 
-    fn scalars(&self, bins: usize) -> BTreeMap<&'static str, f64> {
+    /// Every scalar metric, with the ECE on `bins` calibration bins.
+    pub fn scalars(&self, bins: usize) -> BTreeMap<&'static str, f64> {
         match self {
             Scored::Classes { y, proba, k } => class_metrics(y, proba, *k, bins).scalars(),
             Scored::Values { y, pred } => metrics::regression(y, pred).scalars(),
+        }
+    }
+}
+
+impl Scored {
+    /// Precomputed terms for scoring resamples of these rows.
+    pub(crate) fn resampler(&self, bins: usize) -> Resampler {
+        match self {
+            Scored::Classes { y, proba, k } => Resampler::classes(y, proba, *k, bins),
+            Scored::Values { y, pred } => Resampler::values(y, pred),
         }
     }
 }
@@ -233,10 +252,7 @@ pub fn evaluate(
         if settings.bootstrap == 0 {
             return BTreeMap::new();
         }
-        let resampler = match s {
-            Scored::Classes { y, proba, k } => Resampler::classes(y, proba, *k, bins),
-            Scored::Values { y, pred } => Resampler::values(y, pred),
-        };
+        let resampler = s.resampler(bins);
         bootstrap::intervals(
             s.len(),
             settings.bootstrap,

@@ -9,10 +9,11 @@ pub mod bootstrap;
 pub mod curves;
 pub mod evaluate;
 pub mod metrics;
+pub mod paired;
 mod weighted;
 
 pub use bootstrap::Interval;
 pub use evaluate::{
-    Curves, EvalSettings, Evaluation, Predictions, Residuals, SliceEval, evaluate,
+    Curves, EvalSettings, Evaluation, Predictions, Residuals, Scored, SliceEval, evaluate,
     predictions_from_outputs, score_split,
 };

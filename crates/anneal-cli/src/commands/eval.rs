@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anneal_artifact::{Artifact, ArtifactError};
+use anneal_artifact::Artifact;
 use anneal_core::json;
 use anneal_eval::{EvalSettings, evaluate};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility};
@@ -31,17 +31,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
 
     // The training config travels in the artifact: its CSV options and
     // [eval] section apply unless overridden here.
-    let config_path = artifact.dir.join("config.toml");
-    let corrupt = |reason: String| ArtifactError::Corrupt {
-        path: artifact.dir.clone(),
-        file: "config.toml".into(),
-        reason,
-    };
-    let config_text = std::fs::read_to_string(&config_path)
-        .map_err(|e| corrupt(format!("cannot read it: {e}")))?;
-    let config = anneal_config::parse(&config_text, &config_path)
-        .map_err(|e| corrupt(e.to_string()))?
-        .config;
+    let config = artifact.config()?;
     let mut eval_cfg = config.eval.clone();
     if !args.slices.is_empty() {
         eval_cfg.slices = args.slices.clone();
@@ -112,6 +102,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         "seconds": {"total": total_secs},
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "command": std::env::args().collect::<Vec<_>>(),
+        "data_path": run_dir::absolute(&args.data),
     });
     staging.write("run.json", &json::canonical(&run))?;
     let out = staging.commit()?;

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 mod artifact;
+mod check_data;
 mod config;
 mod eval;
+mod gate;
 mod predict;
 mod registry;
 mod run_dir;
@@ -20,6 +22,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Artifact(a) => artifact::run(&a),
         Command::Registry(a) => registry::run(&a),
         Command::Serve(a) => serve::run(&a),
+        Command::Gate(a) => gate::run(&a),
+        Command::CheckData(a) => check_data::run(&a),
         Command::Config(a) => config::run(&a),
     }
 }

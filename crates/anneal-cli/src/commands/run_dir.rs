@@ -77,7 +77,22 @@ pub fn predictions_csv(pre: &Preprocessor, splits: &[(&str, &SplitData, Vec<f32>
             let _ = write!(s, ",{}", csv_field(&format!("proba_{l}")));
         }
     }
+    // The [eval] slice columns' raw values (empty for a missing cell), so
+    // that `anneal gate` can compare per-slice figures with a baseline.
+    let slice_names: Vec<&str> = splits
+        .first()
+        .map(|(_, d, _)| d.slices.iter().map(|c| c.column.as_str()).collect())
+        .unwrap_or_default();
+    for name in &slice_names {
+        let _ = write!(s, ",{}", csv_field(&format!("slice:{name}")));
+    }
     s.push('\n');
+    let slices_of = |split: &SplitData, i: usize, s: &mut String| {
+        for col in &split.slices {
+            let v = col.values.get(i).cloned().flatten().unwrap_or_default();
+            let _ = write!(s, ",{}", csv_field(&v));
+        }
+    };
     for (name, split, outputs) in splits {
         match (
             predictions_from_outputs(outputs, &pre.target),
@@ -101,18 +116,31 @@ pub fn predictions_csv(pre: &Preprocessor, splits: &[(&str, &SplitData, Vec<f32>
                     for j in 0..k {
                         let _ = write!(s, ",{}", proba[i * k + j]);
                     }
+                    slices_of(split, i, &mut s);
                     s.push('\n');
                 }
             }
             (Predictions::Values(v), _, Targets::Values { raw, .. }) => {
                 for i in 0..split.len() {
-                    let _ = writeln!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
+                    let _ = write!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
+                    slices_of(split, i, &mut s);
+                    s.push('\n');
                 }
             }
             _ => {}
         }
     }
     s
+}
+
+/// `path` made absolute, for `run.json` (so that `anneal gate` can find
+/// the data file again from anywhere); not in the deterministic documents.
+pub fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::env::current_dir().map(|d| d.join(path)))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The commit checked out where `dir` lives, when it is in a git work tree

@@ -131,6 +131,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             seed: cfg.train.seed,
             backend: cfg.train.backend.name().into(),
             metrics: metrics.clone(),
+            profile: Some(&data.profile),
             examples: anneal_artifact::examples::build(
                 pre,
                 &trained.network,
@@ -194,6 +195,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         "train_samples_per_second": trained.samples as f64 / train_secs.max(1e-9),
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "command": std::env::args().collect::<Vec<_>>(),
+        "data_path": run_dir::absolute(&loaded.data_path()),
     });
     write("run.json", &json::canonical(&run))?;
     let out = staging.commit()?;
