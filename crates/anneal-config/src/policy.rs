@@ -475,3 +475,84 @@ pub fn parse_policy(source: &str, path: &Path) -> Result<Policy> {
         check_data: file.check_data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy> {
+        parse_policy(text, Path::new("p.toml"))
+    }
+
+    #[test]
+    fn a_bare_policy_file() {
+        let p = parse(
+            "[gate]\nresamples = 200\n[[gate.rules]]\nkind = \"regression\"\nmetric = \"accuracy\"\nmargin = 0.02\nslice = \"sex=female\"\n\n[check_data]\nmax_psi = 0.1\n[check_data.columns.age]\nignore = true\n",
+        )
+        .unwrap();
+        let g = p.gate.unwrap();
+        assert_eq!(g.resamples, 200);
+        assert_eq!(g.split, "test");
+        assert_eq!(
+            g.rules,
+            vec![GateRule::Regression {
+                metric: "accuracy".into(),
+                split: None,
+                slice: Some("sex=female".into()),
+                min_rows: None,
+                higher_is_better: None,
+                margin: 0.02,
+            }]
+        );
+        let c = p.check_data.unwrap();
+        assert_eq!(c.max_psi, 0.1);
+        assert!(c.columns["age"].ignore);
+        assert_eq!(c.max_unseen, 0.01);
+    }
+
+    #[test]
+    fn mistakes_name_file_line_and_key() {
+        let err = |t: &str| parse(t).unwrap_err().to_string();
+        assert_eq!(
+            err("[gate]\n[[gate.rules]]\nkind = \"change\"\nmetric = \"accuracy\"\n"),
+            "p.toml:2:8: gate.rules[0]: a change rule needs max_drop, max_relative_drop or both"
+        );
+        assert_eq!(
+            err("[gate]\nconfidence = 1.5\n"),
+            "p.toml:2:1: gate.confidence: must be in (0, 1), got 1.5"
+        );
+        assert_eq!(
+            err(
+                "[gate]\n[[gate.rules]]\nkind = \"threshold\"\nmetric = \"accuracy\"\nmin = 0.9\nmax = 0.5\n"
+            ),
+            "p.toml:2:8: gate.rules[0]: min 0.9 is above max 0.5"
+        );
+        assert!(
+            err("[gate]\n[[gate.rules]]\nkind = \"regression\"\nmetric = \"accuracy\"\nmin = 3\n")
+                .contains("unknown field `min`"),
+        );
+        assert_eq!(
+            err("# nothing\n"),
+            "p.toml: holds neither a [gate] nor a [check_data] section"
+        );
+        assert_eq!(
+            err("[check_data]\nmax_unseen = 2\n"),
+            "p.toml:2:1: check_data.max_unseen: must be between 0 and 1, got 2"
+        );
+    }
+
+    #[test]
+    fn a_training_config_is_a_policy_file_too() {
+        let p = parse(
+            "[data]\npath = \"x.csv\"\ntarget = \"y\"\n\n[gate]\n[[gate.rules]]\nkind = \"threshold\"\nmetric = \"r2\"\nmin = 0.3\n",
+        )
+        .unwrap();
+        assert_eq!(p.gate.unwrap().rules.len(), 1);
+        assert!(p.check_data.is_none());
+        // And its other sections are checked as a config.
+        let e = parse("[data]\npath = \"x.csv\"\ntarget = \"y\"\n[train]\nepochs = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.toml:5:10: train.epochs"), "{e}");
+    }
+}
