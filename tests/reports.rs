@@ -20,6 +20,9 @@ const DOCUMENTS: &[&str] = &[
     "plots/test/precision_recall.json",
     "plots/test/calibration.json",
     "plots/test/confusion.csv",
+    "artifact/manifest.json",
+    "artifact/model.safetensors",
+    "artifact/profile.json",
 ];
 
 fn read(p: &Path) -> Vec<u8> {

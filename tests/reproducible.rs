@@ -106,3 +106,43 @@ fn predict_round_trip_matches_evaluation() {
         "valid + test rows were compared ({checked})"
     );
 }
+
+/// Both CPU backends give the same artifact whatever the thread count
+/// (flex is covered file by file in tests/reports.rs).
+#[test]
+fn ndarray_backend_is_thread_count_independent() {
+    let dir = scratch("repro-ndarray");
+    let mut ids = Vec::new();
+    for threads in [None, Some("1"), Some("3")] {
+        let out = dir.join(format!("run-{}", threads.unwrap_or("default")));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_anneal"));
+        cmd.args([
+            "train",
+            "--config",
+            "configs/penguins.toml",
+            "--backend",
+            "ndarray",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .current_dir(root());
+        match threads {
+            Some(t) => cmd.env("RAYON_NUM_THREADS", t),
+            None => cmd.env_remove("RAYON_NUM_THREADS"),
+        };
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r = read_json(&out.join("report.json"));
+        assert_eq!(r["reproducibility"]["backend"], "ndarray");
+        assert_eq!(r["reproducibility"]["bit_reproducible"], true);
+        ids.push((
+            read_json(&out.join("artifact/manifest.json"))["id"].clone(),
+            read(&out.join("report.json")),
+        ));
+    }
+    assert!(
+        ids.iter().all(|i| i == &ids[0]),
+        "ndarray runs differ across thread counts"
+    );
+}

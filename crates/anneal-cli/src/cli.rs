@@ -44,6 +44,10 @@ pub enum Command {
     /// missing and new columns, types, nulls, ranges, unseen categories
     /// and drift. Exit codes as for gate.
     CheckData(CheckDataArgs),
+    /// Re-run the training recorded in a run folder and compare every
+    /// hash: artifact id, weights, report, predictions. Exit 0 identical,
+    /// 1 different.
+    Verify(VerifyArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
 }
@@ -51,20 +55,40 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// The training config (TOML).
-    #[arg(long, short)]
-    pub config: PathBuf,
+    #[arg(long, short, required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
     /// The run folder to create [default: runs/<config name>].
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Override train.seed (and the split seed when it follows train.seed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub seed: Option<u64>,
     /// Override train.backend.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "resume")]
     pub backend: Option<BackendArg>,
-    /// Replace an existing run folder.
-    #[arg(long)]
+    /// Replace an existing run folder (or an interrupted run's checkpoints).
+    #[arg(long, conflicts_with = "resume")]
     pub force: bool,
+    /// Continue the interrupted run that was writing RUN_DIR, from its last
+    /// checkpoint, with the same config, seed and backend. The result is
+    /// bit-identical to an uninterrupted run.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+    /// Also checkpoint every N optimizer steps (checkpoints are always
+    /// written at each epoch end).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub checkpoint_every: u64,
+    /// Checkpoints kept (older ones are deleted).
+    #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_checkpoints: u64,
+    /// The config's text, when it does not come from `config` itself
+    /// (`anneal verify` re-runs the config stored in an artifact, resolved
+    /// against the original config's folder).
+    #[arg(skip)]
+    pub config_text: Option<String>,
+    /// Print nothing, not even the summary (`anneal verify`).
+    #[arg(skip)]
+    pub silent: bool,
     /// Print only the final summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -303,4 +327,13 @@ pub struct CheckDataArgs {
     /// Pass even if checks fail, recording this reason.
     #[arg(long, value_name = "REASON")]
     pub override_reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The run folder written by `anneal train`.
+    pub run: PathBuf,
+    /// Keep the re-run's folder here instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
 }

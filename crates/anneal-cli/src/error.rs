@@ -22,6 +22,28 @@ pub enum CliError {
     Registry(#[from] anneal_registry::RegistryError),
     #[error("run folder {} already exists; pass --force to replace it or choose another --out", .0.display())]
     RunExists(PathBuf),
+    #[error("an interrupted run of {} exists; continue it with `anneal train --resume {}`, or start over with --force", .0.display(), .0.display())]
+    InterruptedRunExists(PathBuf),
+    #[error("nothing to resume in {}: {reason}", run.display())]
+    NothingToResume { run: PathBuf, reason: String },
+    /// Stopped by SIGINT (exit 130) or SIGTERM (exit 143) after writing a
+    /// checkpoint.
+    #[error("interrupted by {signal}: checkpoint written at epoch {epoch}, step {step}; continue with `anneal train --resume {}`", run.display())]
+    Interrupted {
+        signal: &'static str,
+        code: u8,
+        run: PathBuf,
+        epoch: u32,
+        step: u64,
+    },
+    #[error("verify FAILED: {differ} of {total} hashes of {} differ from the re-run", run.display())]
+    VerifyDiffers {
+        run: PathBuf,
+        differ: usize,
+        total: usize,
+    },
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Io(String),
     #[error(transparent)]
@@ -41,7 +63,13 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Config(_) | CliError::RunExists(_) => 2,
+            CliError::Config(_)
+            | CliError::RunExists(_)
+            | CliError::InterruptedRunExists(_)
+            | CliError::NothingToResume { .. }
+            | CliError::Usage(_) => 2,
+            CliError::VerifyDiffers { .. } => 1,
+            CliError::Interrupted { code, .. } => *code,
             CliError::Data(anneal_data::DataError::Config(_)) => 2,
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,

@@ -588,3 +588,38 @@ pub fn verdict(v: &anneal_gate::Verdict, files: &[std::path::PathBuf]) {
         }
     }
 }
+
+pub fn resuming(checkpoint: &Path, epoch: u32, step: u64) {
+    eprintln!(
+        "resuming from {} (epoch {}, step {step})",
+        checkpoint.display(),
+        epoch + 1
+    );
+}
+
+/// `anneal verify`: one line per compared hash, then the environment.
+pub fn verified(run: &Path, compared: &[crate::commands::verify::Compared], environment: &str) {
+    let short = |h: &Option<String>| {
+        h.as_deref()
+            .map(|h| h.chars().take(16).collect::<String>())
+            .unwrap_or_else(|| "(absent)".into())
+    };
+    out!("verify {}: re-ran the recorded training", run.display());
+    for c in compared {
+        if c.same() {
+            out!("same     {:<28} {}", c.what, short(&c.recorded));
+        } else {
+            out!(
+                "DIFFERS  {:<28} recorded {}, re-run {}",
+                c.what,
+                short(&c.recorded),
+                short(&c.rerun)
+            );
+        }
+    }
+    out!("{environment}");
+    let differ = compared.iter().filter(|c| !c.same()).count();
+    if differ == 0 {
+        out!("verify: IDENTICAL ({} hashes)", compared.len());
+    }
+}

@@ -16,6 +16,8 @@ pub enum ModelError {
     Tensor(String),
     #[error("training was interrupted")]
     Interrupted,
+    #[error("checkpoint {0}")]
+    Checkpoint(String),
 }
 
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;

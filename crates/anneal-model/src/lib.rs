@@ -8,6 +8,7 @@
 //! starts from the same numbers.
 
 pub mod backend;
+pub mod checkpoint;
 pub mod error;
 pub mod network;
 pub mod schedule;
@@ -16,4 +17,6 @@ pub mod train;
 pub use backend::device;
 pub use error::{ModelError, Result};
 pub use network::{Architecture, Network, NetworkTensor};
-pub use train::{EpochLog, Objective, TrainData, TrainOutput, train};
+pub use train::{
+    Checkpoints, EpochLog, Objective, TrainData, TrainOutput, TrainState, train, train_with,
+};

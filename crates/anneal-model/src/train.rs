@@ -1,5 +1,7 @@
 //! anneal's training loop on burn's module and optimizer API.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anneal_config::{Loss, Optimizer, TrainConfig};
 use anneal_core::rng::Rng;
 use burn::module::Module;
@@ -7,7 +9,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, SgdConfig};
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::error::{ModelError, Result};
@@ -119,6 +121,50 @@ pub struct TrainOutput {
     pub samples: u64,
 }
 
+/// Everything that decides the rest of a run, at a step boundary: with it,
+/// a resumed run continues bit for bit as if it had never stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainState {
+    /// The epoch in progress (0-based).
+    pub epoch: u32,
+    /// Batches of that epoch already done (0: the epoch has not started,
+    /// and its shuffle is still to come).
+    pub batch: u64,
+    /// The row order: this epoch's when `batch > 0`, else the last one
+    /// (each epoch shuffles the previous order).
+    pub order: Vec<u32>,
+    pub order_rng: [u64; 4],
+    pub dropout_rng: [u64; 4],
+    /// The epoch's loss sum so far.
+    pub loss_sum: f64,
+    pub steps: u64,
+    pub samples: u64,
+    pub history: Vec<EpochLog>,
+    /// Early stopping: the best value, its epoch and its weights.
+    pub best: Option<(f64, u32, Vec<crate::network::NetworkTensor>)>,
+    pub since_best: u32,
+    pub weights: Vec<crate::network::NetworkTensor>,
+    /// The optimizer's state (moments, step counts) in burn's burnpack
+    /// format.
+    pub optimizer: Vec<u8>,
+}
+
+/// Checkpointing and interruption: how a run saves its state and when it
+/// stops early on request.
+pub struct Checkpoints<'a> {
+    /// Save every this many optimizer steps (0: at epoch ends only).
+    pub every_steps: u64,
+    /// Continue from this state instead of starting fresh.
+    pub resume: Option<TrainState>,
+    /// Set (by a SIGINT/SIGTERM handler) to stop after the current step,
+    /// with a checkpoint: training then returns `ModelError::Interrupted`.
+    pub stop: Option<&'a AtomicBool>,
+    /// Writes one checkpoint.
+    pub save: &'a mut dyn FnMut(&TrainState) -> Result<()>,
+    /// Called after every step with the step count (progress, test hooks).
+    pub on_step: &'a mut dyn FnMut(u64),
+}
+
 /// Trains a fresh network for `arch` on `train`, watching `valid`.
 #[allow(clippy::too_many_arguments)]
 pub fn train(
@@ -132,7 +178,30 @@ pub fn train(
     device: &Device,
     on_epoch: &mut dyn FnMut(&EpochLog),
 ) -> Result<TrainOutput> {
-    let mut model = Network::init(arch, cfg.seed, device).train();
+    train_with(
+        cfg, dropout, arch, objective, train, valid, monitor, device, on_epoch, None,
+    )
+}
+
+/// [`train`] with checkpoints, resume and interruption.
+#[allow(clippy::too_many_arguments)]
+pub fn train_with(
+    cfg: &TrainConfig,
+    dropout: f64,
+    arch: &Architecture,
+    objective: &Objective,
+    train: TrainData,
+    valid: Option<TrainData>,
+    monitor: Option<Monitor>,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+    mut checkpoints: Option<Checkpoints<'_>>,
+) -> Result<TrainOutput> {
+    let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
+    let mut model = match &resume {
+        Some(state) => Network::from_tensors(arch, &state.weights, device)?.train(),
+        None => Network::init(arch, cfg.seed, device).train(),
+    };
     let mut optim = match cfg.optimizer {
         Optimizer::Adam => AdamConfig::new()
             .with_epsilon(1e-8)
@@ -167,12 +236,83 @@ pub fn train(
     let mut steps = 0u64;
     let mut samples = 0u64;
     let es = cfg.early_stopping.as_ref();
+    let mut first_epoch = 0u32;
+    let mut skip_batches = 0u64;
+    let mut resumed_loss_sum = 0.0f64;
+    if let Some(state) = resume {
+        if state.order.len() != train.n || state.order.iter().any(|&i| i as usize >= train.n) {
+            return Err(ModelError::Weights(format!(
+                "the checkpoint orders {} rows but the training split has {}",
+                state.order.len(),
+                train.n
+            )));
+        }
+        optim = optim
+            .from_bytes(Bytes::from_bytes_vec(state.optimizer))
+            .map_err(|e| ModelError::Weights(format!("optimizer state: {e:?}")))?;
+        order = state.order.iter().map(|&i| i as usize).collect();
+        order_rng = Rng::from_state(state.order_rng);
+        dropout_rng = Rng::from_state(state.dropout_rng);
+        history = state.history;
+        best = state.best;
+        since_best = state.since_best;
+        steps = state.steps;
+        samples = state.samples;
+        first_epoch = state.epoch;
+        skip_batches = state.batch;
+        resumed_loss_sum = state.loss_sum;
+    }
+    // The state at a step boundary, for a checkpoint.
+    let snapshot = |model: &Network,
+                    optim_bytes: Vec<u8>,
+                    epoch: u32,
+                    batch_done: u64,
+                    order: &[usize],
+                    order_rng: &Rng,
+                    dropout_rng: &Rng,
+                    loss_sum: f64,
+                    steps: u64,
+                    samples: u64,
+                    history: &[EpochLog],
+                    best: &Option<(f64, u32, Vec<crate::network::NetworkTensor>)>,
+                    since_best: u32|
+     -> Result<TrainState> {
+        Ok(TrainState {
+            epoch,
+            batch: batch_done,
+            order: order.iter().map(|&i| i as u32).collect(),
+            order_rng: order_rng.state(),
+            dropout_rng: dropout_rng.state(),
+            loss_sum,
+            steps,
+            samples,
+            history: history.to_vec(),
+            best: best.clone(),
+            since_best,
+            weights: model.valid().to_tensors()?,
+            optimizer: optim_bytes,
+        })
+    };
+    let optim_bytes = |o: &_| -> Result<Vec<u8>> {
+        let o: &burn::optim::ModuleOptimizer = o;
+        o.into_bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))
+    };
 
-    for epoch in 0..cfg.epochs {
+    for epoch in first_epoch..cfg.epochs {
         let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
-        order_rng.shuffle(&mut order);
-        let mut loss_sum = 0.0f64;
-        for chunk in order.chunks(batch) {
+        let resuming_mid_epoch = epoch == first_epoch && skip_batches > 0;
+        if !resuming_mid_epoch {
+            order_rng.shuffle(&mut order);
+        }
+        let mut loss_sum = if resuming_mid_epoch {
+            resumed_loss_sum
+        } else {
+            0.0f64
+        };
+        let skip = if resuming_mid_epoch { skip_batches } else { 0 };
+        for (batch_index, chunk) in order.chunks(batch).enumerate().skip(skip as usize) {
             let b = chunk.len();
             // Each batch buffer is built once and moved into its tensor.
             let mut xb = Vec::with_capacity(b * d);
@@ -250,6 +390,33 @@ pub fn train(
             model = optim.step(lr, model, grads);
             steps += 1;
             samples += b as u64;
+            if let Some(c) = checkpoints.as_mut() {
+                (c.on_step)(steps);
+                let stop = c.stop.is_some_and(|s| s.load(Ordering::SeqCst));
+                let due = c.every_steps > 0 && steps % c.every_steps == 0;
+                let last_of_epoch = (batch_index + 1) * batch >= train.n;
+                if (stop || due) && !(last_of_epoch && !stop) {
+                    let state = snapshot(
+                        &model,
+                        optim_bytes(&optim)?,
+                        epoch,
+                        batch_index as u64 + 1,
+                        &order,
+                        &order_rng,
+                        &dropout_rng,
+                        loss_sum,
+                        steps,
+                        samples,
+                        &history,
+                        &best,
+                        since_best,
+                    )?;
+                    (c.save)(&state)?;
+                }
+                if stop {
+                    return Err(ModelError::Interrupted);
+                }
+            }
         }
         let train_loss = loss_sum / train.n.max(1) as f64;
 
@@ -274,30 +441,57 @@ pub fn train(
         history.push(log);
 
         if let Some(es) = es {
-            let (value, higher) = match (&monitor, valid_metric, valid_loss) {
-                (Some(m), Some(v), _) => (v, m.higher_is_better),
-                (_, _, Some(l)) => (l, false),
-                _ => continue,
+            let watched = match (&monitor, valid_metric, valid_loss) {
+                (Some(m), Some(v), _) => Some((v, m.higher_is_better)),
+                (_, _, Some(l)) => Some((l, false)),
+                _ => None,
             };
-            let improved = match &best {
-                None => true,
-                Some((b, _, _)) => {
-                    if higher {
-                        value > b + es.min_delta
-                    } else {
-                        value < b - es.min_delta
+            if let Some((value, higher)) = watched {
+                let improved = match &best {
+                    None => true,
+                    Some((b, _, _)) => {
+                        if higher {
+                            value > b + es.min_delta
+                        } else {
+                            value < b - es.min_delta
+                        }
+                    }
+                };
+                if improved {
+                    best = Some((value, epoch + 1, model.valid().to_tensors()?));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    if since_best >= es.patience {
+                        stopped_early = epoch + 1 < cfg.epochs;
+                        break;
                     }
                 }
-            };
-            if improved {
-                best = Some((value, epoch + 1, model.valid().to_tensors()?));
-                since_best = 0;
-            } else {
-                since_best += 1;
-                if since_best >= es.patience {
-                    stopped_early = epoch + 1 < cfg.epochs;
-                    break;
-                }
+            }
+        }
+        // A checkpoint at every epoch end (the last one needs none: the
+        // run is about to finish).
+        if let Some(c) = checkpoints.as_mut()
+            && epoch + 1 < cfg.epochs
+        {
+            let state = snapshot(
+                &model,
+                optim_bytes(&optim)?,
+                epoch + 1,
+                0,
+                &order,
+                &order_rng,
+                &dropout_rng,
+                0.0,
+                steps,
+                samples,
+                &history,
+                &best,
+                since_best,
+            )?;
+            (c.save)(&state)?;
+            if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(ModelError::Interrupted);
             }
         }
     }

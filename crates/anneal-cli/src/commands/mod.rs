@@ -10,6 +10,7 @@ mod registry;
 mod run_dir;
 mod serve;
 mod train;
+pub(crate) mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(a) => serve::run(&a),
         Command::Gate(a) => gate::run(&a),
         Command::CheckData(a) => check_data::run(&a),
+        Command::Verify(a) => verify::run(&a),
         Command::Config(a) => config::run(&a),
     }
 }

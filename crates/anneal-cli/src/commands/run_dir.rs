@@ -17,24 +17,38 @@ pub struct Staging {
     out: PathBuf,
 }
 
+/// The hidden sibling a run folder is assembled in: `.NAME.partial`. Its
+/// name is stable (not per process) so that an interrupted `train` can be
+/// resumed from the checkpoints inside it.
+pub fn partial_dir(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.partial"))
+}
+
 impl Staging {
     /// Refuses an existing `out` unless `force`, and creates the staging
-    /// folder beside it.
+    /// folder beside it. An interrupted run's staging folder (one holding
+    /// checkpoints) is refused too unless `force`: it is resumed with
+    /// `--resume`, not overwritten by accident.
     pub fn begin(out: &Path, force: bool) -> Result<Staging, CliError> {
         if out.exists() && !force {
             return Err(CliError::RunExists(out.to_path_buf()));
         }
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)
-            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
-        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let dir = partial_dir(out);
+        if dir.join("checkpoints").exists() && !force {
+            return Err(CliError::InterruptedRunExists(out.to_path_buf()));
+        }
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
+        }
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
@@ -42,6 +56,33 @@ impl Staging {
             dir,
             out: out.to_path_buf(),
         })
+    }
+
+    /// The staging folder of an interrupted run of `out`, kept as it is.
+    pub fn reopen(out: &Path) -> Result<Staging, CliError> {
+        let dir = partial_dir(out);
+        if !dir.is_dir() {
+            return Err(CliError::NothingToResume {
+                run: out.to_path_buf(),
+                reason: if out.join("report.json").is_file() {
+                    "the run is complete".into()
+                } else {
+                    format!(
+                        "there is no interrupted run ({} does not exist)",
+                        dir.display()
+                    )
+                },
+            });
+        }
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Removes the staging folder (a run that failed for good).
+    pub fn abandon(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     /// Writes `text` to `name` inside the staging folder.

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anneal_artifact::ExportInput;
@@ -12,31 +14,64 @@ use anneal_config::{ClassWeights, Loaded, ModelKind, metric_higher_is_better};
 use anneal_core::{hash, json};
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
 use anneal_eval::{EvalSettings, Evaluation, evaluate, score_split};
+use anneal_model::checkpoint;
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
 
 use super::run_dir::{self, Staging};
 use crate::cli::TrainArgs;
 use crate::error::CliError;
 use crate::output::{self, Progress};
 
+/// What an interrupted run needs to start again exactly as it began:
+/// `resume.json` in its staging folder.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResumeInfo {
+    config: PathBuf,
+    seed: Option<u64>,
+    backend: Option<anneal_config::Backend>,
+}
+
 pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let started_at = output::utc_now();
-    let mut loaded = anneal_config::load(&args.config)?;
-    if let Some(seed) = args.seed {
+    let (config_path, out, seed, backend) = match (&args.resume, &args.config) {
+        (Some(run), _) => {
+            let staging = Staging::reopen(run)?;
+            let path = staging.dir.join("resume.json");
+            let info: ResumeInfo = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| CliError::NothingToResume {
+                    run: run.clone(),
+                    reason: format!("{} is missing or damaged", path.display()),
+                })?;
+            (info.config, run.clone(), info.seed, info.backend)
+        }
+        (None, Some(config)) => (
+            config.clone(),
+            args.out.clone().unwrap_or_else(|| default_out(config)),
+            args.seed,
+            args.backend.map(Into::into),
+        ),
+        (None, None) => return Err(CliError::Io("train needs --config or --resume".into())),
+    };
+    let resuming = args.resume.is_some();
+    let mut loaded = match &args.config_text {
+        Some(text) => anneal_config::parse(text, &config_path)?,
+        None => anneal_config::load(&config_path)?,
+    };
+    if let Some(seed) = seed {
         loaded.config.train.seed = seed;
     }
-    if let Some(b) = args.backend {
-        loaded.config.train.backend = b.into();
+    if let Some(b) = backend {
+        loaded.config.train.backend = b;
     }
     let cfg = loaded.config.clone();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&args.config));
-    if out.exists() && !args.force {
+    if !resuming && out.exists() && !args.force {
         return Err(CliError::RunExists(out));
     }
     let device = anneal_model::device(cfg.train.backend)?;
@@ -67,9 +102,101 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         output::train_start(&loaded, &data, &arch);
     }
 
+    // The staging folder holds the checkpoints while training runs.
+    let resolved = loaded.resolved_toml();
+    let config_sha256 = hash::sha256_hex(resolved.as_bytes());
+    let identity = BTreeMap::from([
+        ("config_sha256".to_string(), config_sha256.clone()),
+        ("data_sha256".to_string(), data.stats.source.sha256.clone()),
+    ]);
+    let staging = if resuming {
+        Staging::reopen(&out)?
+    } else {
+        let staging = Staging::begin(&out, args.force)?;
+        let info = ResumeInfo {
+            config: std::fs::canonicalize(&config_path).unwrap_or(config_path.clone()),
+            seed,
+            backend,
+        };
+        let text = serde_json::to_string_pretty(&info).map_err(|e| CliError::Io(e.to_string()))?;
+        staging.write("resume.json", &text)?;
+        staging
+    };
+    let ckpt_root = staging.dir.join("checkpoints");
+    let resume_state = if resuming {
+        let found = checkpoint::latest(&ckpt_root)?.ok_or_else(|| CliError::NothingToResume {
+            run: out.clone(),
+            reason: "it stopped before its first checkpoint; start it again".into(),
+        })?;
+        if found.identity != identity {
+            return Err(CliError::NothingToResume {
+                run: out.clone(),
+                reason: format!(
+                    "the config or the data changed since it started (checkpoint {} was written for config {} and data {}); start it again with --force",
+                    found.dir.display(),
+                    short(found.identity.get("config_sha256")),
+                    short(found.identity.get("data_sha256")),
+                ),
+            });
+        }
+        if !args.quiet {
+            output::resuming(&found.dir, found.state.epoch, found.state.steps);
+        }
+        Some(found.state)
+    } else {
+        None
+    };
+
+    // SIGINT/SIGTERM: finish the step, checkpoint, exit 130/143. A second
+    // SIGINT exits at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let which = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Vec::new();
+    for (sig, code) in [(SIGINT, 130usize), (SIGTERM, 143)] {
+        if sig == SIGINT
+            && let Ok(id) = flag::register_conditional_shutdown(sig, 130, stop.clone())
+        {
+            handlers.push(id);
+        }
+        for id in [
+            flag::register_usize(sig, which.clone(), code),
+            flag::register(sig, stop.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            handlers.push(id);
+        }
+    }
+    let pause_at: Option<u64> = std::env::var("ANNEAL_PAUSE_AT_STEP")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let last_saved = std::cell::Cell::new((0u32, 0u64));
+    let mut save = |state: &anneal_model::TrainState| -> anneal_model::Result<()> {
+        checkpoint::save(&ckpt_root, &identity, state, args.keep_checkpoints as usize)?;
+        // The epoch in progress, 1-based, as the progress lines count.
+        let shown = if state.batch > 0 {
+            state.epoch + 1
+        } else {
+            state.epoch
+        };
+        last_saved.set((shown, state.steps));
+        Ok(())
+    };
+    let mut on_step = |step: u64| {
+        // A debugging aid (and the kill-and-resume test's hook): stop the
+        // world at a given step so that the process can be killed there.
+        if pause_at == Some(step) {
+            let _ = std::fs::write(staging.dir.join("paused"), step.to_string());
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    };
+
     let t_train = Instant::now();
     let mut progress = Progress::new(cfg.train.epochs, args.quiet);
-    let trained = anneal_model::train(
+    let trained = anneal_model::train_with(
         &cfg.train,
         cfg.model.dropout,
         &arch,
@@ -79,7 +206,41 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         monitor,
         &device,
         &mut |log| progress.epoch(log),
-    )?;
+        Some(anneal_model::Checkpoints {
+            every_steps: args.checkpoint_every,
+            resume: resume_state,
+            stop: Some(&stop),
+            save: &mut save,
+            on_step: &mut on_step,
+        }),
+    );
+    for id in handlers {
+        signal_hook::low_level::unregister(id);
+    }
+    let trained = match trained {
+        Ok(t) => t,
+        Err(anneal_model::ModelError::Interrupted) => {
+            progress.finish();
+            let code = which.load(Ordering::SeqCst);
+            let (epoch, step) = last_saved.get();
+            return Err(CliError::Interrupted {
+                signal: if code == 143 { "SIGTERM" } else { "SIGINT" },
+                code: if code == 143 { 143 } else { 130 },
+                run: out.clone(),
+                epoch,
+                step,
+            });
+        }
+        Err(e) => {
+            // A run that cannot succeed (it diverged, a checkpoint could
+            // not be written) leaves nothing behind, unless it was being
+            // resumed: its checkpoints are the user's.
+            if !resuming {
+                staging.abandon();
+            }
+            return Err(e.into());
+        }
+    };
     progress.finish();
     let train_secs = t_train.elapsed().as_secs_f64();
 
@@ -106,16 +267,13 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         .map(|(k, v): (&String, &Evaluation)| (k.clone(), v.metrics.clone()))
         .collect();
 
-    // Everything is written into a staging folder first.
-    let staging = Staging::begin(&out, args.force)?;
-    let resolved = loaded.resolved_toml();
-    let config_sha256 = hash::sha256_hex(resolved.as_bytes());
+    // Everything is written into the staging folder first.
     let weights = trained.network.to_tensors()?;
     let name = cfg
         .model
         .name
         .clone()
-        .unwrap_or_else(|| config_name(&args.config));
+        .unwrap_or_else(|| config_name(&config_path));
     let manifest = anneal_artifact::export(
         &staging.dir.join("artifact"),
         &ExportInput {
@@ -175,7 +333,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             backend: cfg.train.backend.name().into(),
             bit_reproducible: anneal_model::backend::is_deterministic(cfg.train.backend),
             versions: anneal_artifact::export::versions(),
-            git_commit: run_dir::git_commit(args.config.parent().unwrap_or(Path::new("."))),
+            git_commit: run_dir::git_commit(config_path.parent().unwrap_or(Path::new("."))),
             cpu: CpuInfo::detect(),
         },
         artifact_id: Some(manifest.id.clone()),
@@ -196,17 +354,31 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "command": std::env::args().collect::<Vec<_>>(),
         "data_path": run_dir::absolute(&loaded.data_path()),
+        "config_path": run_dir::absolute(&config_path),
+        "resumed": resuming,
     });
     write("run.json", &json::canonical(&run))?;
+    // Checkpoints are the staging folder's, not the run's.
+    let _ = std::fs::remove_dir_all(&ckpt_root);
+    let _ = std::fs::remove_file(staging.dir.join("resume.json"));
+    let _ = std::fs::remove_file(staging.dir.join("paused"));
     let out = staging.commit()?;
-    output::train_done(
-        &out,
-        &report,
-        &manifest.id,
-        total_secs,
-        trained.samples as f64 / train_secs.max(1e-9),
-    );
+    if !args.silent {
+        output::train_done(
+            &out,
+            &report,
+            &manifest.id,
+            total_secs,
+            trained.samples as f64 / train_secs.max(1e-9),
+        );
+    }
     Ok(())
+}
+
+/// The first 12 characters of a hash, for messages.
+fn short(h: Option<&String>) -> String {
+    h.map(|h| h.chars().take(12).collect())
+        .unwrap_or_else(|| "?".into())
 }
 
 fn default_out(config: &Path) -> PathBuf {

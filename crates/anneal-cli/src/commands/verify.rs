@@ -1,0 +1,186 @@
+//! `anneal verify RUN_DIR`: re-derive a run bit for bit. The config stored
+//! in the run's artifact is trained again (resolved against the original
+//! config's folder, on the data file the run recorded) into a scratch
+//! folder, and every output's hash is compared with the recorded one.
+
+use std::path::{Path, PathBuf};
+
+use anneal_core::hash;
+
+use crate::cli::{TrainArgs, VerifyArgs};
+use crate::error::CliError;
+use crate::output;
+
+/// The files whose bytes must come out the same (run.json holds wall-clock
+/// times; gate and check-data outputs are not the run's).
+const COMPARED: [&str; 9] = [
+    "artifact/manifest.json",
+    "artifact/model.safetensors",
+    "artifact/preprocess.json",
+    "artifact/profile.json",
+    "report.json",
+    "metrics.json",
+    "metrics.csv",
+    "predictions.csv",
+    "report.md",
+];
+
+/// One compared item.
+pub struct Compared {
+    pub what: String,
+    pub recorded: Option<String>,
+    pub rerun: Option<String>,
+}
+
+impl Compared {
+    pub fn same(&self) -> bool {
+        self.recorded == self.rerun
+    }
+}
+
+pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
+    let run = &args.run;
+    let run_json: serde_json::Value = std::fs::read(run.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{} is not a finished run folder of `anneal train` (no readable run.json)",
+                run.display()
+            ))
+        })?;
+    let config_path = run_json
+        .get("config_path")
+        .and_then(|v| v.as_str())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: run.json does not record the config's path (a run made by an older anneal); retrain it to make it verifiable",
+                run.display()
+            ))
+        })?;
+    let stored = run.join("artifact/config.toml");
+    let text = std::fs::read_to_string(&stored)
+        .map_err(|e| CliError::Io(format!("cannot read {}: {e}", stored.display())))?;
+    let report: serde_json::Value = std::fs::read(run.join("report.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            CliError::Io(format!("cannot read {}", run.join("report.json").display()))
+        })?;
+
+    let scratch = match &args.keep {
+        Some(p) => p.clone(),
+        None => std::env::temp_dir().join(format!("anneal-verify-{}", std::process::id())),
+    };
+    let out = scratch.join("run");
+    let _ = std::fs::remove_dir_all(&out);
+    let train = TrainArgs {
+        config: Some(config_path.clone()),
+        out: Some(out.clone()),
+        seed: None,
+        backend: None,
+        force: true,
+        resume: None,
+        checkpoint_every: 0,
+        keep_checkpoints: 1,
+        quiet: true,
+        config_text: Some(text),
+        silent: true,
+    };
+    let result = super::train::run(&train);
+    let compared = result.as_ref().ok().map(|_| compare(run, &out));
+    let environment = environment(&report, &out);
+    if args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result?;
+    let compared = compared.unwrap_or_default();
+    output::verified(run, &compared, &environment);
+    let differ = compared.iter().filter(|c| !c.same()).count();
+    if differ > 0 {
+        return Err(CliError::VerifyDiffers {
+            run: run.clone(),
+            differ,
+            total: compared.len(),
+        });
+    }
+    Ok(())
+}
+
+fn file_hash(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|b| hash::sha256_hex(&b))
+}
+
+fn compare(recorded: &Path, rerun: &Path) -> Vec<Compared> {
+    let id = |dir: &Path| -> Option<String> {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("artifact/manifest.json")).ok()?)
+                .ok()?;
+        m.get("id")?.as_str().map(str::to_string)
+    };
+    let data = |dir: &Path| -> Option<String> {
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("report.json")).ok()?).ok()?;
+        r.pointer("/data/source/sha256")?
+            .as_str()
+            .map(str::to_string)
+    };
+    let mut out = vec![
+        Compared {
+            what: "data file".into(),
+            recorded: data(recorded),
+            rerun: data(rerun),
+        },
+        Compared {
+            what: "artifact id".into(),
+            recorded: id(recorded),
+            rerun: id(rerun),
+        },
+    ];
+    for f in COMPARED {
+        out.push(Compared {
+            what: f.to_string(),
+            recorded: file_hash(&recorded.join(f)),
+            rerun: file_hash(&rerun.join(f)),
+        });
+    }
+    out
+}
+
+/// Whether bitwise equality is promised: the same backend guarantee, CPU
+/// features and library versions as recorded. Returns one line.
+fn environment(report: &serde_json::Value, rerun: &Path) -> String {
+    let now: Option<serde_json::Value> = std::fs::read(rerun.join("report.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let Some(now) = now else {
+        return "the re-run wrote no report".into();
+    };
+    let get = |v: &serde_json::Value, p: &str| v.pointer(p).cloned();
+    let mut changed = Vec::new();
+    for (what, p) in [
+        ("CPU architecture", "/reproducibility/cpu/arch"),
+        ("CPU features", "/reproducibility/cpu/features"),
+        ("library versions", "/reproducibility/versions"),
+        ("backend", "/reproducibility/backend"),
+    ] {
+        if get(report, p) != get(&now, p) {
+            changed.push(what);
+        }
+    }
+    let reproducible = report
+        .pointer("/reproducibility/bit_reproducible")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    if !reproducible {
+        "the recorded backend is not bit-reproducible: only close agreement is expected".into()
+    } else if changed.is_empty() {
+        "same CPU features, versions and backend as recorded: bitwise equality is expected".into()
+    } else {
+        format!(
+            "{} differ from the recorded ones: bitwise equality is not promised",
+            changed.join(", ")
+        )
+    }
+}
