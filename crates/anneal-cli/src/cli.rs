@@ -13,8 +13,9 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Raw data to a tested, deployable model artifact with one command",
     long_about = "anneal trains a model declared in a TOML config on a CSV/Parquet/NDJSON file, \
 evaluates it, and exports a checksummed artifact that `anneal predict` loads without the training \
-code and `anneal eval` scores on any labelled file.\n\nExit codes: 0 success, 1 a run that failed, 2 a usage or config error, 3 a data or \
-artifact error."
+code and `anneal eval` scores on any labelled file.\n\nExit codes: 0 success, 1 a run that failed (or a gate, data check or verify that \
+failed), 2 a usage or config error, 3 a data or artifact error, 130/143 training interrupted by \
+SIGINT/SIGTERM after writing a checkpoint (continue with --resume)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -231,7 +231,7 @@ pub fn list(root: &Path) -> Vec<PathBuf> {
             Some((n, e.path()))
         })
         .collect();
-    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
     dirs.into_iter().map(|(_, p)| p).collect()
 }
 
@@ -381,7 +381,7 @@ mod tests {
                 valid_metric: None,
             }],
             best: Some((
-                0.123456789012345678,
+                0.123_456_789_012_345_68,
                 1,
                 vec![NetworkTensor {
                     name: "layers.0.bias".into(),

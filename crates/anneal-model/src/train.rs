@@ -393,9 +393,11 @@ pub fn train_with(
             if let Some(c) = checkpoints.as_mut() {
                 (c.on_step)(steps);
                 let stop = c.stop.is_some_and(|s| s.load(Ordering::SeqCst));
-                let due = c.every_steps > 0 && steps % c.every_steps == 0;
+                let due = c.every_steps > 0 && steps.is_multiple_of(c.every_steps);
                 let last_of_epoch = (batch_index + 1) * batch >= train.n;
-                if (stop || due) && !(last_of_epoch && !stop) {
+                // A due checkpoint on an epoch's last batch is left to the
+                // epoch-end one that follows (after validation).
+                if stop || (due && !last_of_epoch) {
                     let state = snapshot(
                         &model,
                         optim_bytes(&optim)?,
