@@ -70,6 +70,14 @@ impl Artifact {
         }
         let manifest: Manifest =
             serde_json::from_value(raw).map_err(|e| corrupt("manifest.json", e.to_string()))?;
+        // Names first (as documented): a manifest that points outside the
+        // folder is refused as such, whatever its id says.
+        if let Some(name) = manifest.files.keys().find(|n| !is_plain_name(n)) {
+            return Err(corrupt(
+                "manifest.json",
+                format!("lists {name:?}, a path outside the artifact folder"),
+            ));
+        }
         let id = crate::manifest::id_of_text(&text, &manifest.id);
         if id != manifest.id {
             return Err(corrupt(
@@ -87,12 +95,6 @@ impl Artifact {
         }
         let mut contents = std::collections::BTreeMap::new();
         for (name, entry) in &manifest.files {
-            if !is_plain_name(name) {
-                return Err(corrupt(
-                    "manifest.json",
-                    format!("lists {name:?}, a path outside the artifact folder"),
-                ));
-            }
             let bytes = std::fs::read(dir.join(name))
                 .map_err(|e| corrupt(name, format!("cannot read: {e}")))?;
             let got = hash::sha256_hex(&bytes);

@@ -30,9 +30,17 @@ impl Artifact {
             .collect()
     }
 
+    /// The training config's CSV options (`[data.csv]`: delimiter, null
+    /// values), which apply to every file read for this artifact, as in
+    /// `eval` and `check-data`. Defaults when the artifact has no readable
+    /// config.
+    pub fn csv_options(&self) -> CsvOptions {
+        self.config().map(|c| c.data.csv).unwrap_or_default()
+    }
+
     /// Predicts every row of the file at `input`.
     pub fn predict_file(&self, input: &Path) -> Result<DataFrame> {
-        let table = read_table(input, None, &CsvOptions::default(), &self.text_columns())?;
+        let table = read_table(input, None, &self.csv_options(), &self.text_columns())?;
         self.predict_frame(&table.df, input)
     }
 
@@ -64,7 +72,7 @@ impl Artifact {
         let result = anneal_data::batches::for_each_batch::<ArtifactError>(
             input,
             None,
-            &CsvOptions::default(),
+            &self.csv_options(),
             &self.text_columns(),
             batch_rows,
             |df, first| {

@@ -28,7 +28,8 @@ pub(crate) fn encode(tensors: &[NetworkTensor]) -> Result<Vec<u8>, String> {
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<NetworkTensor>, String> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
     names

@@ -20,11 +20,33 @@ pub struct Loaded {
 
 /// Reads, parses and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    let source = text(bytes, path)?;
     parse(&source, path)
+}
+
+/// The config's bytes as text, or an error at the first byte that is not
+/// UTF-8.
+pub(crate) fn text(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = locate::line_col(&before, before.len());
+        invalid(
+            path,
+            Some(line),
+            Some(column),
+            "",
+            &format!(
+                "byte 0x{:02x} is not UTF-8; save the config as UTF-8 text",
+                bytes.get(at).copied().unwrap_or(0)
+            ),
+        )
+    })
 }
 
 /// Parses and validates `source`; `path` is used for messages and to resolve
@@ -47,12 +69,30 @@ pub(crate) fn toml_error(source: &str, path: &Path, e: &toml::de::Error) -> Conf
     let (line, column, key) = match e.span() {
         Some(span) => {
             let (l, c) = locate::line_col(source, span.start);
-            let key = locate::path_at(source, span.start).unwrap_or_default();
+            let key = locate::path_at(source, span.start)
+                .or_else(|| locate::path_near(source, span.start))
+                .unwrap_or_default();
             (Some(l), Some(c), key)
         }
         None => (None, None, String::new()),
     };
-    invalid(path, line, column, &key, e.message().trim())
+    let message = e.message().trim();
+    if message == "duplicate key" {
+        // toml names neither the key nor what to do.
+        let header = e.span().is_some_and(|span| {
+            let start = source[..span.start.min(source.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            source[start..].trim_start().starts_with('[')
+        });
+        let message = if header {
+            "duplicate table: this section is already defined above; merge the two"
+        } else {
+            "duplicate key: it is already set above in the same table"
+        };
+        return invalid(path, line, column, &key, message);
+    }
+    invalid(path, line, column, &key, message)
 }
 
 fn invalid(

@@ -52,6 +52,48 @@ pub fn path_at(source: &str, offset: usize) -> Option<String> {
     }
 }
 
+/// The dotted key written on the line of `offset`, read from the text
+/// alone: for documents that do not parse (a syntax error, a duplicate key),
+/// where [`path_at`] cannot help. A key line gives its table's name and the
+/// key (`train.seed`), a `[table]` header its name; anything else, `None`.
+pub fn path_near(source: &str, offset: usize) -> Option<String> {
+    let offset = floor_char_boundary(source, offset.min(source.len()));
+    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = source[line_start..].lines().next().unwrap_or_default();
+    let header = |l: &str| -> Option<String> {
+        let l = l.trim_start();
+        let inner = l.strip_prefix("[[").or_else(|| l.strip_prefix('['))?;
+        let name = inner.split(']').next().unwrap_or(inner);
+        let name = name.split('#').next().unwrap_or(name).trim();
+        plain_key(name).then(|| name.replace(' ', ""))
+    };
+    if line.trim_start().starts_with('[') {
+        return header(line);
+    }
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if !plain_key(key) || key.is_empty() {
+        return None;
+    }
+    let key = key.replace(' ', "");
+    let table = source[..line_start]
+        .lines()
+        .rev()
+        .filter(|l| l.trim_start().starts_with('['))
+        .find_map(header);
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key,
+    })
+}
+
+/// Text that can be a (dotted, possibly quoted) TOML key.
+fn plain_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-. \"'".contains(c))
+}
+
 /// Depth-first search for the key (or leaf value) spanning `offset`.
 /// Table spans do not always cover their keys (a `[table]` header is
 /// separate from its body), so every table is searched.
@@ -85,5 +127,16 @@ mod tests {
         // A key that is not written points at its table.
         let off = offset_of(DOC, &["train", "nope"]).unwrap();
         assert_eq!(line_col(DOC, off).0, 4);
+    }
+
+    #[test]
+    fn finds_keys_in_documents_that_do_not_parse() {
+        let doc = "[data]\npath = \"x.csv\"\n\n[train]\nepochs = 5\nepochs = 6\nseed = \n[train\n";
+        let at = |s: &str| path_near(doc, doc.find(s).unwrap());
+        assert_eq!(at("epochs = 6").as_deref(), Some("train.epochs"));
+        assert_eq!(at("seed").as_deref(), Some("train.seed"));
+        assert_eq!(at("path").as_deref(), Some("data.path"));
+        assert_eq!(at("[train\n").as_deref(), Some("train"));
+        assert_eq!(path_near("a = [\n  1,\n  x\n]\n", 12), None);
     }
 }

@@ -414,10 +414,11 @@ struct PolicyFile {
 /// `[check_data]`, or a whole training config (whose other sections are
 /// then checked as a config).
 pub fn load_policy(path: &Path) -> Result<Policy> {
-    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    let source = crate::load::text(bytes, path)?;
     parse_policy(&source, path)
 }
 

@@ -105,8 +105,12 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
         bad(
             "data.split",
             format!(
-                "train + valid + test must be 1, got {} + {} + {} = {sum}",
-                s.train, s.valid, s.test
+                "train + valid + test must be 1, got {} + {} + {} = {}",
+                s.train,
+                s.valid,
+                s.test,
+                // Without the float noise of the sum (0.8999999999999999).
+                (sum * 1e9).round() / 1e9
             ),
         );
     }

@@ -11,8 +11,11 @@ use anneal_config::{CsvOptions, DataFormat};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::csvscan::CsvPos;
 use crate::error::DataError;
-use crate::read::{detect_format, format_name, polars_message, read_csv as read_csv_bytes};
+use crate::read::{
+    detect_format, format_name, polars_message, read_csv as read_csv_bytes, shape_message,
+};
 
 /// What was read, once every batch went through.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +98,11 @@ pub fn for_each_batch<E: From<DataError>>(
     let mut bytes = 0u64;
     let mut header: Vec<u8> = Vec::new();
     let csv_format = format == DataFormat::Csv;
+    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+    // The file line the next record starts on.
+    let mut line = 1usize;
+    let mut names: Vec<String> = Vec::new();
     if csv_format {
         read_record(&mut reader, &mut header).map_err(open_err)?;
         hasher.update(&header);
@@ -105,18 +113,30 @@ pub fn for_each_batch<E: From<DataError>>(
             }
             .into());
         }
+        names = crate::csvscan::header_names(&header, delimiter);
+        if let Some(problem) =
+            crate::csvscan::text_problem(&header, Some((delimiter, &names)), CsvPos::START)
+        {
+            return Err(malformed(problem).into());
+        }
+        line += newlines(&header);
         if !header.ends_with(b"\n") {
             header.push(b'\n');
         }
     }
-    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let header_lines = 1 + newlines(&header[..header.len() - usize::from(csv_format)]);
     let mut done = 0u64;
     let mut chunk: Vec<u8> = Vec::new();
     let mut record: Vec<u8> = Vec::new();
+    // Per record of the chunk: the chunk line and the file line it starts on.
+    let mut starts: Vec<(usize, usize)> = Vec::new();
     loop {
         chunk.clear();
+        starts.clear();
+        let mut chunk_line = 1;
         if csv_format {
             chunk.extend_from_slice(&header);
+            chunk_line += header_lines;
         }
         let mut in_chunk = 0usize;
         let mut eof = false;
@@ -133,24 +153,30 @@ pub fn for_each_batch<E: From<DataError>>(
             }
             hasher.update(&record);
             bytes += n as u64;
+            let record_line = line;
+            line += newlines(&record);
             if record.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
+            }
+            let row = done as usize + in_chunk + 1;
+            let at = CsvPos {
+                line: record_line,
+                record: if csv_format { row } else { 0 },
+                field: 0,
+            };
+            let layout = csv_format.then_some((delimiter, names.as_slice()));
+            if let Some(problem) = crate::csvscan::text_problem(&record, layout, at) {
+                return Err(malformed(problem).into());
             }
             if !record.ends_with(b"\n") {
                 record.push(b'\n');
             }
+            starts.push((chunk_line, record_line));
+            chunk_line += newlines(&record);
             chunk.extend_from_slice(&record);
             in_chunk += 1;
         }
         if in_chunk > 0 {
-            if let Err(e) = std::str::from_utf8(&chunk) {
-                return Err(malformed(format!(
-                    "invalid UTF-8 (byte 0x{:02x} in the batch starting at data row {}), expected UTF-8 text",
-                    chunk.get(e.valid_up_to()).copied().unwrap_or(0),
-                    done + 1
-                ))
-                .into());
-            }
             let df = if csv_format {
                 read_csv_bytes(&chunk, delimiter, csv, as_text, None)
             } else {
@@ -159,12 +185,28 @@ pub fn for_each_batch<E: From<DataError>>(
                     .finish()
             }
             .map_err(|e| {
-                malformed(format!(
-                    "rows {}-{}: {}",
-                    done + 1,
-                    done + in_chunk as u64,
-                    polars_message(&e)
-                ))
+                let shape = if csv_format {
+                    shape_message(&chunk, delimiter, |at| {
+                        match at.record.checked_sub(1).and_then(|r| starts.get(r)) {
+                            Some(&(chunk_line, file_line)) => CsvPos {
+                                line: file_line + at.line.saturating_sub(chunk_line),
+                                record: done as usize + at.record,
+                                field: at.field,
+                            },
+                            None => at,
+                        }
+                    })
+                } else {
+                    None
+                };
+                malformed(shape.unwrap_or_else(|| {
+                    format!(
+                        "rows {}-{}: {}",
+                        done + 1,
+                        done + in_chunk as u64,
+                        polars_message(&e)
+                    )
+                }))
             })?;
             f(df, done)?;
             done += in_chunk as u64;

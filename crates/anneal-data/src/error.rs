@@ -30,7 +30,9 @@ pub enum DataError {
         role: String,
         available: String,
     },
-    #[error("{}: column {column:?}, row {row}: {value:?} is not a number (expected numeric values{hint})", path.display())]
+    /// `value` is the cell as shown (quoted, cut when long: see
+    /// `extract::shown`); `hint` the text in parentheses after it.
+    #[error("{}: column {column:?}, row {row}: {value} is not a number ({hint})", path.display())]
     NotNumeric {
         path: PathBuf,
         column: String,
@@ -38,7 +40,7 @@ pub enum DataError {
         value: String,
         hint: String,
     },
-    #[error("{}: column {column:?}, row {row}: {value} is not a finite number", path.display())]
+    #[error("{}: column {column:?}, row {row}: {value} is not a finite number (infinite, or too large for a 64-bit float)", path.display())]
     NotFinite {
         path: PathBuf,
         column: String,

@@ -57,8 +57,8 @@ pub(crate) fn numeric(
                                 path: path.to_path_buf(),
                                 column: name,
                                 row: row_number(rows, i),
-                                value: truncate(s),
-                                hint: hint.to_string(),
+                                value: shown(s),
+                                hint: format!("expected numeric values{hint}"),
                             });
                         }
                     },
@@ -128,14 +128,28 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
     t.parse::<f64>().ok()
 }
 
-/// Long cell values are cut in messages so one error stays one line.
+/// Longest cell value shown in a message.
+const MAX_SHOWN: usize = 40;
+
+/// Long cell values are cut in messages so one error stays one short line.
 pub(crate) fn truncate(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
+    if s.chars().count() <= MAX_SHOWN {
         s.to_string()
     } else {
-        let cut: String = s.chars().take(MAX).collect();
+        let cut: String = s.chars().take(MAX_SHOWN).collect();
         format!("{cut}… ({} characters)", s.chars().count())
+    }
+}
+
+/// A cell as shown in a message: quoted, and when long, cut with its length
+/// after the quotes (`"abc…" (100000 characters)`).
+pub(crate) fn shown(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= MAX_SHOWN {
+        format!("{s:?}")
+    } else {
+        let cut: String = s.chars().take(MAX_SHOWN).collect();
+        format!("{:?} ({n} characters)", format!("{cut}…"))
     }
 }
 

@@ -360,7 +360,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
                 let spec = fit_numeric(name, source_type, &values, &s.train, &fit).ok_or_else(|| {
                     DataError::unusable(
                         path,
-                        format!("column {name:?} has no values in the training split; drop it or provide data"),
+                        format!("column {name:?} has no values in the training split (every cell there is missing or NaN); remove it with data.drop = [{name:?}] or provide data"),
                     )
                 })?;
                 features.push(spec);
@@ -739,23 +739,26 @@ fn infer_feature(col: &Column, path: &Path, rows: &[u64]) -> Result<ColumnType> 
                     }
                 }
             }
-            if let Some((i, value)) = first_bad
-                && numbers >= 9 * others
-                && numbers > 0
-            {
-                let name = col.name().to_string();
-                return Err(DataError::NotNumeric {
-                    path: path.to_path_buf(),
-                    hint: format!(
-                        ": {numbers} other cells are numbers; fix the cell, list the text in data.csv.null_values, or declare the column with [data.columns.{}] type = \"categorical\"",
-                        toml_key(&name)
-                    ),
-                    column: name,
-                    row: extract::row_number(Some(rows), i),
-                    value: extract::truncate(&value),
-                });
+            match first_bad {
+                // Every cell is a number that polars did not read as one
+                // (`Infinity`, spaces around it): a numeric column, whose
+                // extraction then reports a value it cannot use by row.
+                None if numbers > 0 => Ok(ColumnType::Numeric),
+                Some((i, value)) if numbers >= 9 * others && numbers > 0 => {
+                    let name = col.name().to_string();
+                    Err(DataError::NotNumeric {
+                        path: path.to_path_buf(),
+                        hint: format!(
+                            "{numbers} other cells are numbers; fix the cell, list it in data.csv.null_values, or set [data.columns.{}] type = \"categorical\"",
+                            toml_key(&name)
+                        ),
+                        column: name,
+                        row: extract::row_number(Some(rows), i),
+                        value: extract::shown(&value),
+                    })
+                }
+                _ => Ok(ColumnType::Categorical),
             }
-            Ok(ColumnType::Categorical)
         }
         _ => Ok(ColumnType::Categorical),
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anneal_config::{CsvOptions, DataFormat};
 use polars::prelude::*;
 
+use crate::csvscan::{self, CsvPos};
 use crate::error::{DataError, Result};
 
 /// A loaded table and the facts about its file that reports record.
@@ -81,19 +82,32 @@ pub fn read_table(
         format: format_name(format),
         detail,
     };
+    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
     if format != DataFormat::Parquet {
-        check_text(&bytes).map_err(malformed)?;
+        let names;
+        let layout = if format == DataFormat::Csv {
+            names = csvscan::header_names(&bytes, delimiter);
+            Some((delimiter, names.as_slice()))
+        } else {
+            None
+        };
+        if let Some(problem) = csvscan::text_problem(&bytes, layout, CsvPos::START) {
+            return Err(malformed(problem));
+        }
     }
     let df = match format {
         DataFormat::Csv => {
-            let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
             match read_csv(&bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
                 Ok(df) => df,
                 // A value after the sampled rows did not fit the inferred
                 // type: infer from every row instead, so that the column
                 // comes back as text and the value can be reported by row.
-                Err(_) => read_csv(&bytes, delimiter, csv, as_text, None)
-                    .map_err(|e| malformed(polars_message(&e)))?,
+                Err(_) => read_csv(&bytes, delimiter, csv, as_text, None).map_err(|e| {
+                    malformed(
+                        shape_message(&bytes, delimiter, |at| at)
+                            .unwrap_or_else(|| polars_message(&e)),
+                    )
+                })?,
             }
         }
         DataFormat::Parquet => ParquetReader::new(Cursor::new(bytes))
@@ -163,31 +177,28 @@ pub(crate) fn read_csv(
         .finish()
 }
 
-/// Rejects binary data and invalid UTF-8 with the line where it starts.
-fn check_text(bytes: &[u8]) -> Result<(), String> {
-    if let Some(pos) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
-        return Err(format!(
-            "binary data (a NUL byte at line {}), expected UTF-8 text",
-            line_of(bytes, pos)
-        ));
-    }
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let pos = e.valid_up_to();
-        return Err(format!(
-            "invalid UTF-8 (byte 0x{:02x} at line {}), expected UTF-8 text",
-            bytes.get(pos).copied().unwrap_or(0),
-            line_of(bytes, pos)
-        ));
-    }
-    Ok(())
-}
-
-fn line_of(bytes: &[u8], pos: usize) -> usize {
-    bytes[..pos.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// What polars cannot parse, said with its place: a record with more
+/// fields than the header, or a quoted field that is never closed.
+/// `place` maps a position in `bytes` (which may be a batch of the file,
+/// header first) to the file's line and data row.
+pub(crate) fn shape_message(
+    bytes: &[u8],
+    delimiter: u8,
+    place: impl Fn(CsvPos) -> CsvPos,
+) -> Option<String> {
+    Some(match csvscan::shape_problem(bytes, delimiter)? {
+        csvscan::Shape::TooManyFields { at, fields, header } => {
+            let at = place(at);
+            format!(
+                "line {} (row {}) has {fields} fields, but the header has {header}; quote values that hold the delimiter",
+                at.line, at.record
+            )
+        }
+        csvscan::Shape::OpenQuote { at } => format!(
+            "a quoted value opened at {} is never closed",
+            csvscan::describe(place(at), &csvscan::header_names(bytes, delimiter))
+        ),
+    })
 }
 
 /// Polars errors carry a context chain over several lines; keep the first,
