@@ -75,10 +75,14 @@ pub struct TrainArgs {
     /// bit-identical to an uninterrupted run.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
-    /// Also checkpoint every N optimizer steps (checkpoints are always
-    /// written at each epoch end).
+    /// Also checkpoint every N optimizer steps.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub checkpoint_every: u64,
+    /// Checkpoint at an epoch end once at least this many seconds have
+    /// passed since the last checkpoint (0: at every epoch end). A stop
+    /// request (SIGINT/SIGTERM) always checkpoints.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    pub checkpoint_secs: f64,
     /// Checkpoints kept (older ones are deleted).
     #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub keep_checkpoints: u64,
@@ -337,4 +341,12 @@ pub struct VerifyArgs {
     /// Keep the re-run's folder here instead of a temporary one.
     #[arg(long)]
     pub keep: Option<PathBuf>,
+}
+
+/// A number of seconds: finite and at least 0.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v.min(1e9)),
+        _ => Err(format!("{text:?} is not a number of seconds >= 0")),
+    }
 }

@@ -154,6 +154,12 @@ pub struct TrainState {
 pub struct Checkpoints<'a> {
     /// Save every this many optimizer steps (0: at epoch ends only).
     pub every_steps: u64,
+    /// Epoch-end checkpoints are skipped until this long after the last
+    /// checkpoint (or the start): a run of a few seconds is cheaper to
+    /// redo than to checkpoint, and fsyncs would dominate it. Zero saves at
+    /// every epoch end. Step checkpoints and the one on a stop request are
+    /// never skipped.
+    pub min_interval: std::time::Duration,
     /// Continue from this state instead of starting fresh.
     pub resume: Option<TrainState>,
     /// Set (by a SIGINT/SIGTERM handler) to stop after the current step,
@@ -300,6 +306,7 @@ pub fn train_with(
             .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))
     };
 
+    let mut last_save = std::time::Instant::now();
     for epoch in first_epoch..cfg.epochs {
         let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
         let resuming_mid_epoch = epoch == first_epoch && skip_batches > 0;
@@ -414,6 +421,7 @@ pub fn train_with(
                         since_best,
                     )?;
                     (c.save)(&state)?;
+                    last_save = std::time::Instant::now();
                 }
                 if stop {
                     return Err(ModelError::Interrupted);
@@ -475,6 +483,8 @@ pub fn train_with(
         // run is about to finish).
         if let Some(c) = checkpoints.as_mut()
             && epoch + 1 < cfg.epochs
+            && (last_save.elapsed() >= c.min_interval
+                || c.stop.is_some_and(|s| s.load(Ordering::SeqCst)))
         {
             let state = snapshot(
                 &model,
@@ -492,6 +502,7 @@ pub fn train_with(
                 since_best,
             )?;
             (c.save)(&state)?;
+            last_save = std::time::Instant::now();
             if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Err(ModelError::Interrupted);
             }

@@ -208,6 +208,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         &mut |log| progress.epoch(log),
         Some(anneal_model::Checkpoints {
             every_steps: args.checkpoint_every,
+            // `seconds` in cli.rs keeps it finite and >= 0.
+            min_interval: std::time::Duration::from_secs_f64(args.checkpoint_secs.clamp(0.0, 1e9)),
             resume: resume_state,
             stop: Some(&stop),
             save: &mut save,

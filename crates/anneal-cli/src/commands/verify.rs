@@ -83,6 +83,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         force: true,
         resume: None,
         checkpoint_every: 0,
+        checkpoint_secs: 1e9,
         keep_checkpoints: 1,
         quiet: true,
         config_text: Some(text),
