@@ -15,7 +15,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 evaluates it, and exports a checksummed artifact that `anneal predict` loads without the training \
 code and `anneal eval` scores on any labelled file.\n\nExit codes: 0 success, 1 a run that failed (or a gate, data check or verify that \
 failed), 2 a usage or config error, 3 a data or artifact error, 130/143 training interrupted by \
-SIGINT/SIGTERM after writing a checkpoint (continue with --resume)."
+SIGINT/SIGTERM after writing a checkpoint (continue with --resume), 75 a transient failure \
+(a file or folder that could not be written): retrying may succeed."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -51,9 +52,54 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
+    /// Hyper-parameter sweeps: plan the trials of a config's [sweep]
+    /// section, run them locally, collect a leaderboard. On a scheduler,
+    /// each task runs `anneal train --config X --trial I` (or takes I from
+    /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or VC_TASK_INDEX).
+    #[command(subcommand)]
+    Sweep(SweepCommand),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Write DIR/plan.json: every trial, with its stable id, the values it
+    /// sets and its complete config.
+    Plan {
+        /// The sweep config (TOML with a [sweep] section).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The sweep folder [default: runs/<config name>].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Run every trial as a child process, N at a time, then collect.
+    /// Finished trials are skipped and interrupted ones resumed, so the
+    /// same command continues a stopped sweep.
+    Run {
+        /// The sweep config (TOML with a [sweep] section).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The sweep folder [default: runs/<config name>].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Trials run at once. Each gets an equal share of the CPU threads
+        /// (RAYON_NUM_THREADS) unless that variable is set.
+        #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+        parallel: u32,
+        /// Override train.backend of every trial.
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+    },
+    /// Rank the trials of a sweep folder by the objective: writes
+    /// leaderboard.json, leaderboard.md and leaderboard.html, and names the
+    /// best trial's artifact.
+    Collect {
+        /// The sweep folder (holding plan.json).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
     /// The training config (TOML).
     #[arg(long, short, required_unless_present = "resume")]
@@ -62,8 +108,15 @@ pub struct TrainArgs {
     #[arg(long, short, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Override train.seed (and the split seed when it follows train.seed).
-    #[arg(long, conflicts_with = "resume")]
+    #[arg(long, conflicts_with_all = ["resume", "trial"])]
     pub seed: Option<u64>,
+    /// Run trial I of the config's [sweep] into OUT/trials/NNNN (OUT
+    /// defaults to runs/<config name>). Without it, the index is taken from
+    /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or VC_TASK_INDEX; sources
+    /// that disagree are an error. A finished trial is skipped, an
+    /// interrupted one resumed.
+    #[arg(long, value_name = "I", conflicts_with = "resume")]
+    pub trial: Option<usize>,
     /// Override train.backend.
     #[arg(long, value_enum, conflicts_with = "resume")]
     pub backend: Option<BackendArg>,
@@ -94,6 +147,10 @@ pub struct TrainArgs {
     /// Print nothing, not even the summary (`anneal verify`).
     #[arg(skip)]
     pub silent: bool,
+    /// The sweep trial this run is (`--trial`, resolved): recorded as
+    /// trial.json in the run folder and in resume.json.
+    #[arg(skip)]
+    pub trial_record: Option<anneal_sweep::plan::TrialRecord>,
     /// Print only the final summary.
     #[arg(long, short)]
     pub quiet: bool,

@@ -46,6 +46,29 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Io(String),
+    /// A file or folder that could not be created, written or renamed
+    /// (disk full, permissions): transient, exit 75.
+    #[error("{0}")]
+    Write(String),
+    #[error(transparent)]
+    Sweep(#[from] anneal_sweep::SweepError),
+    /// `sweep run` stopped by SIGINT/SIGTERM after its trials checkpointed.
+    #[error("sweep interrupted: {finished} of {total} trials finished; the rest checkpointed and resume when the same `anneal sweep run` runs again (leaderboard so far in {})", dir.display())]
+    SweepInterrupted {
+        code: u8,
+        dir: PathBuf,
+        finished: usize,
+        total: usize,
+    },
+    /// Some trials of `sweep run` failed; the exit code is theirs when they
+    /// all agree, else 1.
+    #[error("{failed} of {total} trials failed; see {logs}")]
+    SweepFailed {
+        code: u8,
+        failed: usize,
+        total: usize,
+        logs: String,
+    },
     #[error(transparent)]
     Serve(#[from] anneal_serve::ServeError),
     #[error(transparent)]
@@ -60,6 +83,10 @@ pub enum CliError {
     },
 }
 
+/// The exit code of a failure that may pass if retried (sysexits'
+/// EX_TEMPFAIL): a scheduler should retry it, unlike 2 and 3.
+pub const TRANSIENT: u8 = 75;
+
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -69,7 +96,23 @@ impl CliError {
             | CliError::NothingToResume { .. }
             | CliError::Usage(_) => 2,
             CliError::VerifyDiffers { .. } => 1,
-            CliError::Interrupted { code, .. } => *code,
+            CliError::Interrupted { code, .. }
+            | CliError::SweepInterrupted { code, .. }
+            | CliError::SweepFailed { code, .. } => *code,
+            CliError::Write(_) => TRANSIENT,
+            CliError::Core(anneal_core::CoreError::Write { .. }) => TRANSIENT,
+            CliError::Report(
+                anneal_report::ReportError::CreateDir { .. }
+                | anneal_report::ReportError::Core(anneal_core::CoreError::Write { .. }),
+            ) => TRANSIENT,
+            CliError::Sweep(e) => match e {
+                anneal_sweep::SweepError::Config(_)
+                | anneal_sweep::SweepError::Index(_)
+                | anneal_sweep::SweepError::Folder(_) => 2,
+                anneal_sweep::SweepError::Core(anneal_core::CoreError::Write { .. }) => TRANSIENT,
+                anneal_sweep::SweepError::Read { .. } => 3,
+                anneal_sweep::SweepError::Core(_) | anneal_sweep::SweepError::Plot { .. } => 1,
+            },
             CliError::Data(anneal_data::DataError::Config(_)) => 2,
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,

@@ -623,3 +623,141 @@ pub fn verified(run: &Path, compared: &[crate::commands::verify::Compared], envi
         out!("verify: IDENTICAL ({} hashes)", compared.len());
     }
 }
+
+pub fn sweep_planned(dir: &Path, plan: &anneal_sweep::Plan) {
+    out!(
+        "planned {} trials ({:?} over {}) in {}",
+        plan.trials.len(),
+        plan.method,
+        plan.parameters.join(", "),
+        dir.join("plan.json").display()
+    );
+    for t in &plan.trials {
+        out!(
+            "  trial {:>4}  {}  {}",
+            t.index,
+            t.id,
+            trial_values(&t.values)
+        );
+    }
+}
+
+fn trial_values(values: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={}", anneal_sweep::leaderboard::show_value(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn trial_skipped(index: usize, id: &str, dir: &Path) {
+    eprintln!(
+        "anneal: trial {index} ({id}) already finished in {}: skipping",
+        dir.display()
+    );
+}
+
+pub fn sweep_started(dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
+    eprintln!(
+        "anneal: sweep of {} trials into {}: {} to run, {} at a time (logs in {})",
+        plan.trials.len(),
+        dir.display(),
+        todo,
+        workers,
+        dir.join("logs").display()
+    );
+}
+
+/// One line per trial as it ends: `[3/8] trial 2 (id) ...`.
+pub fn sweep_trial(
+    plan: &anneal_sweep::Plan,
+    dir: &Path,
+    index: usize,
+    code: Option<i32>,
+    seconds: f64,
+    completed: usize,
+    total: usize,
+) {
+    let Some(t) = plan.trials.get(index) else {
+        return;
+    };
+    let what = match code {
+        None => "already finished".to_string(),
+        Some(0) => {
+            let metrics = std::fs::read(anneal_sweep::trial_dir(dir, index).join("metrics.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            let value = metrics
+                .as_ref()
+                .and_then(|m| m.get(&plan.split)?.get(&plan.objective)?.as_f64());
+            match value {
+                Some(v) => format!(
+                    "done in {seconds:.1} s: {} ({}) {}",
+                    plan.objective,
+                    plan.split,
+                    anneal_sweep::leaderboard::short_float(v)
+                ),
+                None => format!("done in {seconds:.1} s"),
+            }
+        }
+        Some(c) => format!(
+            "FAILED with exit {c} after {seconds:.1} s (see {})",
+            dir.join("logs").join(format!("{index:04}.log")).display()
+        ),
+    };
+    eprintln!(
+        "[{completed}/{total}] trial {index} ({}) {}: {what}",
+        t.id,
+        trial_values(&t.values)
+    );
+}
+
+pub fn leaderboard(dir: &Path, board: &anneal_sweep::Leaderboard) {
+    out!(
+        "leaderboard of {} ({} of {} trials finished), by {} on {} ({} is better):",
+        dir.display(),
+        board.finished(),
+        board.trials,
+        board.objective,
+        board.split,
+        if board.maximize { "higher" } else { "lower" }
+    );
+    for e in board.entries.iter().take(10) {
+        out!(
+            "  {:>4}  trial {:>4}  {}  {:>10}  {}{}",
+            e.rank
+                .map(|r| format!("#{r}"))
+                .unwrap_or_else(|| "-".into()),
+            e.index,
+            e.id,
+            e.objective
+                .map(anneal_sweep::leaderboard::short_float)
+                .unwrap_or_else(|| "-".into()),
+            trial_values(&e.values),
+            if e.rank.is_some() {
+                String::new()
+            } else {
+                format!("  [{}]", e.status.as_str())
+            }
+        );
+    }
+    if board.entries.len() > 10 {
+        out!("  ... {} more in leaderboard.md", board.entries.len() - 10);
+    }
+    if let Some(b) = board.best() {
+        out!(
+            "best: trial {} ({}), artifact {}",
+            b.index,
+            b.id,
+            dir.join(b.artifact.as_deref().unwrap_or("")).display()
+        );
+    }
+    out!(
+        "wrote {}, leaderboard.md, leaderboard.html",
+        dir.join("leaderboard.json").display()
+    );
+}
+
+pub fn sweep_done(seconds: f64) {
+    eprintln!("anneal: sweep finished in {seconds:.1} s");
+}

@@ -8,11 +8,13 @@ pub mod error;
 mod load;
 mod locate;
 mod policy;
+mod sweep;
 mod types;
 mod validate;
 
 pub use error::{ConfigError, Result};
 pub use load::{Loaded, load, parse};
 pub use policy::*;
+pub use sweep::{Direction, MAX_TRIALS, Parameter, SweepConfig, SweepMethod, Values};
 pub use types::*;
 pub use validate::{Filter, FilterOp, FilterValue, GATE_METRICS};

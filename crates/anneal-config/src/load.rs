@@ -140,6 +140,11 @@ impl Loaded {
         invalid(&self.path, line, column, key, &message.into())
     }
 
+    /// The config file's text (empty for a config built in memory).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The folder relative paths in the config are resolved against.
     pub fn base_dir(&self) -> PathBuf {
         match self.path.parent() {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{CheckDataPolicy, GatePolicy, SchemaConfig};
+use crate::sweep::SweepConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +27,9 @@ pub struct Config {
     /// The data check's policy (`anneal check-data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_data: Option<CheckDataPolicy>,
+    /// A hyper-parameter search over this config (`anneal sweep`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepConfig>,
 }
 
 /// How models are scored after training (and by `anneal eval`).

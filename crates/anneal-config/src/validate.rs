@@ -318,6 +318,9 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     if let Some(cd) = &c.check_data {
         p.extend(validate_check_data(cd));
     }
+    if let Some(s) = &c.sweep {
+        p.extend(crate::sweep::validate_sweep(s));
+    }
     p
 }
 

@@ -9,6 +9,7 @@ mod predict;
 mod registry;
 mod run_dir;
 mod serve;
+mod sweep;
 mod train;
 pub(crate) mod verify;
 
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckData(a) => check_data::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Config(a) => config::run(&a),
+        Command::Sweep(c) => sweep::run(&c),
     }
 }

@@ -47,11 +47,11 @@ impl Staging {
         }
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|e| CliError::Io(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| CliError::Write(format!("cannot create {}: {e}", parent.display())))?;
         }
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
-            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| CliError::Write(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -96,11 +96,12 @@ impl Staging {
     /// Moves the finished folder into place, replacing an old one.
     pub fn commit(self) -> Result<PathBuf, CliError> {
         if self.out.exists() {
-            std::fs::remove_dir_all(&self.out)
-                .map_err(|e| CliError::Io(format!("cannot replace {}: {e}", self.out.display())))?;
+            std::fs::remove_dir_all(&self.out).map_err(|e| {
+                CliError::Write(format!("cannot replace {}: {e}", self.out.display()))
+            })?;
         }
         std::fs::rename(&self.dir, &self.out).map_err(|e| {
-            CliError::Io(format!(
+            CliError::Write(format!(
                 "cannot move the run into {}: {e}",
                 self.out.display()
             ))

@@ -33,9 +33,28 @@ struct ResumeInfo {
     config: PathBuf,
     seed: Option<u64>,
     backend: Option<anneal_config::Backend>,
+    /// The sweep trial, whose config is re-derived from `config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trial: Option<usize>,
 }
 
 pub fn run(args: &TrainArgs) -> Result<(), CliError> {
+    // A config with a [sweep] section trains one of its trials.
+    if args.resume.is_none()
+        && args.config_text.is_none()
+        && let Some(config) = &args.config
+    {
+        let loaded = anneal_config::load(config)?;
+        if loaded.config.sweep.is_some() {
+            return super::sweep::train_trial(args, loaded);
+        }
+        if let Some(i) = args.trial {
+            return Err(CliError::Usage(format!(
+                "--trial {i}: {} has no [sweep] section, so it has no trials",
+                config.display()
+            )));
+        }
+    }
     let started = Instant::now();
     let started_at = output::utc_now();
     let (config_path, out, seed, backend) = match (&args.resume, &args.config) {
@@ -49,6 +68,17 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
                     run: run.clone(),
                     reason: format!("{} is missing or damaged", path.display()),
                 })?;
+            if let Some(i) = info.trial
+                && args.config_text.is_none()
+            {
+                // A sweep trial: its config is derived from the sweep's.
+                let sweep = anneal_config::load(&info.config)?;
+                let (trial, _) = anneal_sweep::trial(&sweep, i)?;
+                let mut again = args.clone();
+                again.trial_record = Some(trial.record());
+                again.config_text = Some(trial.config);
+                return self::run(&again);
+            }
             (info.config, run.clone(), info.seed, info.backend)
         }
         (None, Some(config)) => (
@@ -117,9 +147,14 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             config: std::fs::canonicalize(&config_path).unwrap_or(config_path.clone()),
             seed,
             backend,
+            trial: args.trial_record.as_ref().map(|t| t.index),
         };
         let text = serde_json::to_string_pretty(&info).map_err(|e| CliError::Io(e.to_string()))?;
         staging.write("resume.json", &text)?;
+        if let Some(record) = &args.trial_record {
+            let text = json::to_canonical_string(record, "trial.json")?;
+            staging.write("trial.json", &text)?;
+        }
         staging
     };
     let ckpt_root = staging.dir.join("checkpoints");
@@ -184,12 +219,13 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         Ok(())
     };
     let mut on_step = |step: u64| {
-        // A debugging aid (and the kill-and-resume test's hook): stop the
-        // world at a given step so that the process can be killed there.
+        // A debugging aid (and the kill-and-resume tests' hook): stop the
+        // world at a given step so that the process can be killed there, or
+        // signalled (then it goes on to checkpoint and exit).
         if pause_at == Some(step) {
             let _ = std::fs::write(staging.dir.join("paused"), step.to_string());
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(1));
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
     };
@@ -383,7 +419,7 @@ fn short(h: Option<&String>) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn default_out(config: &Path) -> PathBuf {
+pub(crate) fn default_out(config: &Path) -> PathBuf {
     PathBuf::from("runs").join(config_name(config))
 }
 

@@ -88,6 +88,8 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         quiet: true,
         config_text: Some(text),
         silent: true,
+        trial: None,
+        trial_record: None,
     };
     let result = super::train::run(&train);
     let compared = result.as_ref().ok().map(|_| compare(run, &out));

@@ -1,0 +1,264 @@
+//! `leaderboard.html`: one self-contained page (no JavaScript, no network)
+//! with the ranked table and, per swept parameter, the objective of every
+//! finished trial plotted against the parameter's value. Numeric
+//! parameters get a numeric axis (log10 when the values span more than two
+//! decades, as learning rates do); lists and strings get one column per
+//! distinct value.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+
+use crate::error::{Result, SweepError};
+use crate::leaderboard::{Leaderboard, short_float, show_value};
+
+const SIZE: (u32, u32) = (520, 340);
+const BLUE: RGBColor = RGBColor(0, 114, 178);
+const ORANGE: RGBColor = RGBColor(213, 94, 0);
+const INK: RGBColor = RGBColor(31, 41, 55);
+const GRID: RGBColor = RGBColor(229, 231, 235);
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The whole page.
+pub fn page(board: &Leaderboard) -> Result<String> {
+    let mut s = String::new();
+    let title = format!("Sweep leaderboard: {}", board.config);
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
+body{{font-family:system-ui,sans-serif;color:#1f2937;margin:2rem;max-width:1200px}}\
+table{{border-collapse:collapse;font-size:14px;margin:1rem 0}}\
+td,th{{border-bottom:1px solid #e5e7eb;padding:4px 10px;text-align:left}}\
+tr.best td{{background:#fff7ed;font-weight:600}}\
+.plots{{display:flex;flex-wrap:wrap;gap:1rem}}\
+figure{{margin:0}}figcaption{{font-size:13px;color:#6b7280}}\
+</style></head><body>\n<h1>{}</h1>\n",
+        escape(&title),
+        escape(&title)
+    );
+    let dir = if board.maximize { "higher" } else { "lower" };
+    let _ = writeln!(
+        s,
+        "<p>Objective: <b>{}</b> on <b>{}</b> ({dir} is better). {} of {} trials finished.</p>",
+        escape(&board.objective),
+        escape(&board.split),
+        board.finished(),
+        board.trials
+    );
+    if let Some(b) = board.best() {
+        let _ = writeln!(
+            s,
+            "<p>Best: trial {} (<code>{}</code>), {} = {}, artifact <code>{}</code>.</p>",
+            b.index,
+            escape(&b.id),
+            escape(&board.objective),
+            b.objective.map(short_float).unwrap_or_default(),
+            escape(b.artifact.as_deref().unwrap_or("-"))
+        );
+    }
+    s.push_str("<h2>Objective against each parameter</h2>\n<div class=\"plots\">\n");
+    for p in &board.parameters {
+        if let Some(svg) = scatter(board, p)? {
+            let _ = writeln!(
+                s,
+                "<figure>{svg}<figcaption>{} ({}) against <code>{}</code>; the best trial in orange.</figcaption></figure>",
+                escape(&board.objective),
+                escape(&board.split),
+                escape(p)
+            );
+        }
+    }
+    s.push_str("</div>\n<h2>Trials</h2>\n<table><tr><th>rank</th><th>trial</th><th>id</th>");
+    for p in &board.parameters {
+        let _ = write!(s, "<th><code>{}</code></th>", escape(p));
+    }
+    let _ = writeln!(
+        s,
+        "<th>{} ({})</th><th>status</th></tr>",
+        escape(&board.objective),
+        escape(&board.split)
+    );
+    for e in &board.entries {
+        let class = if e.rank == Some(1) {
+            " class=\"best\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "<tr{class}><td>{}</td><td>{}</td><td><code>{}</code></td>",
+            e.rank.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            e.index,
+            escape(&e.id)
+        );
+        for p in &board.parameters {
+            let _ = write!(
+                s,
+                "<td>{}</td>",
+                escape(&e.values.get(p).map(show_value).unwrap_or_default())
+            );
+        }
+        let status = match &e.note {
+            Some(n) => format!("{} ({n})", e.status.as_str()),
+            None => e.status.as_str().to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "<td>{}</td><td>{}</td></tr>",
+            e.objective.map(short_float).unwrap_or_else(|| "-".into()),
+            escape(&status)
+        );
+    }
+    s.push_str("</table>\n</body></html>\n");
+    Ok(s)
+}
+
+/// How a parameter's values map to the x axis.
+enum Axis {
+    /// Plain numbers, or log10 of them.
+    Numeric { log: bool },
+    /// One position per distinct label, in first-seen (rank) order sorted.
+    Labels(Vec<String>),
+}
+
+fn scatter(board: &Leaderboard, param: &str) -> Result<Option<String>> {
+    let points: Vec<(&serde_json::Value, f64, bool)> = board
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let v = e.values.get(param)?;
+            Some((v, e.objective?, e.rank == Some(1)))
+        })
+        .collect();
+    if points.is_empty() {
+        return Ok(None);
+    }
+    let numeric: Option<Vec<f64>> = points.iter().map(|(v, _, _)| v.as_f64()).collect();
+    let axis = match &numeric {
+        Some(xs) => {
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Axis::Numeric {
+                log: lo > 0.0 && hi / lo > 100.0,
+            }
+        }
+        None => {
+            let mut labels: Vec<String> = points.iter().map(|(v, _, _)| show_value(v)).collect();
+            labels.sort();
+            labels.dedup();
+            Axis::Labels(labels)
+        }
+    };
+    let xy: Vec<(f64, f64, bool)> = points
+        .iter()
+        .map(|(v, y, best)| {
+            let x = match &axis {
+                Axis::Numeric { log: true } => v.as_f64().unwrap_or(1.0).log10(),
+                Axis::Numeric { log: false } => v.as_f64().unwrap_or(0.0),
+                Axis::Labels(l) => l.iter().position(|s| *s == show_value(v)).unwrap_or(0) as f64,
+            };
+            (x, *y, *best)
+        })
+        .collect();
+    let (mut x0, mut x1) = bounds(xy.iter().map(|p| p.0));
+    let (mut y0, mut y1) = bounds(xy.iter().map(|p| p.1));
+    if let Axis::Labels(l) = &axis {
+        x0 = -0.5;
+        x1 = l.len() as f64 - 0.5;
+    } else {
+        let pad = (x1 - x0) * 0.06;
+        x0 -= pad;
+        x1 += pad;
+    }
+    let pad = (y1 - y0) * 0.08;
+    y0 -= pad;
+    y1 += pad;
+    let x_desc = match &axis {
+        Axis::Numeric { log: true } => format!("log10({param})"),
+        _ => param.to_string(),
+    };
+    let mut svg = String::new();
+    let err = |e: &dyn std::fmt::Display| SweepError::Plot {
+        plot: param.to_string(),
+        reason: e.to_string(),
+    };
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(58)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(&e))?;
+        let labels = match &axis {
+            Axis::Labels(l) => l.clone(),
+            _ => Vec::new(),
+        };
+        let n_labels = labels.len();
+        let x_fmt = move |v: &f64| -> String {
+            if n_labels > 0 {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n_labels {
+                    return labels[i as usize].clone();
+                }
+                return String::new();
+            }
+            short_float(*v)
+        };
+        let y_fmt = |v: &f64| short_float(*v);
+        let mut mesh = chart.configure_mesh();
+        mesh.light_line_style(GRID)
+            .bold_line_style(GRID)
+            .axis_desc_style(("sans-serif", 13).into_font().color(&INK))
+            .label_style(("sans-serif", 12).into_font().color(&INK))
+            .x_desc(x_desc)
+            .y_desc(format!("{} ({})", board.objective, board.split))
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt);
+        if n_labels > 0 {
+            mesh.x_labels(n_labels * 2 + 1);
+        }
+        mesh.draw().map_err(|e| err(&e))?;
+        chart
+            .draw_series(
+                xy.iter()
+                    .filter(|p| !p.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 5, BLUE.mix(0.75).filled())),
+            )
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(
+                xy.iter()
+                    .filter(|p| p.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 7, ORANGE.filled())),
+            )
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(Some(svg))
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        let w = if lo.abs() > 1e-9 {
+            lo.abs() * 0.05
+        } else {
+            0.5
+        };
+        return (lo - w, hi + w);
+    }
+    (lo, hi)
+}
