@@ -442,3 +442,52 @@ fn sigterm_checkpoints_running_trials_and_the_same_command_resumes_them() {
         );
     }
 }
+
+#[test]
+fn a_failing_trial_is_recorded_and_the_others_still_run() {
+    let dir = scratch("sweep-fail");
+    let cfg = config(&dir, |t| {
+        t.replace("epochs = 60", "epochs = 5").replace(
+            "model.hidden = [[64, 64], [16]]",
+            "data.target = [\"species\", \"no_such_column\"]",
+        )
+    });
+    let out = dir.join("sweep");
+    let o = anneal(&[
+        "sweep",
+        "run",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "-j",
+        "2",
+    ]);
+    let err = stderr(&o);
+    // Both failures are data errors (exit 3), so the sweep exits 3: a
+    // scheduler must not retry it.
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(err.matches("FAILED with exit 3").count(), 2, "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "error: 2 of 4 trials failed; see {}, {}\n",
+            out.join("logs/0002.log").display(),
+            out.join("logs/0003.log").display()
+        )),
+        "{err}"
+    );
+    let board = read_json(&out.join("leaderboard.json"));
+    assert_eq!(
+        board["counts"],
+        serde_json::json!({"failed": 2, "finished": 2})
+    );
+    let failed = &board["entries"][2];
+    assert_eq!(failed["status"], "failed");
+    let note = failed["note"].as_str().unwrap();
+    assert!(note.starts_with("exit 3: "), "{note}");
+    assert!(note.contains("no_such_column"), "{note}");
+    let record = read_json(&out.join("trials/0002.error.json"));
+    assert_eq!(record["exit_code"], 3);
+    let log = std::fs::read_to_string(out.join("logs/0002.log")).unwrap();
+    assert!(log.contains("no_such_column"), "{log}");
+}

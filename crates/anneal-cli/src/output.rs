@@ -626,9 +626,12 @@ pub fn verified(run: &Path, compared: &[crate::commands::verify::Compared], envi
 
 pub fn sweep_planned(dir: &Path, plan: &anneal_sweep::Plan) {
     out!(
-        "planned {} trials ({:?} over {}) in {}",
+        "planned {} trials ({} over {}) in {}",
         plan.trials.len(),
-        plan.method,
+        match plan.method {
+            anneal_config::SweepMethod::Grid => "grid",
+            anneal_config::SweepMethod::Random => "random search",
+        },
         plan.parameters.join(", "),
         dir.join("plan.json").display()
     );
