@@ -256,6 +256,12 @@ pub struct SplitConfig {
     /// Defaults to `train.seed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Split by a hash of this column's value instead of shuffling rows:
+    /// a row keeps its split however the data grows or is reordered or
+    /// sharded, and rows sharing a key (one customer's records) never
+    /// straddle train and test. Not stratified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl Default for SplitConfig {
@@ -266,6 +272,7 @@ impl Default for SplitConfig {
             test: 0.15,
             stratify: None,
             seed: None,
+            key: None,
         }
     }
 }

@@ -100,6 +100,22 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     if s.train <= 0.0 {
         bad("data.split.train", "must be greater than 0".into());
     }
+    if let Some(k) = &s.key {
+        if k.trim().is_empty() {
+            bad("data.split.key", "must name a column".into());
+        } else if k == &d.target {
+            bad(
+                "data.split.key",
+                format!("is the target column {k:?}; name an identifier column"),
+            );
+        }
+        if s.stratify == Some(true) {
+            bad(
+                "data.split.stratify",
+                "a split by data.split.key is not stratified (each row's split comes from its key alone); remove one of the two".into(),
+            );
+        }
+    }
     let sum = s.train + s.valid + s.test;
     if (sum - 1.0).abs() > 1e-9 {
         bad(

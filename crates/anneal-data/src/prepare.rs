@@ -16,7 +16,7 @@ use crate::preprocess::{
 };
 use crate::profile::{self, ColumnProfile, DataProfile};
 use crate::read::{Table, read_table};
-use crate::split::split;
+use crate::split::{split, split_by_key};
 use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
 
 pub(crate) const ROW: &str = "__anneal_row";
@@ -306,13 +306,35 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         TargetKind::Classes(labels, idx) => (Some(idx.clone()), Some(labels.clone()), None),
         TargetKind::Values(v) => (None, None, Some(v.clone())),
     };
-    let stratify = cfg.split.stratify.unwrap_or(task.is_classification());
-    let s = split(
-        df.height(),
-        if stratify { classes.as_deref() } else { None },
-        [cfg.split.train, cfg.split.valid, cfg.split.test],
-        cfg.split.seed.unwrap_or(seed),
-    );
+    let fractions = [cfg.split.train, cfg.split.valid, cfg.split.test];
+    let s = match &cfg.split.key {
+        Some(key) => {
+            let keys = split_keys(&df, key, path, &rows)?;
+            split_by_key(
+                keys.iter().map(String::as_str),
+                fractions,
+                cfg.split.seed.unwrap_or(seed),
+            )
+        }
+        None => {
+            let stratify = cfg.split.stratify.unwrap_or(task.is_classification());
+            split(
+                df.height(),
+                if stratify { classes.as_deref() } else { None },
+                fractions,
+                cfg.split.seed.unwrap_or(seed),
+            )
+        }
+    };
+    if s.train.is_empty() {
+        return Err(DataError::unusable(
+            path,
+            format!(
+                "the split left no training rows ({} rows); use more data or a larger data.split.train",
+                df.height()
+            ),
+        ));
+    }
 
     // Fit the preprocessing on the training rows only, and profile the
     // same rows from the values just extracted (no second pass over the
@@ -785,4 +807,44 @@ impl From<anneal_config::ConfigError> for DataError {
     fn from(e: anneal_config::ConfigError) -> Self {
         DataError::Config(Box::new(e))
     }
+}
+
+/// The values of the split key column as text (numbers as written by
+/// polars' string cast), or an error naming the column or the first row
+/// without a key.
+fn split_keys(df: &DataFrame, key: &str, path: &Path, rows: &[u64]) -> Result<Vec<String>> {
+    let col = df.column(key).map_err(|_| {
+        DataError::unusable(
+            path,
+            format!(
+                "data.split.key names column {key:?}, which is not in the file (columns: {})",
+                df.get_column_names()
+                    .iter()
+                    .filter(|c| c.as_str() != ROW)
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let text = col
+        .cast(&DataType::String)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let text = text.str().map_err(|e| extract::polars_err(path, e))?;
+    let mut out = Vec::with_capacity(text.len());
+    for (i, v) in text.iter().enumerate() {
+        match v {
+            Some(v) => out.push(v.to_string()),
+            None => {
+                return Err(DataError::unusable(
+                    path,
+                    format!(
+                        "row {}: the split key column {key:?} is empty; every row needs a key",
+                        extract::row_number(Some(rows), i)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -55,9 +55,82 @@ pub fn split(n: usize, strata: Option<&[u32]>, fractions: [f64; 3], seed: u64) -
     out
 }
 
+/// Where a row with this key goes: the key's hash under `seed` as a
+/// uniform number in [0, 1), against the cumulative fractions. A pure
+/// function of (seed, key, fractions), so a row keeps its split however
+/// many rows come before or after it, in whatever order or file.
+pub fn split_of_key(key: &str, fractions: [f64; 3], seed: u64) -> usize {
+    let u = Rng::stream(seed, &format!("split-key/{key}")).next_f64();
+    if u < fractions[0] {
+        0
+    } else if u < fractions[0] + fractions[1] || fractions[2] == 0.0 {
+        1
+    } else {
+        2
+    }
+}
+
+/// Splits rows by their keys ([`split_of_key`]); rows sharing a key share
+/// a split.
+pub fn split_by_key<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    fractions: [f64; 3],
+    seed: u64,
+) -> SplitIndices {
+    let mut out = SplitIndices {
+        train: Vec::new(),
+        valid: Vec::new(),
+        test: Vec::new(),
+    };
+    for (i, key) in keys.into_iter().enumerate() {
+        match split_of_key(key, fractions, seed) {
+            0 => out.train.push(i),
+            1 => out.valid.push(i),
+            _ => out.test.push(i),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_split_is_stable_as_data_grows_and_reorders() {
+        let keys: Vec<String> = (0..20_000).map(|i| format!("id-{i}")).collect();
+        let f = [0.7, 0.15, 0.15];
+        let all = split_by_key(keys.iter().map(String::as_str), f, 7);
+        // Proportions close to the fractions.
+        let n = keys.len() as f64;
+        assert!((all.train.len() as f64 / n - 0.7).abs() < 0.01);
+        assert!((all.test.len() as f64 / n - 0.15).abs() < 0.01);
+        // The first half alone, and the keys in reverse: same splits.
+        let half = split_by_key(keys[..10_000].iter().map(String::as_str), f, 7);
+        assert_eq!(
+            half.train,
+            all.train
+                .iter()
+                .copied()
+                .filter(|&i| i < 10_000)
+                .collect::<Vec<_>>()
+        );
+        for (i, k) in keys.iter().enumerate().rev().take(500) {
+            let which = split_of_key(k, f, 7);
+            let expected = if all.train.binary_search(&i).is_ok() {
+                0
+            } else if all.valid.binary_search(&i).is_ok() {
+                1
+            } else {
+                2
+            };
+            assert_eq!(which, expected);
+        }
+        assert_ne!(all, split_by_key(keys.iter().map(String::as_str), f, 8));
+        // No test fraction: nothing goes to test.
+        let s = split_by_key(keys.iter().map(String::as_str), [0.8, 0.2, 0.0], 7);
+        assert!(s.test.is_empty());
+    }
 
     #[test]
     fn stratified_split_keeps_proportions_and_is_seeded() {
