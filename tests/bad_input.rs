@@ -1003,6 +1003,22 @@ fn data_table() {
                 },
                 check: no_check,
             },
+            // Found by the `ingest` fuzz target: polars' CSV reader
+            // panicked (slice index starts at 1 but ends at 0) on a lone
+            // quote ending a numeric field after a stray quote.
+            Case {
+                name: "fuzz-stray-quote",
+                write: |d| data(d, "x,y\n{\",4\n,\""),
+                args: train_args,
+                code: 3,
+                line: |d| {
+                    not_valid_csv(
+                        d,
+                        "the CSV reader failed (slice index starts at 1 but ends at 0); look for a stray \" inside an unquoted value",
+                    )
+                },
+                check: no_check,
+            },
         ],
     );
 }

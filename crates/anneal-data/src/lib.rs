@@ -16,6 +16,7 @@ pub mod drift;
 pub mod error;
 mod extract;
 pub mod fingerprint;
+mod guard;
 pub mod labelled;
 pub mod prepare;
 pub mod preprocess;

@@ -110,13 +110,18 @@ pub fn read_table(
                 })?,
             }
         }
-        DataFormat::Parquet => ParquetReader::new(Cursor::new(bytes))
-            .finish()
-            .map_err(|e| malformed(polars_message(&e)))?,
-        DataFormat::Ndjson => JsonReader::new(Cursor::new(bytes))
-            .with_json_format(JsonFormat::JsonLines)
-            .finish()
-            .map_err(|e| malformed(polars_message(&e)))?,
+        DataFormat::Parquet => {
+            crate::guard::no_panic(|| ParquetReader::new(Cursor::new(bytes)).finish())
+                .map_err(|panic| malformed(format!("the Parquet reader failed ({panic})")))?
+                .map_err(|e| malformed(polars_message(&e)))?
+        }
+        DataFormat::Ndjson => crate::guard::no_panic(|| {
+            JsonReader::new(Cursor::new(bytes))
+                .with_json_format(JsonFormat::JsonLines)
+                .finish()
+        })
+        .map_err(|panic| malformed(format!("the NDJSON reader failed ({panic})")))?
+        .map_err(|e| malformed(polars_message(&e)))?,
     };
     if df.width() == 0 {
         return Err(DataError::Empty {
@@ -163,18 +168,28 @@ pub(crate) fn read_csv(
             csv.null_values.iter().map(|s| s.as_str().into()).collect(),
         ))
     };
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(infer)
-        .with_schema_overwrite(overwrite)
-        .with_raise_if_empty(true)
-        .map_parse_options(|o| {
-            o.with_separator(delimiter)
-                .with_null_values(nulls.clone())
-                .with_missing_is_null(true)
-        })
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
+    let read = || {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(infer)
+            .with_schema_overwrite(overwrite)
+            .with_raise_if_empty(true)
+            .map_parse_options(|o| {
+                o.with_separator(delimiter)
+                    .with_null_values(nulls.clone())
+                    .with_missing_is_null(true)
+            })
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish()
+    };
+    crate::guard::no_panic(read).unwrap_or_else(|panic| {
+        Err(PolarsError::ComputeError(
+            format!(
+                "the CSV reader failed ({panic}); look for a stray \" inside an unquoted value"
+            )
+            .into(),
+        ))
+    })
 }
 
 /// What polars cannot parse, said with its place: a record with more
