@@ -9,6 +9,7 @@ mod predict;
 mod registry;
 mod run_dir;
 mod serve;
+mod signals;
 mod sweep;
 mod train;
 pub(crate) mod verify;

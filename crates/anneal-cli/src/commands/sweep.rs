@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,6 @@ use anneal_config::Loaded;
 use anneal_sweep::leaderboard::TrialFailure;
 use anneal_sweep::plan::TrialRecord;
 use anneal_sweep::trial_dir;
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::flag;
 
 use super::run_dir;
 use crate::cli::{BackendArg, SweepCommand, TrainArgs};
@@ -222,20 +220,8 @@ fn run_all(
 
     // SIGINT/SIGTERM: stop starting trials and pass the signal on; each
     // running trial checkpoints and exits, and the same command resumes.
-    let stop = Arc::new(AtomicBool::new(false));
-    let which = Arc::new(AtomicUsize::new(0));
-    let mut handlers = Vec::new();
-    for (sig, code) in [(SIGINT, 130usize), (SIGTERM, 143)] {
-        for id in [
-            flag::register_usize(sig, which.clone(), code),
-            flag::register(sig, stop.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            handlers.push(id);
-        }
-    }
+    let signals = super::signals::StopSignals::install(false);
+    let stop = signals.stop.clone();
 
     let queue = Arc::new(Mutex::new(todo.clone().into_iter()));
     let running: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
@@ -306,9 +292,9 @@ fn run_all(
         }
         // Until every child is gone: one started just as the signal came
         // is signalled on the next round.
-        if stop.load(Ordering::SeqCst) {
-            let sig = match which.load(Ordering::SeqCst) {
-                130 => libc::SIGINT,
+        if signals.stopping() {
+            let sig = match signals.code() {
+                Some(130) => libc::SIGINT,
                 _ => libc::SIGTERM,
             };
             if let Ok(pids) = running.lock() {
@@ -325,9 +311,8 @@ fn run_all(
     for h in pool {
         let _ = h.join();
     }
-    for id in handlers {
-        signal_hook::low_level::unregister(id);
-    }
+    let signal = signals.code();
+    drop(signals);
     if let Some(e) = spawn_error {
         return Err(CliError::Io(e));
     }
@@ -336,10 +321,9 @@ fn run_all(
     board.write(&dir)?;
     output::leaderboard(&dir, &board);
     output::sweep_done(started.elapsed().as_secs_f64());
-    let signal = which.load(Ordering::SeqCst);
-    if signal != 0 {
+    if let Some(code) = signal {
         return Err(CliError::SweepInterrupted {
-            code: signal as u8,
+            code,
             dir: dir.clone(),
             finished: board.finished(),
             total,

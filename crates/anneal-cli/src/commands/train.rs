@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anneal_artifact::ExportInput;
@@ -18,8 +17,6 @@ use anneal_model::checkpoint;
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::flag;
 
 use super::run_dir::{self, Staging};
 use crate::cli::TrainArgs;
@@ -184,25 +181,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
 
     // SIGINT/SIGTERM: finish the step, checkpoint, exit 130/143. A second
     // SIGINT exits at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let which = Arc::new(AtomicUsize::new(0));
-    let mut handlers = Vec::new();
-    for (sig, code) in [(SIGINT, 130usize), (SIGTERM, 143)] {
-        if sig == SIGINT
-            && let Ok(id) = flag::register_conditional_shutdown(sig, 130, stop.clone())
-        {
-            handlers.push(id);
-        }
-        for id in [
-            flag::register_usize(sig, which.clone(), code),
-            flag::register(sig, stop.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            handlers.push(id);
-        }
-    }
+    let signals = super::signals::StopSignals::install(true);
+    let stop = signals.stop.clone();
     let pause_at: Option<u64> = std::env::var("ANNEAL_PAUSE_AT_STEP")
         .ok()
         .and_then(|v| v.parse().ok());
@@ -252,18 +232,17 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             on_step: &mut on_step,
         }),
     );
-    for id in handlers {
-        signal_hook::low_level::unregister(id);
-    }
+    let code = signals.code();
+    drop(signals);
     let trained = match trained {
         Ok(t) => t,
         Err(anneal_model::ModelError::Interrupted) => {
             progress.finish();
-            let code = which.load(Ordering::SeqCst);
             let (epoch, step) = last_saved.get();
+            let term = code == Some(143);
             return Err(CliError::Interrupted {
-                signal: if code == 143 { "SIGTERM" } else { "SIGINT" },
-                code: if code == 143 { 143 } else { 130 },
+                signal: if term { "SIGTERM" } else { "SIGINT" },
+                code: if term { 143 } else { 130 },
                 run: out.clone(),
                 epoch,
                 step,
