@@ -330,6 +330,7 @@ fn run_all(
         });
     }
     if !failures.is_empty() {
+        failures.sort_unstable();
         let first = failures[0].1;
         let code = if failures.iter().all(|f| f.1 == first) && (1..=255).contains(&first) {
             first as u8
