@@ -32,6 +32,16 @@ fn artifact_id(run: &Path) -> String {
         .to_string()
 }
 
+/// `anneal sweep run --config CFG --out OUT EXTRA...`.
+fn sweep_run(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let args = [
+        &["sweep", "run", "--config", s(cfg), "--out", s(out)][..],
+        extra,
+    ]
+    .concat();
+    anneal(&args)
+}
+
 fn anneal_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_anneal"));
     cmd.args(args).current_dir(root());
@@ -71,16 +81,7 @@ fn sweep_run_trains_every_trial_and_collects_a_ranked_leaderboard() {
     assert!(!trial2.contains("[sweep"), "{trial2}");
 
     let t0 = Instant::now();
-    let o = anneal(&[
-        "sweep",
-        "run",
-        "--config",
-        s(&cfg),
-        "--out",
-        s(&out),
-        "--parallel",
-        "2",
-    ]);
+    let o = sweep_run(&cfg, &out, &["--parallel", "2"]);
     let first = t0.elapsed();
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
@@ -154,7 +155,7 @@ fn sweep_run_trains_every_trial_and_collects_a_ranked_leaderboard() {
     assert!(stderr(&o).contains("already finished"), "{}", stderr(&o));
     let before = std::fs::read(out.join("leaderboard.json")).unwrap();
     let t0 = Instant::now();
-    let o = anneal(&["sweep", "run", "--config", s(&cfg), "--out", s(&out)]);
+    let o = sweep_run(&cfg, &out, &[]);
     let again = t0.elapsed();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o).matches("already finished").count(), 4);
@@ -414,16 +415,7 @@ fn sigterm_checkpoints_running_trials_and_the_same_command_resumes_them() {
     }
 
     // The same command again: the interrupted trials resume, the rest run.
-    let o = anneal(&[
-        "sweep",
-        "run",
-        "--config",
-        s(&cfg),
-        "--out",
-        s(&out),
-        "--parallel",
-        "2",
-    ]);
+    let o = sweep_run(&cfg, &out, &["--parallel", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let board = read_json(&out.join("leaderboard.json"));
     assert_eq!(board["counts"], serde_json::json!({"finished": 4}));
@@ -453,16 +445,7 @@ fn a_failing_trial_is_recorded_and_the_others_still_run() {
         )
     });
     let out = dir.join("sweep");
-    let o = anneal(&[
-        "sweep",
-        "run",
-        "--config",
-        s(&cfg),
-        "--out",
-        s(&out),
-        "-j",
-        "2",
-    ]);
+    let o = sweep_run(&cfg, &out, &["-j", "2"]);
     let err = stderr(&o);
     // Both failures are data errors (exit 3), so the sweep exits 3: a
     // scheduler must not retry it.

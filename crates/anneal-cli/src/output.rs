@@ -733,9 +733,7 @@ pub fn leaderboard(dir: &Path, board: &anneal_sweep::Leaderboard) {
                 .unwrap_or_else(|| "-".into()),
             e.index,
             e.id,
-            e.objective
-                .map(anneal_sweep::leaderboard::short_float)
-                .unwrap_or_else(|| "-".into()),
+            e.objective_label(),
             trial_values(&e.values),
             if e.rank.is_some() {
                 String::new()

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use anneal_report::html::escape;
 use plotters::prelude::*;
 
 use crate::error::{Result, SweepError};
@@ -17,13 +18,6 @@ const BLUE: RGBColor = RGBColor(0, 114, 178);
 const ORANGE: RGBColor = RGBColor(213, 94, 0);
 const INK: RGBColor = RGBColor(31, 41, 55);
 const GRID: RGBColor = RGBColor(229, 231, 235);
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// The whole page.
 pub fn page(board: &Leaderboard) -> Result<String> {
@@ -58,7 +52,7 @@ figure{{margin:0}}figcaption{{font-size:13px;color:#6b7280}}\
             b.index,
             escape(&b.id),
             escape(&board.objective),
-            b.objective.map(short_float).unwrap_or_default(),
+            b.objective_label(),
             escape(b.artifact.as_deref().unwrap_or("-"))
         );
     }
@@ -93,7 +87,7 @@ figure{{margin:0}}figcaption{{font-size:13px;color:#6b7280}}\
         let _ = write!(
             s,
             "<tr{class}><td>{}</td><td>{}</td><td><code>{}</code></td>",
-            e.rank.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            e.rank_label(),
             e.index,
             escape(&e.id)
         );
@@ -104,15 +98,11 @@ figure{{margin:0}}figcaption{{font-size:13px;color:#6b7280}}\
                 escape(&e.values.get(p).map(show_value).unwrap_or_default())
             );
         }
-        let status = match &e.note {
-            Some(n) => format!("{} ({n})", e.status.as_str()),
-            None => e.status.as_str().to_string(),
-        };
         let _ = writeln!(
             s,
             "<td>{}</td><td>{}</td></tr>",
-            e.objective.map(short_float).unwrap_or_else(|| "-".into()),
-            escape(&status)
+            e.objective_label(),
+            escape(&e.status_label())
         );
     }
     s.push_str("</table>\n</body></html>\n");

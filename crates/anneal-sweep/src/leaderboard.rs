@@ -86,6 +86,26 @@ pub struct Leaderboard {
     pub entries: Vec<Entry>,
 }
 
+impl Entry {
+    /// `1`, `2`, ... or `-` for an unfinished trial.
+    pub fn rank_label(&self) -> String {
+        self.rank.map_or_else(|| "-".into(), |r| r.to_string())
+    }
+
+    /// The objective, short, or `-`.
+    pub fn objective_label(&self) -> String {
+        self.objective.map_or_else(|| "-".into(), short_float)
+    }
+
+    /// The status with its note: `failed (exit 3: ...)`.
+    pub fn status_label(&self) -> String {
+        match &self.note {
+            Some(n) => format!("{} ({n})", self.status.as_str()),
+            None => self.status.as_str().to_string(),
+        }
+    }
+}
+
 impl Leaderboard {
     /// The best finished trial.
     pub fn best(&self) -> Option<&Entry> {
@@ -289,7 +309,7 @@ impl Leaderboard {
                 b.index,
                 b.id,
                 self.objective,
-                b.objective.map(short_float).unwrap_or_default(),
+                b.objective_label(),
                 b.artifact.as_deref().unwrap_or("-")
             );
         }
@@ -304,15 +324,11 @@ impl Leaderboard {
         let _ = writeln!(s, "| {} |", head.join(" | "));
         let _ = writeln!(s, "|{}", "---|".repeat(head.len()));
         for e in &self.entries {
-            let mut row = vec![
-                e.rank.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
-                e.index.to_string(),
-                format!("`{}`", e.id),
-            ];
+            let mut row = vec![e.rank_label(), e.index.to_string(), format!("`{}`", e.id)];
             for p in &self.parameters {
                 row.push(e.values.get(p).map(show_value).unwrap_or_default());
             }
-            row.push(e.objective.map(short_float).unwrap_or_else(|| "-".into()));
+            row.push(e.objective_label());
             if test {
                 row.push(
                     e.metrics
@@ -322,11 +338,7 @@ impl Leaderboard {
                         .unwrap_or_else(|| "-".into()),
                 );
             }
-            let status = match &e.note {
-                Some(n) => format!("{} ({})", e.status.as_str(), n.replace('|', "\\|")),
-                None => e.status.as_str().to_string(),
-            };
-            row.push(status);
+            row.push(e.status_label().replace('|', "\\|"));
             let _ = writeln!(s, "| {} |", row.join(" | "));
         }
         s

@@ -247,7 +247,6 @@ fn resolve(
     // The resolved text is itself a complete config describing the same
     // run; it is what the trial trains and what its id hashes.
     let config = parsed.resolved_toml();
-    let trial_loaded = anneal_config::parse(&config, &loaded.path)?;
     let id = hash::sha256_hex(config.as_bytes())[..12].to_string();
     let values = space
         .iter()
@@ -266,7 +265,7 @@ fn resolve(
             values,
             config,
         },
-        trial_loaded,
+        parsed,
     ))
 }
 

@@ -72,13 +72,14 @@ fn finished(dir: &Path, id: &str) -> Result<bool, CliError> {
     match record {
         Some(r) if r.id == id => Ok(true),
         Some(r) => Err(CliError::Usage(format!(
-            "{} holds trial id {} but this sweep's trial {} is {id}: the sweep changed since it ran; pass --force to replace it, or use another --out",
+            "{} holds trial id {} but this sweep's trial {} is {id}: the sweep changed since it ran; retrain it with `anneal train --trial {} --force`, or use another --out",
             dir.display(),
             r.id,
+            r.index,
             r.index
         ))),
         None => Err(CliError::Usage(format!(
-            "{} exists but is not a trial of this sweep (no readable {}); pass --force to replace it",
+            "{} exists but is not a trial of this sweep (no readable {}); move it away, or replace it with `anneal train --trial N --force`",
             dir.display(),
             path.display()
         ))),
