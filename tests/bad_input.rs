@@ -694,12 +694,17 @@ fn data_table() {
                 code: 3,
                 line: |d| {
                     let file = d.join("data.csv");
-                    let why = if file.is_dir() {
-                        "Is a directory (os error 21)"
-                    } else {
-                        "Permission denied (os error 13)"
-                    };
-                    format!("error: cannot read data file {}: {why}", file.display())
+                    if file.is_dir() {
+                        // A directory is read as Hive-partitioned Parquet.
+                        return format!(
+                            "error: {}: the directory holds no .parquet files (a directory is read as Hive-partitioned Parquet)",
+                            file.display()
+                        );
+                    }
+                    format!(
+                        "error: cannot read data file {}: Permission denied (os error 13)",
+                        file.display()
+                    )
                 },
                 check: no_check,
             },

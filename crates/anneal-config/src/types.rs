@@ -93,6 +93,12 @@ pub struct DataConfig {
     /// The data contract, checked before anything is fitted.
     #[serde(default, skip_serializing_if = "SchemaConfig::is_empty")]
     pub schema: SchemaConfig,
+    /// Read the data in batches on polars' streaming engine and keep the
+    /// model matrices in files mapped into memory, so a dataset larger than
+    /// memory trains. Splits by a hash (of `split.key`, else of the row
+    /// number), so no global shuffle is needed; see `anneal-data::stream`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub streaming: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

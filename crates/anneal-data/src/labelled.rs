@@ -144,7 +144,12 @@ pub fn labelled(
         .collect();
     let n = rows.len() as u64;
     Ok(Labelled {
-        data: SplitData { x, y, rows, slices },
+        data: SplitData {
+            x: x.into(),
+            y,
+            rows,
+            slices,
+        },
         stats: DataStats {
             source: SourceInfo {
                 path: source.replace('\\', "/"),

@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use crate::error::{DataError, Result};
 use crate::extract;
+use crate::matrix::Matrix;
 use crate::preprocess::{
     HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, fit_categorical,
     fit_numeric, mean_std,
@@ -44,7 +45,7 @@ pub const EXAMPLES: usize = 5;
 /// One split: inputs (row-major), targets, and the 0-based file rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitData {
-    pub x: Vec<f32>,
+    pub x: Matrix,
     pub y: Targets,
     pub rows: Vec<u64>,
     /// The raw values of the `[eval] slices` columns for these rows, as
@@ -121,7 +122,18 @@ pub enum Targets {
     Values { scaled: Vec<f32>, raw: Vec<f64> },
 }
 
-/// Runs the data stage for `loaded`, with `seed` for the split.
+/// Runs the data stage for `loaded`, with `seed` for the split: in
+/// batches, with the matrices in files under `spill`, when the config says
+/// `[data] streaming = true` (see [`crate::stream`]), else in memory.
+pub fn prepare_with(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
+    if loaded.config.data.streaming {
+        crate::stream::prepare(loaded, seed, spill)
+    } else {
+        prepare(loaded, seed)
+    }
+}
+
+/// Runs the data stage for `loaded` in memory, with `seed` for the split.
 pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
     let cfg = &loaded.config.data;
     let path = loaded.data_path();
@@ -452,15 +464,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             labels: labels.clone(),
             label_type: ValueType::of(target_col.dtype()),
         },
-        (None, Some(y)) => {
-            let train_y: Vec<f64> = s.train.iter().map(|&i| y[i]).collect();
-            let (m, sd) = mean_std(&train_y);
-            TargetSpec::Regression {
-                column: cfg.target.clone(),
-                offset: m,
-                scale: if sd > 0.0 { sd } else { 1.0 },
-            }
-        }
+        (None, Some(y)) => regression_target(&cfg.target, s.train.iter().map(|&i| y[i]).collect()),
         (None, None) => unreachable_target(path)?,
     };
     let target_profile = target_profile(&cfg.target, target_col, &target_kind, &s.train);
@@ -504,7 +508,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             },
         };
         SplitData {
-            x,
+            x: x.into(),
             y,
             rows: idx.iter().map(|&i| rows[i]).collect(),
             slices: slices.iter().map(|c| c.select(idx)).collect(),
@@ -623,6 +627,18 @@ fn target_profile(name: &str, col: &Column, kind: &TargetKind, train: &[usize]) 
     }
 }
 
+/// The regression target's scaling, from the training values (in any
+/// order: they are sorted before summing).
+pub(crate) fn regression_target(column: &str, mut train_y: Vec<f64>) -> TargetSpec {
+    train_y.sort_by(f64::total_cmp);
+    let (m, sd) = mean_std(&train_y);
+    TargetSpec::Regression {
+        column: column.to_string(),
+        offset: m,
+        scale: if sd > 0.0 { sd } else { 1.0 },
+    }
+}
+
 fn unreachable_target(path: &Path) -> Result<TargetSpec> {
     Err(DataError::unusable(
         path,
@@ -651,14 +667,42 @@ enum TargetKind {
 
 /// Decides the task from `[task]` and the target column, and encodes it.
 fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, TargetKind)> {
-    let tcfg = &loaded.config.task;
     let name = col.name().to_string();
     let dtype = col.dtype().clone();
     let n_distinct = col.n_unique().map_err(|e| extract::polars_err(path, e))?;
-    let classify = match tcfg.kind {
+    if !classifies(loaded, &name, &dtype, n_distinct)? {
+        let values = extract::numeric(col, path, None, "")?;
+        let values: Vec<f64> = values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        return Ok((Task::Regression, TargetKind::Values(values)));
+    }
+    let text = extract::text(col, path)?;
+    let distinct: BTreeSet<String> = text.iter().flatten().map(str::to_string).collect();
+    let (task, labels) = label_task(loaded, &name, &dtype, distinct, path)?;
+    let index: std::collections::HashMap<&str, u32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i as u32))
+        .collect();
+    let idx: Vec<u32> = text
+        .iter()
+        .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(0))
+        .collect();
+    Ok((task, TargetKind::Classes(labels, idx)))
+}
+
+/// Whether the target is classified (else regressed), from `[task]` and
+/// the target's type and number of distinct values.
+pub(crate) fn classifies(
+    loaded: &Loaded,
+    name: &str,
+    dtype: &DataType,
+    n_distinct: usize,
+) -> Result<bool> {
+    let tcfg = &loaded.config.task;
+    Ok(match tcfg.kind {
         TaskKind::Binary | TaskKind::Multiclass => true,
         TaskKind::Regression => {
-            if !(dtype.is_primitive_numeric() || dtype == DataType::Boolean) {
+            if !(dtype.is_primitive_numeric() || *dtype == DataType::Boolean) {
                 return Err(loaded
                     .error_at(
                         "task.type",
@@ -677,20 +721,20 @@ fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, Targe
                 true
             }
         }
-    };
-    if !classify {
-        let values = extract::numeric(col, path, None, "")?;
-        let values: Vec<f64> = values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-        return Ok((Task::Regression, TargetKind::Values(values)));
-    }
-    let text = extract::text(col, path)?;
-    let mut labels: Vec<String> = text
-        .iter()
-        .flatten()
-        .map(str::to_string)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    })
+}
+
+/// The classification task and its labels in order (numbers by value,
+/// text by text), from the target's distinct values.
+pub(crate) fn label_task(
+    loaded: &Loaded,
+    name: &str,
+    dtype: &DataType,
+    distinct: BTreeSet<String>,
+    path: &Path,
+) -> Result<(Task, Vec<String>)> {
+    let tcfg = &loaded.config.task;
+    let mut labels: Vec<String> = distinct.into_iter().collect();
     if dtype.is_primitive_numeric() {
         labels.sort_by(|a, b| {
             let x = a.parse::<f64>().unwrap_or(f64::NAN);
@@ -725,22 +769,13 @@ fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, Targe
         _ if labels.len() == 2 => Task::Binary,
         _ => Task::Multiclass,
     };
-    let index: std::collections::HashMap<&str, u32> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i as u32))
-        .collect();
-    let idx: Vec<u32> = text
-        .iter()
-        .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(0))
-        .collect();
-    Ok((task, TargetKind::Classes(labels, idx)))
+    Ok((task, labels))
 }
 
 /// The role of an undeclared feature column, from its type. A text column
 /// whose values are nearly all numbers is a numeric column with a bad cell:
 /// that is reported rather than silently one-hot encoded.
-fn infer_feature(col: &Column, path: &Path, rows: &[u64]) -> Result<ColumnType> {
+pub(crate) fn infer_feature(col: &Column, path: &Path, rows: &[u64]) -> Result<ColumnType> {
     match col.dtype() {
         DataType::Boolean => Ok(ColumnType::Boolean),
         d if d.is_primitive_numeric() => Ok(ColumnType::Numeric),
@@ -786,7 +821,7 @@ fn infer_feature(col: &Column, path: &Path, rows: &[u64]) -> Result<ColumnType> 
     }
 }
 
-fn filter_expr(f: &anneal_config::Filter) -> Expr {
+pub(crate) fn filter_expr(f: &anneal_config::Filter) -> Expr {
     use anneal_config::{FilterOp, FilterValue};
     let c = col(f.column.as_str());
     let v = match &f.value {
@@ -812,7 +847,12 @@ impl From<anneal_config::ConfigError> for DataError {
 /// The values of the split key column as text (numbers as written by
 /// polars' string cast), or an error naming the column or the first row
 /// without a key.
-fn split_keys(df: &DataFrame, key: &str, path: &Path, rows: &[u64]) -> Result<Vec<String>> {
+pub(crate) fn split_keys(
+    df: &DataFrame,
+    key: &str,
+    path: &Path,
+    rows: &[u64],
+) -> Result<Vec<String>> {
     let col = df.column(key).map_err(|_| {
         DataError::unusable(
             path,

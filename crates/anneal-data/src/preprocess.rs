@@ -323,11 +323,27 @@ pub(crate) fn fit_numeric(
     train: &[usize],
     fit: &NumericFit,
 ) -> Option<FeatureSpec> {
-    let mut present: Vec<f64> = train.iter().filter_map(|&i| values[i]).collect();
+    let present: Vec<f64> = train.iter().filter_map(|&i| values[i]).collect();
+    fit_numeric_present(column, source_type, present, train.len(), fit)
+}
+
+/// Fits a numeric column from the training split's present values (in any
+/// order) and its row count. Every statistic is taken over sorted values,
+/// so the fit does not depend on the order rows arrived in (a dataset cut
+/// into shards, read in another order, fits the same bits), and the
+/// streaming data stage, which collects the values batch by batch, fits
+/// exactly what the in-memory one does.
+pub(crate) fn fit_numeric_present(
+    column: &str,
+    source_type: ValueType,
+    mut present: Vec<f64>,
+    train_rows: usize,
+    fit: &NumericFit,
+) -> Option<FeatureSpec> {
     if present.is_empty() {
         return None;
     }
-    let had_missing = present.len() < train.len();
+    let missing = train_rows.saturating_sub(present.len());
     present.sort_by(f64::total_cmp);
     let fill = match fit.impute {
         Impute::Mean => mean(&present),
@@ -348,17 +364,18 @@ pub(crate) fn fit_numeric(
         }
     };
     // Scaling statistics are taken after imputation and clipping, as a
-    // scikit-learn pipeline (imputer -> clipper -> scaler) would.
-    let filled: Vec<f64> = train
-        .iter()
-        .map(|&i| {
-            let x = values[i].unwrap_or(fill);
-            match clip {
-                Some([lo, hi]) => x.clamp(lo, hi),
-                None => x,
-            }
-        })
-        .collect();
+    // scikit-learn pipeline (imputer -> clipper -> scaler) would, over the
+    // sorted filled values.
+    let clipped = |x: f64| match clip {
+        Some([lo, hi]) => x.clamp(lo, hi),
+        None => x,
+    };
+    let mut filled = present;
+    for x in filled.iter_mut() {
+        *x = clipped(*x);
+    }
+    filled.extend(std::iter::repeat_n(clipped(fill), missing));
+    filled.sort_by(f64::total_cmp);
     let (offset, scale) = match fit.scale {
         anneal_config::Scale::None => (0.0, 1.0),
         anneal_config::Scale::Standard => {
@@ -376,7 +393,7 @@ pub(crate) fn fit_numeric(
         source_type,
         impute: fit.impute,
         fill,
-        indicator: fit.indicator && had_missing,
+        indicator: fit.indicator && missing > 0,
         clip,
         offset,
         scale,
@@ -399,14 +416,34 @@ pub(crate) fn fit_categorical(
             *counts.entry(v).or_default() += 1;
         }
     }
-    let mut by_freq: Vec<(&str, u64)> = counts.into_iter().collect();
-    by_freq.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    fit_categorical_counts(
+        column,
+        source_type,
+        counts
+            .into_iter()
+            .map(|(v, n)| (v.to_string(), n))
+            .collect(),
+        impute,
+        max_categories,
+    )
+}
+
+/// [`fit_categorical`] from the training split's count per value (in any
+/// order).
+pub(crate) fn fit_categorical_counts(
+    column: &str,
+    source_type: ValueType,
+    mut by_freq: Vec<(String, u64)>,
+    impute: Impute,
+    max_categories: usize,
+) -> FeatureSpec {
+    by_freq.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let missing_fill = match impute {
-        Impute::Mode => by_freq.first().map(|(v, _)| v.to_string()),
+        Impute::Mode => by_freq.first().map(|(v, _)| v.clone()),
         _ => None,
     };
     by_freq.truncate(max_categories);
-    let mut categories: Vec<String> = by_freq.into_iter().map(|(v, _)| v.to_string()).collect();
+    let mut categories: Vec<String> = by_freq.into_iter().map(|(v, _)| v).collect();
     categories.sort();
     FeatureSpec::Categorical {
         column: column.to_string(),

@@ -248,11 +248,24 @@ pub(crate) fn numeric_column(
     values: &[Option<f64>],
     rows: &[usize],
 ) -> ColumnProfile {
-    let mut present: Vec<f64> = rows
+    let present: Vec<f64> = rows
         .iter()
         .filter_map(|&i| values.get(i).copied().flatten())
-        .filter(|v| !v.is_nan())
         .collect();
+    numeric_column_present(name, role, kind, dtype, present, rows.len())
+}
+
+/// The profile of a numeric column from its present values (in any order)
+/// over `rows` rows.
+pub(crate) fn numeric_column_present(
+    name: &str,
+    role: &str,
+    kind: &str,
+    dtype: &str,
+    mut present: Vec<f64>,
+    rows: usize,
+) -> ColumnProfile {
+    present.retain(|v| !v.is_nan());
     let count = present.len();
     ColumnProfile {
         name: name.to_string(),
@@ -260,9 +273,31 @@ pub(crate) fn numeric_column(
         kind: kind.to_string(),
         dtype: dtype.to_string(),
         count: count as u64,
-        null_fraction: fraction(rows.len() - count, rows.len()),
+        null_fraction: fraction(rows - count, rows),
         numeric: numeric_profile(&mut present),
         categories: None,
+    }
+}
+
+/// The profile of a categorical column from its count per value over
+/// `rows` rows (the missing ones are those not counted).
+pub(crate) fn text_column_counts(
+    name: &str,
+    role: &str,
+    dtype: &str,
+    counts: Vec<(String, u64)>,
+    rows: usize,
+) -> ColumnProfile {
+    let count: u64 = counts.iter().map(|(_, n)| n).sum();
+    ColumnProfile {
+        name: name.to_string(),
+        role: role.to_string(),
+        kind: "categorical".to_string(),
+        dtype: dtype.to_string(),
+        count,
+        null_fraction: fraction(rows - count as usize, rows),
+        numeric: None,
+        categories: category_profile_from_counts(counts),
     }
 }
 

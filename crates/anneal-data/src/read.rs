@@ -26,7 +26,7 @@ pub struct Table {
 
 /// Rows polars reads to infer CSV column types before falling back to the
 /// whole file (when a later row does not fit the inferred type).
-const INFER_ROWS: usize = 10_000;
+pub(crate) const INFER_ROWS: usize = 10_000;
 
 /// The format named by the config, or else by the file extension.
 pub fn detect_format(path: &Path, declared: Option<DataFormat>) -> Result<DataFormat> {
@@ -55,6 +55,9 @@ pub fn read_table(
     csv: &CsvOptions,
     as_text: &[String],
 ) -> Result<Table> {
+    if path.is_dir() {
+        return read_dir(path, format);
+    }
     let format = detect_format(path, format)?;
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -142,6 +145,30 @@ pub fn read_table(
         sha256,
         logical_sha256,
         bytes: size,
+    })
+}
+
+/// A directory of Hive-partitioned Parquet files, read whole.
+fn read_dir(path: &Path, format: Option<DataFormat>) -> Result<Table> {
+    let source = crate::source::Source::resolve(path, format)?;
+    let lf = source.scan(&CsvOptions::default(), &[], None)?;
+    let df = crate::guard::no_panic(|| lf.collect())
+        .map_err(|panic| source.malformed(&PolarsError::ComputeError(panic.into())))?
+        .map_err(|e| source.malformed(&e))?;
+    if df.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    let logical_sha256 =
+        crate::fingerprint::logical_sha256(&df).map_err(|e| source.malformed(&e))?;
+    Ok(Table {
+        df,
+        path: path.to_path_buf(),
+        format: source.format,
+        sha256: source.sha256()?,
+        logical_sha256,
+        bytes: source.bytes,
     })
 }
 

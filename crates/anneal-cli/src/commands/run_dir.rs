@@ -32,6 +32,33 @@ pub fn partial_dir(out: &Path) -> PathBuf {
     parent.join(format!(".{name}.partial"))
 }
 
+/// A scratch folder beside the run folder (`.NAME.spill-PID`) for the
+/// streaming data stage's matrix files, removed when dropped. It sits on
+/// the run's disk, not in a temp folder that may be held in memory.
+pub struct Spill {
+    pub dir: PathBuf,
+}
+
+impl Spill {
+    pub fn create(out: &Path) -> Result<Spill, CliError> {
+        let partial = partial_dir(out);
+        let name = partial
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(".partial", ""))
+            .unwrap_or_else(|| ".run".into());
+        let dir = partial.with_file_name(format!("{name}.spill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Spill { dir })
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Staging {
     /// Refuses an existing `out` unless `force`, and creates the staging
     /// folder beside it. An interrupted run's staging folder (one holding

@@ -104,7 +104,17 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     let device = anneal_model::device(cfg.train.backend)?;
 
     let t_data = Instant::now();
-    let data = anneal_data::prepare(&loaded, cfg.train.seed)?;
+    // Declared before `data`, so its files outlive the matrices mapped
+    // from them.
+    let spill = if cfg.data.streaming {
+        Some(run_dir::Spill::create(&out)?)
+    } else {
+        None
+    };
+    let data = match &spill {
+        Some(s) => anneal_data::prepare_with(&loaded, cfg.train.seed, &s.dir)?,
+        None => anneal_data::prepare(&loaded, cfg.train.seed)?,
+    };
     let data_secs = t_data.elapsed().as_secs_f64();
     let pre = &data.preprocessor;
     let classes = match &pre.target {
