@@ -39,18 +39,7 @@ pub fn for_each_batch<E: From<DataError>>(
 ) -> std::result::Result<BatchSummary, E> {
     let format = detect_format(path, format)?;
     let rows = rows.max(1);
-    let open_err = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            DataError::NotFound {
-                path: path.to_path_buf(),
-            }
-        } else {
-            DataError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            }
-        }
-    };
+    let open_err = |e: std::io::Error| crate::source::io_err(path, e);
     let malformed = |detail: String| DataError::Malformed {
         path: path.to_path_buf(),
         format: format_name(format),

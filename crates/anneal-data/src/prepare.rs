@@ -173,63 +173,24 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         .iter()
         .map(|n| n.to_string())
         .collect();
-    let missing_col = |column: &str, role: &str| DataError::MissingColumn {
-        path: path.to_path_buf(),
-        column: column.to_string(),
-        role: role.to_string(),
-        available: names.iter().cloned().collect::<Vec<_>>().join(", "),
-    };
-    if !names.contains(&cfg.target) {
-        return Err(missing_col(&cfg.target, "data.target"));
-    }
-    for (list, role) in [(&cfg.drop, "data.drop"), (&cfg.id, "data.id")] {
-        if let Some(c) = list.iter().find(|c| !names.contains(*c)) {
-            return Err(missing_col(c, role));
-        }
-    }
-    if let Some(c) = cfg.columns.keys().find(|c| !names.contains(*c)) {
-        return Err(missing_col(c, "data.columns"));
-    }
+    let available: Vec<String> = names.iter().cloned().collect();
+    let filters = check_named_columns(loaded, path, &available)?;
 
     // Cleaning: missing target, filters, exact duplicates.
-    let mut df = df
+    let df = df
         .with_row_index(ROW.into(), None)
         .map_err(|e| extract::polars_err(path, e))?;
-    let target_col = df
-        .column(&cfg.target)
-        .map_err(|e| extract::polars_err(path, e))?;
-    let mut keep = target_col.is_not_null();
-    if target_col.dtype().is_float() {
-        let nan = target_col
-            .as_materialized_series()
-            .is_nan()
-            .map_err(|e| extract::polars_err(path, e))?;
-        keep = &keep & &!nan;
-    }
-    df = df.filter(&keep).map_err(|e| extract::polars_err(path, e))?;
+    let mut df = drop_missing_target(df, &cfg.target, path)?;
     let missing_target = read_rows - df.height() as u64;
 
     let before = df.height() as u64;
-    for text in &cfg.clean.filters {
-        let f = anneal_config::Filter::parse(text)
-            .map_err(|e| DataError::from(loaded.error_at("data.clean.filters", e)))?;
-        if !names.contains(&f.column) {
-            return Err(missing_col(&f.column, "data.clean.filters"));
-        }
-        df = df.lazy().filter(filter_expr(&f)).collect().map_err(|e| {
-            DataError::unusable(
-                path,
-                format!("filter {text:?}: {}", crate::read::polars_message(&e)),
-            )
-        })?;
-    }
+    df = apply_filters(df, &filters, path)?;
     let filtered = before - df.height() as u64;
 
     let before = df.height() as u64;
     if cfg.clean.drop_duplicates {
-        let subset: Vec<String> = names.iter().cloned().collect();
         df = df
-            .unique_stable(Some(&subset), UniqueKeepStrategy::First, None)
+            .unique_stable(Some(&available), UniqueKeepStrategy::First, None)
             .map_err(|e| extract::polars_err(path, e))?;
     }
     let duplicates = before - df.height() as u64;
@@ -265,15 +226,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         let dtype = col.dtype().to_string();
         let missing = col.null_count() as u64;
         let declared = cfg.columns.get(&name).and_then(|o| o.kind);
-        let role = if name == cfg.target {
-            "target"
-        } else if cfg.drop.contains(&name) || declared == Some(ColumnType::Drop) {
-            "dropped"
-        } else if cfg.id.contains(&name) || declared == Some(ColumnType::Id) {
-            "id"
-        } else {
-            "feature"
-        };
+        let role = role_of(cfg, &name);
         let mut kind = None;
         if role == "feature" {
             if missing == df.height() as u64 {
@@ -356,7 +309,6 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
     let mut profiles: BTreeMap<String, ColumnProfile> = BTreeMap::new();
     for (name, t, vt) in &plans {
         let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
-        let over = cfg.columns.get(name).cloned().unwrap_or_default();
         match t {
             ColumnType::Numeric | ColumnType::Boolean => {
                 let hint = format!(
@@ -364,39 +316,9 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
                     toml_key(name)
                 );
                 let values = extract::numeric(col, path, Some(&rows), &hint)?;
-                let impute = over.impute.unwrap_or(cfg.missing.numeric);
-                if impute == Impute::Missing {
-                    return Err(loaded
-                        .error_at(
-                            &format!("data.columns.{name}.impute"),
-                            "\"missing\" is for categorical columns; use median, mean, constant or mode",
-                        )
-                        .into());
-                }
-                let fit = NumericFit {
-                    impute,
-                    constant: over.fill_value.unwrap_or(cfg.missing.fill_value),
-                    indicator: over.indicator.unwrap_or(cfg.missing.indicator),
-                    outliers: if *t == ColumnType::Boolean {
-                        anneal_config::Outliers::None
-                    } else {
-                        cfg.clean.outliers
-                    },
-                    quantiles: cfg.clean.quantiles,
-                    zscore: cfg.clean.zscore,
-                    scale: over.scale.unwrap_or(cfg.encode.scale),
-                };
-                let source_type = if *t == ColumnType::Boolean {
-                    ValueType::Boolean
-                } else {
-                    *vt
-                };
-                let spec = fit_numeric(name, source_type, &values, &s.train, &fit).ok_or_else(|| {
-                    DataError::unusable(
-                        path,
-                        format!("column {name:?} has no values in the training split (every cell there is missing or NaN); remove it with data.drop = [{name:?}] or provide data"),
-                    )
-                })?;
+                let fit = numeric_fit(loaded, name, *t)?;
+                let spec = fit_numeric(name, numeric_source_type(*t, *vt), &values, &s.train, &fit)
+                    .ok_or_else(|| no_training_values(path, name))?;
                 features.push(spec);
                 profiles.insert(
                     name.clone(),
@@ -417,27 +339,10 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             }
             _ => {
                 let values = extract::text(col, path)?;
-                let impute = over.impute.unwrap_or(cfg.missing.categorical);
-                if !matches!(impute, Impute::Mode | Impute::Missing) {
-                    return Err(loaded
-                        .error_at(
-                            &format!("data.columns.{name}.impute"),
-                            "categorical columns are imputed with \"mode\" or \"missing\"",
-                        )
-                        .into());
-                }
-                let vt = if vt == &ValueType::Boolean {
-                    ValueType::String
-                } else {
-                    *vt
-                };
+                let impute = categorical_impute(loaded, name)?;
                 features.push(fit_categorical(
                     name,
-                    if *t == ColumnType::Categorical {
-                        ValueType::String
-                    } else {
-                        vt
-                    },
+                    categorical_source_type(*t, *vt),
                     &values,
                     &s.train,
                     impute,
@@ -644,6 +549,161 @@ fn unreachable_target(path: &Path) -> Result<TargetSpec> {
         path,
         "internal error: no target values",
     ))
+}
+
+/// Checks that every column the config names exists among `available`
+/// (the file's columns), and parses `[data.clean] filters`.
+pub(crate) fn check_named_columns(
+    loaded: &Loaded,
+    path: &Path,
+    available: &[String],
+) -> Result<Vec<(String, Expr)>> {
+    let cfg = &loaded.config.data;
+    let has = |c: &str| available.iter().any(|a| a == c);
+    let missing_col = |column: &str, role: &str| DataError::MissingColumn {
+        path: path.to_path_buf(),
+        column: column.to_string(),
+        role: role.to_string(),
+        available: available.join(", "),
+    };
+    if !has(&cfg.target) {
+        return Err(missing_col(&cfg.target, "data.target"));
+    }
+    for (list, role) in [(&cfg.drop, "data.drop"), (&cfg.id, "data.id")] {
+        if let Some(c) = list.iter().find(|c| !has(c)) {
+            return Err(missing_col(c, role));
+        }
+    }
+    if let Some(c) = cfg.columns.keys().find(|c| !has(c)) {
+        return Err(missing_col(c, "data.columns"));
+    }
+    let mut filters = Vec::new();
+    for text in &cfg.clean.filters {
+        let f = anneal_config::Filter::parse(text)
+            .map_err(|e| DataError::from(loaded.error_at("data.clean.filters", e)))?;
+        if !has(&f.column) {
+            return Err(missing_col(&f.column, "data.clean.filters"));
+        }
+        filters.push((text.clone(), filter_expr(&f)));
+    }
+    Ok(filters)
+}
+
+/// `df` without the rows whose target is missing (or NaN).
+pub(crate) fn drop_missing_target(df: DataFrame, target: &str, path: &Path) -> Result<DataFrame> {
+    let col = df
+        .column(target)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let mut keep = col.is_not_null();
+    if col.dtype().is_float() {
+        let nan = col
+            .as_materialized_series()
+            .is_nan()
+            .map_err(|e| extract::polars_err(path, e))?;
+        keep = &keep & &!nan;
+    }
+    df.filter(&keep).map_err(|e| extract::polars_err(path, e))
+}
+
+/// `df` with the parsed `[data.clean] filters` applied.
+pub(crate) fn apply_filters(
+    mut df: DataFrame,
+    filters: &[(String, Expr)],
+    path: &Path,
+) -> Result<DataFrame> {
+    for (text, expr) in filters {
+        df = df.lazy().filter(expr.clone()).collect().map_err(|e| {
+            DataError::unusable(
+                path,
+                format!("filter {text:?}: {}", crate::read::polars_message(&e)),
+            )
+        })?;
+    }
+    Ok(df)
+}
+
+/// The role the config gives column `name`: `target`, `dropped`, `id` or
+/// `feature`.
+pub(crate) fn role_of(cfg: &anneal_config::DataConfig, name: &str) -> &'static str {
+    let declared = cfg.columns.get(name).and_then(|o| o.kind);
+    if name == cfg.target {
+        "target"
+    } else if cfg.drop.iter().any(|c| c == name) || declared == Some(ColumnType::Drop) {
+        "dropped"
+    } else if cfg.id.iter().any(|c| c == name) || declared == Some(ColumnType::Id) {
+        "id"
+    } else {
+        "feature"
+    }
+}
+
+/// How numeric (or boolean) column `name` is fitted, from the config.
+pub(crate) fn numeric_fit(loaded: &Loaded, name: &str, kind: ColumnType) -> Result<NumericFit> {
+    let cfg = &loaded.config.data;
+    let over = cfg.columns.get(name).cloned().unwrap_or_default();
+    let impute = over.impute.unwrap_or(cfg.missing.numeric);
+    if impute == Impute::Missing {
+        return Err(loaded
+            .error_at(
+                &format!("data.columns.{name}.impute"),
+                "\"missing\" is for categorical columns; use median, mean, constant or mode",
+            )
+            .into());
+    }
+    Ok(NumericFit {
+        impute,
+        constant: over.fill_value.unwrap_or(cfg.missing.fill_value),
+        indicator: over.indicator.unwrap_or(cfg.missing.indicator),
+        outliers: if kind == ColumnType::Boolean {
+            anneal_config::Outliers::None
+        } else {
+            cfg.clean.outliers
+        },
+        quantiles: cfg.clean.quantiles,
+        zscore: cfg.clean.zscore,
+        scale: over.scale.unwrap_or(cfg.encode.scale),
+    })
+}
+
+pub(crate) fn numeric_source_type(kind: ColumnType, vt: ValueType) -> ValueType {
+    if kind == ColumnType::Boolean {
+        ValueType::Boolean
+    } else {
+        vt
+    }
+}
+
+/// How categorical column `name` is imputed, from the config.
+pub(crate) fn categorical_impute(loaded: &Loaded, name: &str) -> Result<Impute> {
+    let cfg = &loaded.config.data;
+    let over = cfg.columns.get(name).cloned().unwrap_or_default();
+    let impute = over.impute.unwrap_or(cfg.missing.categorical);
+    if !matches!(impute, Impute::Mode | Impute::Missing) {
+        return Err(loaded
+            .error_at(
+                &format!("data.columns.{name}.impute"),
+                "categorical columns are imputed with \"mode\" or \"missing\"",
+            )
+            .into());
+    }
+    Ok(impute)
+}
+
+pub(crate) fn categorical_source_type(kind: ColumnType, vt: ValueType) -> ValueType {
+    if kind == ColumnType::Categorical || vt == ValueType::Boolean {
+        ValueType::String
+    } else {
+        vt
+    }
+}
+
+pub(crate) fn no_training_values(path: &Path, name: &str) -> DataError {
+    DataError::unusable(
+        path,
+        format!(
+            "column {name:?} has no values in the training split (every cell there is missing or NaN); remove it with data.drop = [{name:?}] or provide data"
+        ),
+    )
 }
 
 /// A TOML key for `name`, quoted when it is not a bare key.

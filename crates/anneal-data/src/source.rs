@@ -205,7 +205,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> DataError {
+/// An I/O error on `path`: not found, or anything else.
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> DataError {
     if e.kind() == std::io::ErrorKind::NotFound {
         DataError::NotFound {
             path: path.to_path_buf(),

@@ -41,8 +41,10 @@ use crate::extract;
 use crate::fingerprint::{LogicalHash, row_hashes};
 use crate::matrix::MatrixWriter;
 use crate::prepare::{
-    EXAMPLES, Prepared, ROW, SliceColumn, SplitData, Targets, classifies, filter_expr,
-    infer_feature, label_task, regression_target, slice_columns, split_keys, toml_key,
+    EXAMPLES, Prepared, ROW, SliceColumn, SplitData, Targets, apply_filters, categorical_impute,
+    categorical_source_type, check_named_columns, classifies, drop_missing_target, infer_feature,
+    label_task, no_training_values, numeric_fit, numeric_source_type, regression_target, role_of,
+    slice_columns, split_keys, toml_key,
 };
 use crate::preprocess::{
     NumericFit, Preprocessor, TargetSpec, ValueType, fit_categorical_counts, fit_numeric_present,
@@ -99,33 +101,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
         .map(|n| n.to_string())
         .filter(|n| n != ROW)
         .collect();
-    let name_set: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    let missing_col = |column: &str, role: &str| DataError::MissingColumn {
-        path: path.to_path_buf(),
-        column: column.to_string(),
-        role: role.to_string(),
-        available: names.join(", "),
-    };
-    if !name_set.contains(cfg.target.as_str()) {
-        return Err(missing_col(&cfg.target, "data.target"));
-    }
-    for (list, role) in [(&cfg.drop, "data.drop"), (&cfg.id, "data.id")] {
-        if let Some(c) = list.iter().find(|c| !name_set.contains(c.as_str())) {
-            return Err(missing_col(c, role));
-        }
-    }
-    if let Some(c) = cfg.columns.keys().find(|c| !name_set.contains(c.as_str())) {
-        return Err(missing_col(c, "data.columns"));
-    }
-    let mut filters = Vec::new();
-    for text in &cfg.clean.filters {
-        let f = anneal_config::Filter::parse(text)
-            .map_err(|e| DataError::from(loaded.error_at("data.clean.filters", e)))?;
-        if !name_set.contains(f.column.as_str()) {
-            return Err(missing_col(&f.column, "data.clean.filters"));
-        }
-        filters.push((text.clone(), filter_expr(&f)));
-    }
+    let filters = check_named_columns(loaded, path, &names)?;
     let target_dtype = schema
         .get(cfg.target.as_str())
         .cloned()
@@ -168,29 +144,11 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
         p1.counts.read += df.height() as u64;
         p1.hash.add(&df).map_err(|e| source.malformed(&e))?;
         // Cleaning, as the in-memory stage does it.
-        let target = df
-            .column(&cfg.target)
-            .map_err(|e| extract::polars_err(path, e))?;
-        let mut ok = target.is_not_null();
-        if target.dtype().is_float() {
-            let nan = target
-                .as_materialized_series()
-                .is_nan()
-                .map_err(|e| extract::polars_err(path, e))?;
-            ok = &ok & &!nan;
-        }
         let before = df.height();
-        df = df.filter(&ok).map_err(|e| extract::polars_err(path, e))?;
+        df = drop_missing_target(df, &cfg.target, path)?;
         p1.counts.missing_target += (before - df.height()) as u64;
         let before = df.height();
-        for (text, expr) in &filters {
-            df = df.lazy().filter(expr.clone()).collect().map_err(|e| {
-                DataError::unusable(
-                    path,
-                    format!("filter {text:?}: {}", crate::read::polars_message(&e)),
-                )
-            })?;
-        }
+        df = apply_filters(df, &filters, path)?;
         p1.counts.filtered += (before - df.height()) as u64;
         if cfg.clean.drop_duplicates {
             let hashes = row_hashes(&df).map_err(|e| source.malformed(&e))?;
@@ -237,7 +195,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
                 .column(&plan.name)
                 .map_err(|e| extract::polars_err(path, e))?;
             match &mut plan.acc {
-                Acc::Numeric(spill) => {
+                Acc::Numeric { spill, .. } => {
                     let hint = format!(
                         "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
                         toml_key(&plan.name)
@@ -249,7 +207,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
                         }
                     }
                 }
-                Acc::Text(counts) => {
+                Acc::Text { counts, .. } => {
                     let values = extract::text(col, path)?;
                     for &i in &train {
                         if let Some(v) = values.get(i) {
@@ -367,16 +325,14 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
     let n_train = counts.train as usize;
 
     // The task and the target.
-    let n_distinct = if p1.too_many_labels {
+    // Labels were not counted for a float target (a regression unless
+    // [task] says otherwise, in which case they were).
+    let n_distinct = if p1.too_many_labels || !count_labels {
         usize::MAX
     } else {
         p1.labels.len()
     };
-    let classify = if count_labels {
-        classifies(loaded, &cfg.target, &target_dtype, n_distinct)?
-    } else {
-        classifies(loaded, &cfg.target, &target_dtype, usize::MAX)?
-    };
+    let classify = classifies(loaded, &cfg.target, &target_dtype, n_distinct)?;
     if classify && p1.too_many_labels {
         return Err(DataError::unusable(
             path,
@@ -441,7 +397,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
             .map(|d| d.to_string())
             .unwrap_or_default();
         match plan.acc {
-            Acc::Numeric(spill) => {
+            Acc::Numeric { spill, fit } => {
                 let present = spill.read()?;
                 profiles.insert(
                     plan.name.clone(),
@@ -458,20 +414,12 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
                         n_train,
                     ),
                 );
-                let fit = plan.fit.as_ref().ok_or_else(|| {
-                    DataError::unusable(path, "internal error: a numeric column without its fit")
-                })?;
-                let name = &plan.name;
-                let spec = fit_numeric_present(name, plan.source_type, present, n_train, fit)
-                    .ok_or_else(|| {
-                        DataError::unusable(
-                            path,
-                            format!("column {name:?} has no values in the training split (every cell there is missing or NaN); remove it with data.drop = [{name:?}] or provide data"),
-                        )
-                    })?;
+                let spec =
+                    fit_numeric_present(&plan.name, plan.source_type, present, n_train, &fit)
+                        .ok_or_else(|| no_training_values(path, &plan.name))?;
                 features.push(spec);
             }
-            Acc::Text(counts) => {
+            Acc::Text { counts, impute } => {
                 let counts: Vec<(String, u64)> = counts.into_iter().collect();
                 profiles.insert(
                     plan.name.clone(),
@@ -487,7 +435,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
                     &plan.name,
                     plan.source_type,
                     counts,
-                    plan.impute,
+                    impute,
                     cfg.encode.max_categories,
                 ));
             }
@@ -497,16 +445,7 @@ pub fn prepare(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared> {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let declared = cfg.columns.get(name).and_then(|o| o.kind);
-            let role = if *name == cfg.target {
-                "target"
-            } else if cfg.drop.contains(name) || declared == Some(ColumnType::Drop) {
-                "dropped"
-            } else if cfg.id.contains(name) || declared == Some(ColumnType::Id) {
-                "id"
-            } else {
-                "feature"
-            };
+            let role = role_of(cfg, name);
             let kind = features.iter().find(|f| f.column() == name).map(|f| {
                 match f {
                     crate::FeatureSpec::Categorical { .. } => "categorical",
@@ -747,14 +686,17 @@ struct Plan {
     name: String,
     kind: ColumnType,
     source_type: ValueType,
-    impute: Impute,
-    fit: Option<NumericFit>,
     acc: Acc,
 }
 
 enum Acc {
-    Numeric(F64Spill),
-    Text(BTreeMap<String, u64>),
+    /// The fit settings and the training values, spilled.
+    Numeric { fit: NumericFit, spill: F64Spill },
+    /// The imputation and the count per training value.
+    Text {
+        impute: Impute,
+        counts: BTreeMap<String, u64>,
+    },
 }
 
 /// Decides each feature's kind from the first rows that survive cleaning,
@@ -770,88 +712,35 @@ fn plan_features(
     let path = loaded.data_path();
     let mut plans = Vec::new();
     for name in names {
-        let declared = cfg.columns.get(name).and_then(|o| o.kind);
-        if *name == cfg.target
-            || cfg.drop.contains(name)
-            || declared == Some(ColumnType::Drop)
-            || cfg.id.contains(name)
-            || declared == Some(ColumnType::Id)
-        {
+        if role_of(cfg, name) != "feature" {
             continue;
         }
+        let declared = cfg.columns.get(name).and_then(|o| o.kind);
         let col = df.column(name).map_err(|e| extract::polars_err(&path, e))?;
         let kind = match declared {
             Some(t) => t,
             None => infer_feature(col, &path, rows)?,
         };
-        let over = cfg.columns.get(name).cloned().unwrap_or_default();
         let vt = ValueType::of(col.dtype());
         let plan = match kind {
-            ColumnType::Numeric | ColumnType::Boolean => {
-                let impute = over.impute.unwrap_or(cfg.missing.numeric);
-                if impute == Impute::Missing {
-                    return Err(loaded
-                        .error_at(
-                            &format!("data.columns.{name}.impute"),
-                            "\"missing\" is for categorical columns; use median, mean, constant or mode",
-                        )
-                        .into());
-                }
-                Plan {
-                    name: name.clone(),
-                    kind,
-                    source_type: if kind == ColumnType::Boolean {
-                        ValueType::Boolean
-                    } else {
-                        vt
-                    },
-                    impute,
-                    fit: Some(NumericFit {
-                        impute,
-                        constant: over.fill_value.unwrap_or(cfg.missing.fill_value),
-                        indicator: over.indicator.unwrap_or(cfg.missing.indicator),
-                        outliers: if kind == ColumnType::Boolean {
-                            anneal_config::Outliers::None
-                        } else {
-                            cfg.clean.outliers
-                        },
-                        quantiles: cfg.clean.quantiles,
-                        zscore: cfg.clean.zscore,
-                        scale: over.scale.unwrap_or(cfg.encode.scale),
-                    }),
-                    acc: Acc::Numeric(F64Spill::create(
-                        &spill.join(format!("fit-{}.f64", plans.len())),
-                    )?),
-                }
-            }
-            _ => {
-                let impute = over.impute.unwrap_or(cfg.missing.categorical);
-                if !matches!(impute, Impute::Mode | Impute::Missing) {
-                    return Err(loaded
-                        .error_at(
-                            &format!("data.columns.{name}.impute"),
-                            "categorical columns are imputed with \"mode\" or \"missing\"",
-                        )
-                        .into());
-                }
-                let vt = if vt == ValueType::Boolean {
-                    ValueType::String
-                } else {
-                    vt
-                };
-                Plan {
-                    name: name.clone(),
-                    kind,
-                    source_type: if kind == ColumnType::Categorical {
-                        ValueType::String
-                    } else {
-                        vt
-                    },
-                    impute,
-                    fit: None,
-                    acc: Acc::Text(BTreeMap::new()),
-                }
-            }
+            ColumnType::Numeric | ColumnType::Boolean => Plan {
+                name: name.clone(),
+                kind,
+                source_type: numeric_source_type(kind, vt),
+                acc: Acc::Numeric {
+                    fit: numeric_fit(loaded, name, kind)?,
+                    spill: F64Spill::create(&spill.join(format!("fit-{}.f64", plans.len())))?,
+                },
+            },
+            _ => Plan {
+                name: name.clone(),
+                kind,
+                source_type: categorical_source_type(kind, vt),
+                acc: Acc::Text {
+                    impute: categorical_impute(loaded, name)?,
+                    counts: BTreeMap::new(),
+                },
+            },
         };
         plans.push(plan);
     }

@@ -41,12 +41,7 @@ pub struct Spill {
 
 impl Spill {
     pub fn create(out: &Path) -> Result<Spill, CliError> {
-        let partial = partial_dir(out);
-        let name = partial
-            .file_name()
-            .map(|n| n.to_string_lossy().replace(".partial", ""))
-            .unwrap_or_else(|| ".run".into());
-        let dir = partial.with_file_name(format!("{name}.spill-{}", std::process::id()));
+        let dir = partial_dir(out).with_extension(format!("spill-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Spill { dir })
