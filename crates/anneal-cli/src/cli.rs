@@ -48,7 +48,8 @@ pub enum Command {
     CheckData(CheckDataArgs),
     /// Re-run the training recorded in a run folder and compare every
     /// hash: artifact id, weights, report, predictions. Exit 0 identical,
-    /// 1 different.
+    /// 1 different. With --against-cpu (for GPU-trained runs): retrain on
+    /// the CPU and compare every metric within a tolerance.
     Verify(VerifyArgs),
     /// Check a config, or print it with every default filled in.
     Config(ConfigArgs),
@@ -58,6 +59,11 @@ pub enum Command {
     /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or VC_TASK_INDEX).
     #[command(subcommand)]
     Sweep(SweepCommand),
+    /// Measure a config's data stage, training and prediction: samples/s,
+    /// epoch times, single-row latency, peak memory and the device, as a
+    /// table and (with --out) as JSON for CI to collect. Writes no run
+    /// folder.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +160,46 @@ pub struct TrainArgs {
     /// Print only the final summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The training config (TOML).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Override train.backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Override train.epochs (early stopping still applies).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
+    /// The stages to measure; the data stage always runs.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "prep,train,predict"
+    )]
+    pub stages: Vec<BenchStage>,
+    /// Rows per forward pass when predicting in batches.
+    #[arg(long, value_name = "ROWS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub predict_batch: u64,
+    /// Write the figures here as JSON.
+    #[arg(long, short)]
+    pub out: Option<std::path::PathBuf>,
+    /// Print nothing but errors (with --out).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchStage {
+    /// Read, clean, split, fit and transform the data.
+    Prep,
+    /// Train the configured model (the standard loop, no checkpoints).
+    Train,
+    /// Batch forward passes over the test split, and single rows.
+    Predict,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -398,6 +444,25 @@ pub struct VerifyArgs {
     /// Keep the re-run's folder here instead of a temporary one.
     #[arg(long)]
     pub keep: Option<PathBuf>,
+    /// Retrain on the CPU backend (flex) and check that every metric of
+    /// the run agrees with the CPU-trained model's within --tolerance,
+    /// instead of comparing hashes: the check for GPU-trained runs, which
+    /// are not bit-reproducible.
+    #[arg(long)]
+    pub against_cpu: bool,
+    /// With --against-cpu: the largest difference allowed per metric,
+    /// relative to max(1, |recorded|, |cpu|) (so absolute for accuracy,
+    /// F1, AUC, R²).
+    #[arg(long, default_value_t = 0.02, requires = "against_cpu", value_parser = tolerance)]
+    pub tolerance: f64,
+}
+
+/// A tolerance: finite and at least 0.
+fn tolerance(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a tolerance >= 0")),
+    }
 }
 
 /// A number of seconds: finite and at least 0.

@@ -36,6 +36,13 @@ pub enum CliError {
         epoch: u32,
         step: u64,
     },
+    #[error("verify FAILED: {differ} of {total} metrics of {} differ from the CPU-trained model's by more than {tolerance}", run.display())]
+    VerifyDisagrees {
+        run: PathBuf,
+        differ: usize,
+        total: usize,
+        tolerance: f64,
+    },
     #[error("verify FAILED: {differ} of {total} hashes of {} differ from the re-run", run.display())]
     VerifyDiffers {
         run: PathBuf,
@@ -95,7 +102,7 @@ impl CliError {
             | CliError::InterruptedRunExists(_)
             | CliError::NothingToResume { .. }
             | CliError::Usage(_) => 2,
-            CliError::VerifyDiffers { .. } => 1,
+            CliError::VerifyDiffers { .. } | CliError::VerifyDisagrees { .. } => 1,
             CliError::Interrupted { code, .. }
             | CliError::SweepInterrupted { code, .. }
             | CliError::SweepFailed { code, .. } => *code,

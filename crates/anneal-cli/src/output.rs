@@ -762,3 +762,114 @@ pub fn leaderboard(dir: &Path, board: &anneal_sweep::Leaderboard) {
 pub fn sweep_done(seconds: f64) {
     eprintln!("anneal: sweep finished in {seconds:.1} s");
 }
+
+pub fn bench_epoch(epoch: u32, epochs: u32, loss: f64) {
+    out!("epoch {epoch}/{epochs} loss {loss:.4}");
+}
+
+/// `anneal bench`'s table.
+pub fn bench(r: &crate::commands::bench::BenchReport, out: Option<&Path>) {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    out!(
+        "bench {} on {} ({}, {} threads)",
+        r.config,
+        r.backend,
+        r.device,
+        r.threads
+    );
+    let d = &r.data;
+    out!(
+        "  data     {:>10.3} s  {:>12.0} rows/s    {} rows ({}) -> {} train / {} test x {} inputs",
+        d.prepare_seconds,
+        d.rows_per_second,
+        d.rows_read,
+        if d.file_bytes < 1 << 20 {
+            format!("{:.1} KiB", d.file_bytes as f64 / 1024.0)
+        } else {
+            format!("{:.1} MiB", mib(d.file_bytes))
+        },
+        d.train_rows,
+        d.test_rows,
+        d.inputs
+    );
+    if let Some(t) = &r.train {
+        let mean = t.epoch_seconds.iter().sum::<f64>() / t.epoch_seconds.len().max(1) as f64;
+        out!(
+            "  train    {:>10.3} s  {:>12.0} samples/s {} epochs of {} (batch {}), {:.3} s per epoch, final loss {:.4}",
+            t.seconds,
+            t.samples_per_second,
+            t.epochs,
+            t.architecture,
+            t.batch_size,
+            mean,
+            t.final_train_loss
+        );
+        if let Some(a) = t.test_accuracy {
+            out!("           test accuracy {a:.4}");
+        }
+    }
+    if let Some(p) = &r.predict {
+        out!(
+            "  predict  {:>10.3} s  {:>12.0} rows/s    {} rows in batches of {}; one row: median {:.1} us, p99 {:.1} us ({} calls)",
+            p.seconds,
+            p.rows_per_second,
+            p.rows,
+            p.batch_rows,
+            p.single_row.median_us,
+            p.single_row.p99_us,
+            p.single_row.calls
+        );
+    }
+    match r.peak_rss_bytes {
+        Some(b) => out!(
+            "  process  {:>10.3} s  peak memory {:.0} MiB",
+            r.process_seconds,
+            mib(b)
+        ),
+        None => out!("  process  {:>10.3} s", r.process_seconds),
+    }
+    if let Some(p) = out {
+        out!("figures: {}", p.display());
+    }
+}
+
+pub fn verified_against_cpu(
+    run: &Path,
+    backend: &str,
+    agreed: &[crate::commands::verify::Agreement],
+    tolerance: f64,
+) {
+    out!(
+        "verify {}: retrained on the CPU (flex); every metric must agree with the {backend} run's within {tolerance} (relative to max(1, |value|))",
+        run.display()
+    );
+    out!(
+        "         {:<32} {:>12} {:>12} {:>10}",
+        "metric",
+        backend,
+        "cpu",
+        "difference"
+    );
+    for m in agreed {
+        out!(
+            "{}  {:<32} {:>12.6} {:>12.6} {:>10.6}",
+            if m.within { "agrees " } else { "DIFFERS" },
+            m.metric,
+            m.recorded,
+            m.cpu,
+            (m.recorded - m.cpu).abs()
+        );
+    }
+    if backend == "flex" || backend == "ndarray" {
+        out!(
+            "the run was trained on a CPU backend: `anneal verify` without --against-cpu checks it bit for bit"
+        );
+    } else {
+        out!(
+            "GPU training is not bit-reproducible (autotuned kernels, float atomics): agreement within the tolerance is the guarantee"
+        );
+    }
+    if agreed.iter().all(|m| m.within) {
+        out!("verify: AGREES ({} metrics)", agreed.len());
+    }
+}

@@ -20,6 +20,7 @@
 //! length and its UTF-8 bytes.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::prepare::ROW;
@@ -65,9 +66,18 @@ impl LogicalHash {
                 }
             }
         }
-        let mut sum = self.sum;
-        each_row_hash(df, &names, |h| sum = sum.wrapping_add(h))?;
-        self.sum = sum;
+        // The sum is order-free, so chunks are hashed in parallel.
+        let starts: Vec<usize> = (0..df.height()).step_by(CHUNK).collect();
+        let sums = starts
+            .par_iter()
+            .map(|&start| {
+                let chunk = df.slice(start as i64, CHUNK.min(df.height() - start));
+                let mut sum = 0u128;
+                each_row_hash(&chunk, &names, |h| sum = sum.wrapping_add(h))?;
+                Ok(sum)
+            })
+            .collect::<PolarsResult<Vec<u128>>>()?;
+        self.sum = sums.into_iter().fold(self.sum, u128::wrapping_add);
         self.rows += df.height() as u64;
         Ok(())
     }

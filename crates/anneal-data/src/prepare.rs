@@ -7,13 +7,14 @@ use std::path::Path;
 
 use anneal_config::{ColumnType, Impute, Loaded, TaskKind};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
 use crate::extract;
 use crate::matrix::Matrix;
 use crate::preprocess::{
-    HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, fit_categorical,
-    fit_numeric, mean_std,
+    FeatureSpec, HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType,
+    fit_categorical_counts, fit_numeric_present, mean_std,
 };
 use crate::profile::{self, ColumnProfile, DataProfile};
 use crate::read::{Table, read_table};
@@ -303,64 +304,89 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
 
     // Fit the preprocessing on the training rows only, and profile the
     // same rows from the values just extracted (no second pass over the
-    // frame).
+    // frame). Columns are independent: they are fitted in parallel, and
+    // each one's training values are gathered (numeric: sorted) or counted
+    // once for both its fit and its profile.
+    let mut in_train = vec![false; df.height()];
+    for &i in &s.train {
+        in_train[i] = true;
+    }
+    let fitted: Vec<Result<(FeatureSpec, ColumnProfile, HostColumn)>> = plans
+        .par_iter()
+        .map(|(name, t, vt)| {
+            let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
+            let dtype = col.dtype().to_string();
+            Ok(match t {
+                ColumnType::Numeric | ColumnType::Boolean => {
+                    let hint = format!(
+                        "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
+                        toml_key(name)
+                    );
+                    let values = extract::numeric(col, path, Some(&rows), &hint)?;
+                    let fit = numeric_fit(loaded, name, *t)?;
+                    let mut present: Vec<f64> = s.train.iter().filter_map(|&i| values[i]).collect();
+                    present.sort_unstable_by(f64::total_cmp);
+                    let spec = fit_numeric_present(
+                        name,
+                        numeric_source_type(*t, *vt),
+                        present.clone(),
+                        s.train.len(),
+                        &fit,
+                    )
+                    .ok_or_else(|| no_training_values(path, name))?;
+                    let kind = if *t == ColumnType::Boolean {
+                        "boolean"
+                    } else {
+                        "numeric"
+                    };
+                    let profile = profile::numeric_column_present(
+                        name,
+                        "feature",
+                        kind,
+                        &dtype,
+                        present,
+                        s.train.len(),
+                    );
+                    (spec, profile, HostColumn::Num(values))
+                }
+                _ => {
+                    let values = extract::text(col, path)?;
+                    let impute = categorical_impute(loaded, name)?;
+                    let mut counts: PlHashMap<&str, u64> = PlHashMap::new();
+                    for (v, train) in values.iter().zip(&in_train) {
+                        if let (Some(v), true) = (v, train) {
+                            *counts.entry(v).or_default() += 1;
+                        }
+                    }
+                    let counts: Vec<(String, u64)> =
+                        counts.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
+                    let spec = fit_categorical_counts(
+                        name,
+                        categorical_source_type(*t, *vt),
+                        counts.clone(),
+                        impute,
+                        cfg.encode.max_categories,
+                    );
+                    let profile = profile::text_column_counts(
+                        name,
+                        "feature",
+                        &dtype,
+                        counts,
+                        s.train.len(),
+                    );
+                    (spec, profile, HostColumn::Text(values))
+                }
+            })
+        })
+        .collect();
     let mut features = Vec::new();
     let mut host = Vec::new();
     let mut profiles: BTreeMap<String, ColumnProfile> = BTreeMap::new();
-    for (name, t, vt) in &plans {
-        let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
-        match t {
-            ColumnType::Numeric | ColumnType::Boolean => {
-                let hint = format!(
-                    "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
-                    toml_key(name)
-                );
-                let values = extract::numeric(col, path, Some(&rows), &hint)?;
-                let fit = numeric_fit(loaded, name, *t)?;
-                let spec = fit_numeric(name, numeric_source_type(*t, *vt), &values, &s.train, &fit)
-                    .ok_or_else(|| no_training_values(path, name))?;
-                features.push(spec);
-                profiles.insert(
-                    name.clone(),
-                    profile::numeric_column(
-                        name,
-                        "feature",
-                        if *t == ColumnType::Boolean {
-                            "boolean"
-                        } else {
-                            "numeric"
-                        },
-                        &col.dtype().to_string(),
-                        &values,
-                        &s.train,
-                    ),
-                );
-                host.push(HostColumn::Num(values));
-            }
-            _ => {
-                let values = extract::text(col, path)?;
-                let impute = categorical_impute(loaded, name)?;
-                features.push(fit_categorical(
-                    name,
-                    categorical_source_type(*t, *vt),
-                    &values,
-                    &s.train,
-                    impute,
-                    cfg.encode.max_categories,
-                ));
-                profiles.insert(
-                    name.clone(),
-                    profile::text_column(
-                        name,
-                        "feature",
-                        &col.dtype().to_string(),
-                        &values,
-                        &s.train,
-                    ),
-                );
-                host.push(HostColumn::Text(values));
-            }
-        }
+    for ((name, _, _), f) in plans.iter().zip(fitted) {
+        let (spec, profile, values) = f?;
+        features.push(spec);
+        profiles.insert(name.clone(), profile);
+        host.push(values);
     }
 
     let target = match (&labels, &raw_y) {
@@ -396,8 +422,9 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         id_columns,
     };
 
+    let codes = preprocessor.encode(&host);
     let make = |idx: &[usize]| -> SplitData {
-        let x = preprocessor.transform_columns(&host, Some(idx));
+        let x = preprocessor.transform_encoded(&host, &codes, Some(idx));
         let y = match (&classes, &raw_y, &preprocessor.target) {
             (Some(c), _, _) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
             (None, Some(v), TargetSpec::Regression { offset, scale, .. }) => {
@@ -736,17 +763,19 @@ fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, Targe
         return Ok((Task::Regression, TargetKind::Values(values)));
     }
     let text = extract::text(col, path)?;
-    let distinct: BTreeSet<String> = text.iter().flatten().map(str::to_string).collect();
+    let distinct: PlHashSet<&str> = text.iter().flatten().collect();
+    let distinct: BTreeSet<String> = distinct.into_iter().map(str::to_string).collect();
     let (task, labels) = label_task(loaded, &name, &dtype, distinct, path)?;
-    let index: std::collections::HashMap<&str, u32> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i as u32))
-        .collect();
-    let idx: Vec<u32> = text
-        .iter()
-        .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(0))
-        .collect();
+    let idx: Vec<u32> = {
+        let index: PlHashMap<&str, u32> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i as u32))
+            .collect();
+        text.iter()
+            .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(0))
+            .collect()
+    };
     Ok((task, TargetKind::Classes(labels, idx)))
 }
 

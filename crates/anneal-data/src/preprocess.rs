@@ -2,7 +2,6 @@
 //! raw value becomes model inputs. It maps one-to-one onto ONNX-ML's
 //! Imputer, Scaler and OneHotEncoder, and is stored in the artifact as JSON.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anneal_config::Impute;
@@ -230,41 +229,19 @@ impl Preprocessor {
         cols: &[HostColumn],
         select: Option<&[usize]>,
     ) -> Vec<f32> {
-        let n_all = cols.first().map_or(0, |c| match c {
-            HostColumn::Num(v) => v.len(),
-            HostColumn::Text(ca) => ca.len(),
-        });
-        let n = select.map_or(n_all, <[usize]>::len);
-        let width = self.n_inputs();
-        let mut out = vec![0f32; n * width];
-        let mut offset = 0;
-        for (spec, col) in self.features.iter().zip(cols) {
-            match (spec, col) {
-                (
-                    FeatureSpec::Numeric {
-                        fill,
-                        indicator,
-                        clip,
-                        offset: shift,
-                        scale,
-                        ..
-                    },
-                    HostColumn::Num(values),
-                ) => {
-                    for r in 0..n {
-                        let src = select.map_or(r, |s| s[r]);
-                        let v = values.get(src).copied().flatten();
-                        let mut x = v.unwrap_or(*fill);
-                        if let Some([lo, hi]) = clip {
-                            x = x.clamp(*lo, *hi);
-                        }
-                        let base = r * width + offset;
-                        out[base] = ((x - shift) / scale) as f32;
-                        if *indicator {
-                            out[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
-                        }
-                    }
-                }
+        let codes = self.encode(cols);
+        self.transform_encoded(cols, &codes, select)
+    }
+
+    /// The one-hot slot of every row of every categorical column (`None`
+    /// for numeric columns): one pass in storage order, one hash lookup per
+    /// cell, so that the transform itself only indexes. Computed once and
+    /// shared by the train, valid and test transforms.
+    pub(crate) fn encode(&self, cols: &[HostColumn]) -> Vec<Option<Vec<u32>>> {
+        self.features
+            .iter()
+            .zip(cols)
+            .map(|(spec, col)| match (spec, col) {
                 (
                     FeatureSpec::Categorical {
                         categories,
@@ -273,31 +250,101 @@ impl Preprocessor {
                     },
                     HostColumn::Text(ca),
                 ) => {
-                    let index: HashMap<&str, usize> = categories
+                    let index: PlHashMap<&str, u32> = categories
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| (c.as_str(), i))
+                        .map(|(i, c)| (c.as_str(), i as u32))
                         .collect();
-                    let missing_slot = categories.len();
-                    let unknown_slot = categories.len() + usize::from(missing_fill.is_none());
+                    let missing_slot = categories.len() as u32;
+                    let unknown_slot = categories.len() as u32 + u32::from(missing_fill.is_none());
                     let fill_slot = missing_fill
                         .as_deref()
                         .and_then(|f| index.get(f).copied())
                         .unwrap_or(unknown_slot);
-                    for r in 0..n {
-                        let src = select.map_or(r, |s| s[r]);
-                        let slot = match ca.get(src) {
-                            None if missing_fill.is_none() => missing_slot,
-                            None => fill_slot,
-                            Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
-                        };
-                        out[r * width + offset + slot] = 1.0;
-                    }
+                    Some(
+                        ca.iter()
+                            .map(|v| match v {
+                                None if missing_fill.is_none() => missing_slot,
+                                None => fill_slot,
+                                Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
+                            })
+                            .collect(),
+                    )
                 }
-                // Extraction follows the spec, so kinds always match.
-                _ => {}
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The transform over codes from [`Self::encode`]. Rows are written in
+    /// blocks, every column of a block before the next block, so that the
+    /// block's slice of the row-major output stays in cache.
+    pub(crate) fn transform_encoded(
+        &self,
+        cols: &[HostColumn],
+        codes: &[Option<Vec<u32>>],
+        select: Option<&[usize]>,
+    ) -> Vec<f32> {
+        const BLOCK: usize = 2048;
+        let n_all = cols.first().map_or(0, |c| match c {
+            HostColumn::Num(v) => v.len(),
+            HostColumn::Text(ca) => ca.len(),
+        });
+        let n = select.map_or(n_all, <[usize]>::len);
+        let width = self.n_inputs();
+        let mut out = vec![0f32; n * width];
+        let offsets: Vec<usize> = self
+            .features
+            .iter()
+            .scan(0, |at, f| {
+                let o = *at;
+                *at += f.width();
+                Some(o)
+            })
+            .collect();
+        for (b, block) in out.chunks_mut(BLOCK * width.max(1)).enumerate() {
+            let first = b * BLOCK;
+            let rows = block.len() / width.max(1);
+            let src = |r: usize| select.map_or(first + r, |s| s[first + r]);
+            for (((spec, col), code), &offset) in
+                self.features.iter().zip(cols).zip(codes).zip(&offsets)
+            {
+                match (spec, col, code) {
+                    (
+                        FeatureSpec::Numeric {
+                            fill,
+                            indicator,
+                            clip,
+                            offset: shift,
+                            scale,
+                            ..
+                        },
+                        HostColumn::Num(values),
+                        _,
+                    ) => {
+                        for r in 0..rows {
+                            let v = values.get(src(r)).copied().flatten();
+                            let mut x = v.unwrap_or(*fill);
+                            if let Some([lo, hi]) = clip {
+                                x = x.clamp(*lo, *hi);
+                            }
+                            let base = r * width + offset;
+                            block[base] = ((x - shift) / scale) as f32;
+                            if *indicator {
+                                block[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
+                            }
+                        }
+                    }
+                    (FeatureSpec::Categorical { .. }, _, Some(slots)) => {
+                        for r in 0..rows {
+                            let slot = slots[src(r)] as usize;
+                            block[r * width + offset + slot] = 1.0;
+                        }
+                    }
+                    // Extraction follows the spec, so kinds always match.
+                    _ => {}
+                }
             }
-            offset += spec.width();
         }
         out
     }
@@ -316,6 +363,7 @@ pub(crate) struct NumericFit {
 
 /// Fits a numeric column on the training rows. `None` when the training
 /// split has no value at all in this column.
+#[cfg(test)]
 pub(crate) fn fit_numeric(
     column: &str,
     source_type: ValueType,
@@ -402,6 +450,7 @@ pub(crate) fn fit_numeric_present(
 
 /// Fits a categorical column on the training rows: the `max_categories` most
 /// frequent values (ties by name), listed in name order.
+#[cfg(test)]
 pub(crate) fn fit_categorical(
     column: &str,
     source_type: ValueType,
@@ -410,7 +459,7 @@ pub(crate) fn fit_categorical(
     impute: Impute,
     max_categories: usize,
 ) -> FeatureSpec {
-    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut counts: PlHashMap<&str, u64> = PlHashMap::new();
     for &i in train {
         if let Some(v) = values.get(i) {
             *counts.entry(v).or_default() += 1;

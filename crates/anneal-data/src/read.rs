@@ -78,54 +78,62 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
-    let sha256 = anneal_core::hash::sha256_hex(&bytes);
+    // The file's SHA-256 is computed on another thread while the text is
+    // checked and parsed.
     let size = bytes.len() as u64;
     let malformed = |detail: String| DataError::Malformed {
         path: path.to_path_buf(),
         format: format_name(format),
         detail,
     };
-    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    if format != DataFormat::Parquet {
-        let names;
-        let layout = if format == DataFormat::Csv {
-            names = csvscan::header_names(&bytes, delimiter);
-            Some((delimiter, names.as_slice()))
-        } else {
-            None
-        };
-        if let Some(problem) = csvscan::text_problem(&bytes, layout, CsvPos::START) {
-            return Err(malformed(problem));
-        }
-    }
-    let df = match format {
-        DataFormat::Csv => {
-            match read_csv(&bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
-                Ok(df) => df,
-                // A value after the sampled rows did not fit the inferred
-                // type: infer from every row instead, so that the column
-                // comes back as text and the value can be reported by row.
-                Err(_) => read_csv(&bytes, delimiter, csv, as_text, None).map_err(|e| {
-                    malformed(
-                        shape_message(&bytes, delimiter, |at| at)
-                            .unwrap_or_else(|| polars_message(&e)),
-                    )
-                })?,
+    let (sha256, parsed) = rayon::join(
+        || anneal_core::hash::sha256_hex(&bytes),
+        || -> Result<DataFrame> {
+            let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+            if format != DataFormat::Parquet {
+                let names;
+                let layout = if format == DataFormat::Csv {
+                    names = csvscan::header_names(&bytes, delimiter);
+                    Some((delimiter, names.as_slice()))
+                } else {
+                    None
+                };
+                if let Some(problem) = csvscan::text_problem(&bytes, layout, CsvPos::START) {
+                    return Err(malformed(problem));
+                }
             }
-        }
-        DataFormat::Parquet => {
-            crate::guard::no_panic(|| ParquetReader::new(Cursor::new(bytes)).finish())
+            let df = match format {
+                DataFormat::Csv => {
+                    match read_csv(&bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
+                        Ok(df) => df,
+                        // A value after the sampled rows did not fit the inferred
+                        // type: infer from every row instead, so that the column
+                        // comes back as text and the value can be reported by row.
+                        Err(_) => read_csv(&bytes, delimiter, csv, as_text, None).map_err(|e| {
+                            malformed(
+                                shape_message(&bytes, delimiter, |at| at)
+                                    .unwrap_or_else(|| polars_message(&e)),
+                            )
+                        })?,
+                    }
+                }
+                DataFormat::Parquet => crate::guard::no_panic(|| {
+                    ParquetReader::new(Cursor::new(bytes.as_slice())).finish()
+                })
                 .map_err(|panic| malformed(format!("the Parquet reader failed ({panic})")))?
-                .map_err(|e| malformed(polars_message(&e)))?
-        }
-        DataFormat::Ndjson => crate::guard::no_panic(|| {
-            JsonReader::new(Cursor::new(bytes))
-                .with_json_format(JsonFormat::JsonLines)
-                .finish()
-        })
-        .map_err(|panic| malformed(format!("the NDJSON reader failed ({panic})")))?
-        .map_err(|e| malformed(polars_message(&e)))?,
-    };
+                .map_err(|e| malformed(polars_message(&e)))?,
+                DataFormat::Ndjson => crate::guard::no_panic(|| {
+                    JsonReader::new(Cursor::new(bytes.as_slice()))
+                        .with_json_format(JsonFormat::JsonLines)
+                        .finish()
+                })
+                .map_err(|panic| malformed(format!("the NDJSON reader failed ({panic})")))?
+                .map_err(|e| malformed(polars_message(&e)))?,
+            };
+            Ok(df)
+        },
+    );
+    let df = parsed?;
     if df.width() == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),

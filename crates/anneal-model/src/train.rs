@@ -306,6 +306,26 @@ pub fn train_with(
             .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))
     };
 
+    // On a GPU, reading each step's loss back would make the host wait for
+    // the device at every step: the losses are summed on the device and
+    // read at the epoch end (or a checkpoint) instead, where divergence is
+    // then reported. The CPU backends read every step, as they always have
+    // (their sums, and so their reports, stay bit for bit the same).
+    let defer_loss = !crate::backend::is_deterministic(cfg.backend);
+    let mut pending_loss: Option<Tensor<1>> = None;
+    let settle = |pending: &mut Option<Tensor<1>>, sum: &mut f64, epoch: u32| -> Result<()> {
+        if let Some(p) = pending.take() {
+            let v = p.into_scalar::<f32>() as f64;
+            if !v.is_finite() {
+                return Err(ModelError::Diverged {
+                    epoch: epoch + 1,
+                    loss: v,
+                });
+            }
+            *sum += v;
+        }
+        Ok(())
+    };
     let mut last_save = std::time::Instant::now();
     for epoch in first_epoch..cfg.epochs {
         let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
@@ -381,14 +401,22 @@ pub fn train_with(
                     }
                 }
             };
-            let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
-                return Err(ModelError::Diverged {
-                    epoch: epoch + 1,
-                    loss: loss_value,
+            if defer_loss {
+                let weighted = loss.clone().detach() * b as f32;
+                pending_loss = Some(match pending_loss.take() {
+                    Some(p) => p + weighted,
+                    None => weighted,
                 });
+            } else {
+                let loss_value = loss.clone().into_scalar::<f32>() as f64;
+                if !loss_value.is_finite() {
+                    return Err(ModelError::Diverged {
+                        epoch: epoch + 1,
+                        loss: loss_value,
+                    });
+                }
+                loss_sum += loss_value * b as f64;
             }
-            loss_sum += loss_value * b as f64;
             let grads = loss.backward();
             let mut grads = GradientsParams::from_grads(grads, &model);
             if cfg.grad_clip > 0.0 {
@@ -405,6 +433,7 @@ pub fn train_with(
                 // A due checkpoint on an epoch's last batch is left to the
                 // epoch-end one that follows (after validation).
                 if stop || (due && !last_of_epoch) {
+                    settle(&mut pending_loss, &mut loss_sum, epoch)?;
                     let state = snapshot(
                         &model,
                         optim_bytes(&optim)?,
@@ -428,6 +457,7 @@ pub fn train_with(
                 }
             }
         }
+        settle(&mut pending_loss, &mut loss_sum, epoch)?;
         let train_loss = loss_sum / train.n.max(1) as f64;
 
         let (valid_loss, valid_metric) = match &valid {

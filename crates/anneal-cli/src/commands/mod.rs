@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod artifact;
+pub(crate) mod bench;
 mod check_data;
 mod config;
 mod eval;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gate(a) => gate::run(&a),
         Command::CheckData(a) => check_data::run(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Bench(a) => bench::run(&a),
         Command::Config(a) => config::run(&a),
         Command::Sweep(c) => sweep::run(&c),
     }

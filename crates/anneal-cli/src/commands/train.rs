@@ -426,7 +426,7 @@ fn model_kind(k: ModelKind) -> String {
     }
 }
 
-fn train_data(s: &SplitData) -> TrainData<'_> {
+pub(crate) fn train_data(s: &SplitData) -> TrainData<'_> {
     match &s.y {
         Targets::Classes(c) => TrainData {
             x: &s.x,
@@ -445,7 +445,7 @@ fn train_data(s: &SplitData) -> TrainData<'_> {
 
 /// A loss that does not fit the task inferred from the data is a config
 /// error, pointed at its line.
-fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
+pub(crate) fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
     use anneal_config::Loss;
     let loss = loaded.config.train.loss;
     let bad = match loss {
@@ -472,7 +472,7 @@ fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
 }
 
 /// scikit-learn's "balanced" weights: n / (k * n_c), from the training split.
-fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
+pub(crate) fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
     let Targets::Classes(y) = &data.train.y else {
         return Vec::new();
     };

@@ -79,7 +79,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         config: Some(config_path.clone()),
         out: Some(out.clone()),
         seed: None,
-        backend: None,
+        backend: args.against_cpu.then_some(crate::cli::BackendArg::Flex),
         force: true,
         resume: None,
         checkpoint_every: 0,
@@ -92,6 +92,32 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         trial_record: None,
     };
     let result = super::train::run(&train);
+    if args.against_cpu {
+        let agreed = result
+            .as_ref()
+            .ok()
+            .map(|_| agreement(run, &out, args.tolerance));
+        if args.keep.is_none() {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        result?;
+        let agreed = agreed.unwrap_or_else(|| Ok(Vec::new()))?;
+        let backend = report
+            .pointer("/reproducibility/backend")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?");
+        output::verified_against_cpu(run, backend, &agreed, args.tolerance);
+        let differ = agreed.iter().filter(|m| !m.within).count();
+        if differ > 0 {
+            return Err(CliError::VerifyDisagrees {
+                run: run.clone(),
+                differ,
+                total: agreed.len(),
+                tolerance: args.tolerance,
+            });
+        }
+        return Ok(());
+    }
     let compared = result.as_ref().ok().map(|_| compare(run, &out));
     let environment = environment(&report, &out);
     if args.keep.is_none() {
@@ -109,6 +135,69 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+/// One metric of the run beside the CPU-trained model's.
+pub struct Agreement {
+    /// `split/metric`, e.g. `test/accuracy`.
+    pub metric: String,
+    pub recorded: f64,
+    pub cpu: f64,
+    pub within: bool,
+}
+
+/// Compares every metric in the two runs' metrics.json: a metric agrees
+/// when |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A metric
+/// that is NaN in both agrees; one present in only one run does not.
+fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>, CliError> {
+    type Metrics = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
+    let read = |dir: &Path| -> Result<Metrics, CliError> {
+        let path = dir.join("metrics.json");
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| {
+                let mut out = Metrics::new();
+                for (split, m) in v.as_object()? {
+                    let m = m.as_object()?;
+                    out.insert(
+                        split.clone(),
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(f64::NAN)))
+                            .collect(),
+                    );
+                }
+                Some(out)
+            })
+            .ok_or_else(|| CliError::Io(format!("cannot read {}", path.display())))
+    };
+    let (a, b) = (read(recorded)?, read(cpu)?);
+    let mut names = std::collections::BTreeSet::new();
+    for m in [&a, &b] {
+        for (split, metrics) in m {
+            for k in metrics.keys() {
+                names.insert((split.clone(), k.clone()));
+            }
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|(split, k)| {
+            let get = |m: &Metrics| m.get(&split).and_then(|s| s.get(&k)).copied();
+            let (r, c) = (get(&a), get(&b));
+            let within = match (r, c) {
+                (Some(r), Some(c)) if r.is_nan() && c.is_nan() => true,
+                (Some(r), Some(c)) => (r - c).abs() <= tolerance * 1f64.max(r.abs()).max(c.abs()),
+                _ => false,
+            };
+            Agreement {
+                metric: format!("{split}/{k}"),
+                recorded: r.unwrap_or(f64::NAN),
+                cpu: c.unwrap_or(f64::NAN),
+                within,
+            }
+        })
+        .collect())
 }
 
 fn file_hash(path: &Path) -> Option<String> {

@@ -1,0 +1,346 @@
+//! `anneal bench --config X [--backend B] [--out bench.json]`: the figures a
+//! benchmark run collects, measured on the real stages (the same data
+//! stage, training loop and forward pass as `anneal train`), written as
+//! JSON for CI and printed as a table for people. Nothing is exported:
+//! a benchmark leaves no run folder behind.
+
+use std::time::{Duration, Instant};
+
+use anneal_config::Backend;
+use anneal_data::{Prepared, TargetSpec, Targets};
+use anneal_model::{Architecture, Objective};
+use serde::Serialize;
+
+use super::train::{check_loss, class_weights, train_data};
+use crate::cli::{BenchArgs, BenchStage};
+use crate::error::CliError;
+use crate::output;
+
+/// Everything `bench.json` holds. Wall-clock figures: not deterministic.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub anneal_version: &'static str,
+    pub config: String,
+    pub backend: &'static str,
+    /// The adapter or CPU the figures were taken on.
+    pub device: String,
+    pub threads: usize,
+    pub data: DataFigures,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predict: Option<PredictFigures>,
+    /// The process's peak resident memory (VmHWM), where the OS reports it.
+    pub peak_rss_bytes: Option<u64>,
+    /// From process start to the end of the last stage.
+    pub process_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DataFigures {
+    pub file_bytes: u64,
+    pub rows_read: u64,
+    pub train_rows: usize,
+    pub test_rows: usize,
+    pub inputs: usize,
+    /// Read, clean, split, fit and transform into model matrices.
+    pub prepare_seconds: f64,
+    pub rows_per_second: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrainFigures {
+    pub architecture: String,
+    pub batch_size: u32,
+    pub epochs: u32,
+    /// Wall time of each epoch (validation included when there is a
+    /// validation split).
+    pub epoch_seconds: Vec<f64>,
+    pub seconds: f64,
+    pub samples: u64,
+    pub steps: u64,
+    pub samples_per_second: f64,
+    pub final_train_loss: f64,
+    /// Classification: the accuracy of the trained model on the test
+    /// split, so that throughput is compared at equal accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PredictFigures {
+    /// Rows scored by the forward pass in batches of `batch_rows`.
+    pub rows: usize,
+    pub batch_rows: usize,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    /// One row at a time: host matrix in, outputs back on the host.
+    pub single_row: Latency,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub calls: usize,
+    pub median_us: f64,
+    pub p99_us: f64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let mut loaded = anneal_config::load(&args.config)?;
+    if let Some(b) = args.backend {
+        loaded.config.train.backend = b.into();
+    }
+    if let Some(e) = args.epochs {
+        loaded.config.train.epochs = e;
+    }
+    if loaded.config.data.streaming {
+        return Err(CliError::Usage(format!(
+            "{}: anneal bench measures the in-memory data stage; set data.streaming = false (or bench a copy of the config without it)",
+            args.config.display()
+        )));
+    }
+    let cfg = loaded.config.clone();
+    let backend: Backend = cfg.train.backend;
+    let stages = &args.stages;
+    let wants = |s: BenchStage| stages.contains(&s);
+    // The device is opened first: a missing GPU is reported before
+    // minutes of data preparation.
+    let opened = if wants(BenchStage::Train) || wants(BenchStage::Predict) {
+        Some(anneal_model::backend::open(backend)?)
+    } else {
+        None
+    };
+
+    let t = Instant::now();
+    let data = anneal_data::prepare(&loaded, cfg.train.seed)?;
+    let prepare_seconds = t.elapsed().as_secs_f64();
+    let pre = &data.preprocessor;
+    let arch = Architecture {
+        inputs: pre.n_inputs(),
+        hidden: cfg.model.hidden_layers(),
+        outputs: pre.n_outputs(),
+        activation: cfg.model.activation,
+    };
+    let figures = DataFigures {
+        file_bytes: data.stats.source.bytes,
+        rows_read: data.stats.rows.read,
+        train_rows: data.train.len(),
+        test_rows: data.test.len(),
+        inputs: arch.inputs,
+        prepare_seconds,
+        rows_per_second: data.stats.rows.read as f64 / prepare_seconds.max(1e-9),
+    };
+
+    let mut train_figures = None;
+    let mut predict_figures = None;
+    if let Some(opened) = &opened {
+        let network = if wants(BenchStage::Train) {
+            let (figures, network) = train(&loaded, &data, &arch, &opened.device, args.quiet)?;
+            train_figures = Some(figures);
+            network
+        } else {
+            // Prediction alone: a freshly initialised network has the same
+            // cost per row as a trained one.
+            anneal_model::Network::init(&arch, cfg.train.seed, &opened.device)
+        };
+        if wants(BenchStage::Predict) {
+            predict_figures = Some(predict(&data, &arch, &network, &opened.device, args)?);
+        }
+    }
+    let report = BenchReport {
+        anneal_version: env!("CARGO_PKG_VERSION"),
+        config: args.config.display().to_string(),
+        backend: backend.name(),
+        device: opened
+            .as_ref()
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "none (data stage only)".into()),
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        data: figures,
+        train: train_figures,
+        predict: predict_figures,
+        peak_rss_bytes: peak_rss_bytes(),
+        process_seconds: process_seconds().unwrap_or(started.elapsed().as_secs_f64()),
+    };
+    if let Some(out) = &args.out {
+        let mut text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::Io(format!("bench.json: {e}")))?;
+        text.push('\n');
+        anneal_core::fsio::atomic_write(out, text.as_bytes())?;
+    }
+    if !args.quiet || args.out.is_none() {
+        output::bench(&report, args.out.as_deref());
+    }
+    Ok(())
+}
+
+fn train(
+    loaded: &anneal_config::Loaded,
+    data: &Prepared,
+    arch: &Architecture,
+    device: &burn::tensor::Device,
+    quiet: bool,
+) -> Result<(TrainFigures, anneal_model::Network), CliError> {
+    let cfg = &loaded.config;
+    let classes = match &data.preprocessor.target {
+        TargetSpec::Classes { labels, .. } => Some(labels.len()),
+        TargetSpec::Regression { .. } => None,
+    };
+    check_loss(loaded, classes.is_some())?;
+    let objective = Objective::new(
+        classes,
+        cfg.train.loss,
+        cfg.train.huber_delta,
+        class_weights(data, cfg.train.class_weights),
+    );
+    let mut epoch_seconds = Vec::new();
+    let mut last = Instant::now();
+    let t = Instant::now();
+    let trained = anneal_model::train(
+        &cfg.train,
+        cfg.model.dropout,
+        arch,
+        &objective,
+        train_data(&data.train),
+        (!data.valid.is_empty()).then(|| train_data(&data.valid)),
+        None,
+        device,
+        &mut |log| {
+            epoch_seconds.push(last.elapsed().as_secs_f64());
+            last = Instant::now();
+            if !quiet {
+                output::bench_epoch(log.epoch, cfg.train.epochs, log.train_loss);
+            }
+        },
+    )?;
+    let seconds = t.elapsed().as_secs_f64();
+    let final_train_loss = trained.history.last().map_or(f64::NAN, |l| l.train_loss);
+    let test_accuracy = match &data.test.y {
+        Targets::Classes(y) if !y.is_empty() => {
+            let k = arch.outputs;
+            let out = trained.network.infer(
+                &data.test.x,
+                y.len(),
+                arch,
+                cfg.train.eval_batch_size as usize,
+                device,
+            )?;
+            let right = out
+                .chunks(k)
+                .zip(y)
+                .filter(|(row, c)| {
+                    let best = row
+                        .iter()
+                        .enumerate()
+                        .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+                    best == **c as usize
+                })
+                .count();
+            Some(right as f64 / y.len() as f64)
+        }
+        _ => None,
+    };
+    Ok((
+        TrainFigures {
+            architecture: format!(
+                "{} -> {} -> {}",
+                arch.inputs,
+                arch.hidden
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+                arch.outputs
+            ),
+            batch_size: cfg.train.batch_size,
+            epochs: epoch_seconds.len() as u32,
+            epoch_seconds,
+            seconds,
+            samples: trained.samples,
+            steps: trained.steps,
+            samples_per_second: trained.samples as f64 / seconds.max(1e-9),
+            final_train_loss,
+            test_accuracy,
+        },
+        trained.network,
+    ))
+}
+
+fn predict(
+    data: &Prepared,
+    arch: &Architecture,
+    network: &anneal_model::Network,
+    device: &burn::tensor::Device,
+    args: &BenchArgs,
+) -> Result<PredictFigures, CliError> {
+    // The test split, else whatever split has rows.
+    let split = [&data.test, &data.valid, &data.train]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .ok_or_else(|| CliError::Usage("no rows to predict".into()))?;
+    let n = split.len();
+    let batch = args.predict_batch.max(1) as usize;
+    // One warm-up batch: a GPU compiles its kernels on first use.
+    let warm = n.min(batch);
+    network.infer(&split.x[..warm * arch.inputs], warm, arch, batch, device)?;
+    let t = Instant::now();
+    let out = network.infer(&split.x, n, arch, batch, device)?;
+    let seconds = t.elapsed().as_secs_f64();
+    debug_assert_eq!(out.len(), n * arch.outputs);
+
+    // Single rows, cycling through the split, for about half a second
+    // (at least 100 calls, at most 100,000).
+    let d = arch.inputs;
+    let mut times = Vec::new();
+    let budget = Duration::from_millis(500);
+    let t = Instant::now();
+    while times.len() < 100 || (t.elapsed() < budget && times.len() < 100_000) {
+        let i = times.len() % n;
+        let s = Instant::now();
+        network.infer(&split.x[i * d..(i + 1) * d], 1, arch, 1, device)?;
+        times.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    Ok(PredictFigures {
+        rows: n,
+        batch_rows: batch,
+        seconds,
+        rows_per_second: n as f64 / seconds.max(1e-9),
+        single_row: Latency {
+            calls: times.len(),
+            median_us: at(0.5),
+            p99_us: at(0.99),
+        },
+    })
+}
+
+/// VmHWM from /proc/self/status, in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Seconds since the process started (Linux: field 22 of /proc/self/stat,
+/// in clock ticks since boot, against /proc/uptime), so that the figure
+/// includes loading the binary.
+fn process_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: fields are counted after its ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let start_ticks: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| uptime - start_ticks / hz as f64)
+}
