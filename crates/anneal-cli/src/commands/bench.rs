@@ -7,11 +7,11 @@
 use std::time::{Duration, Instant};
 
 use anneal_config::Backend;
-use anneal_data::{Prepared, TargetSpec, Targets};
+use anneal_data::{Prepared, Targets};
 use anneal_model::{Architecture, Objective};
 use serde::Serialize;
 
-use super::train::{check_loss, class_weights, train_data};
+use super::train::{model_setup, train_data};
 use crate::cli::{BenchArgs, BenchStage};
 use crate::error::CliError;
 use crate::output;
@@ -115,13 +115,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let t = Instant::now();
     let data = anneal_data::prepare(&loaded, cfg.train.seed)?;
     let prepare_seconds = t.elapsed().as_secs_f64();
-    let pre = &data.preprocessor;
-    let arch = Architecture {
-        inputs: pre.n_inputs(),
-        hidden: cfg.model.hidden_layers(),
-        outputs: pre.n_outputs(),
-        activation: cfg.model.activation,
-    };
+    let (arch, objective) = model_setup(&loaded, &data)?;
     let figures = DataFigures {
         file_bytes: data.stats.source.bytes,
         rows_read: data.stats.rows.read,
@@ -136,7 +130,14 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let mut predict_figures = None;
     if let Some(opened) = &opened {
         let network = if wants(BenchStage::Train) {
-            let (figures, network) = train(&loaded, &data, &arch, &opened.device, args.quiet)?;
+            let (figures, network) = train(
+                &loaded,
+                &data,
+                &arch,
+                &objective,
+                &opened.device,
+                args.quiet,
+            )?;
             train_figures = Some(figures);
             network
         } else {
@@ -181,21 +182,11 @@ fn train(
     loaded: &anneal_config::Loaded,
     data: &Prepared,
     arch: &Architecture,
+    objective: &Objective,
     device: &burn::tensor::Device,
     quiet: bool,
 ) -> Result<(TrainFigures, anneal_model::Network), CliError> {
     let cfg = &loaded.config;
-    let classes = match &data.preprocessor.target {
-        TargetSpec::Classes { labels, .. } => Some(labels.len()),
-        TargetSpec::Regression { .. } => None,
-    };
-    check_loss(loaded, classes.is_some())?;
-    let objective = Objective::new(
-        classes,
-        cfg.train.loss,
-        cfg.train.huber_delta,
-        class_weights(data, cfg.train.class_weights),
-    );
     let mut epoch_seconds = Vec::new();
     let mut last = Instant::now();
     let t = Instant::now();
@@ -203,7 +194,7 @@ fn train(
         &cfg.train,
         cfg.model.dropout,
         arch,
-        &objective,
+        objective,
         train_data(&data.train),
         (!data.valid.is_empty()).then(|| train_data(&data.valid)),
         None,

@@ -117,23 +117,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     };
     let data_secs = t_data.elapsed().as_secs_f64();
     let pre = &data.preprocessor;
-    let classes = match &pre.target {
-        TargetSpec::Classes { labels, .. } => Some(labels.len()),
-        TargetSpec::Regression { .. } => None,
-    };
-    check_loss(&loaded, classes.is_some())?;
-    let arch = Architecture {
-        inputs: pre.n_inputs(),
-        hidden: cfg.model.hidden_layers(),
-        outputs: pre.n_outputs(),
-        activation: cfg.model.activation,
-    };
-    let objective = Objective::new(
-        classes,
-        cfg.train.loss,
-        cfg.train.huber_delta,
-        class_weights(&data, cfg.train.class_weights),
-    );
+    let (arch, objective) = model_setup(&loaded, &data)?;
     let monitor = monitor(&loaded, &data)?;
     if !args.quiet {
         output::train_start(&loaded, &data, &arch);
@@ -426,6 +410,34 @@ fn model_kind(k: ModelKind) -> String {
     }
 }
 
+/// The network shape and the loss for a config and its prepared data (a
+/// loss that does not fit the task is a config error).
+pub(crate) fn model_setup(
+    loaded: &Loaded,
+    data: &Prepared,
+) -> Result<(Architecture, Objective), CliError> {
+    let cfg = &loaded.config;
+    let pre = &data.preprocessor;
+    let classes = match &pre.target {
+        TargetSpec::Classes { labels, .. } => Some(labels.len()),
+        TargetSpec::Regression { .. } => None,
+    };
+    check_loss(loaded, classes.is_some())?;
+    let arch = Architecture {
+        inputs: pre.n_inputs(),
+        hidden: cfg.model.hidden_layers(),
+        outputs: pre.n_outputs(),
+        activation: cfg.model.activation,
+    };
+    let objective = Objective::new(
+        classes,
+        cfg.train.loss,
+        cfg.train.huber_delta,
+        class_weights(data, cfg.train.class_weights),
+    );
+    Ok((arch, objective))
+}
+
 pub(crate) fn train_data(s: &SplitData) -> TrainData<'_> {
     match &s.y {
         Targets::Classes(c) => TrainData {
@@ -445,7 +457,7 @@ pub(crate) fn train_data(s: &SplitData) -> TrainData<'_> {
 
 /// A loss that does not fit the task inferred from the data is a config
 /// error, pointed at its line.
-pub(crate) fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
+fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), CliError> {
     use anneal_config::Loss;
     let loss = loaded.config.train.loss;
     let bad = match loss {
@@ -472,7 +484,7 @@ pub(crate) fn check_loss(loaded: &Loaded, classification: bool) -> Result<(), Cl
 }
 
 /// scikit-learn's "balanced" weights: n / (k * n_c), from the training split.
-pub(crate) fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
+fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
     let Targets::Classes(y) = &data.train.y else {
         return Vec::new();
     };
