@@ -763,10 +763,6 @@ pub fn sweep_done(seconds: f64) {
     eprintln!("anneal: sweep finished in {seconds:.1} s");
 }
 
-pub fn bench_epoch(epoch: u32, epochs: u32, loss: f64) {
-    out!("epoch {epoch}/{epochs} loss {loss:.4}");
-}
-
 /// `anneal bench`'s table.
 pub fn bench(r: &crate::commands::bench::BenchReport, out: Option<&Path>) {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);

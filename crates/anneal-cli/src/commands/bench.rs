@@ -188,6 +188,7 @@ fn train(
 ) -> Result<(TrainFigures, anneal_model::Network), CliError> {
     let cfg = &loaded.config;
     let mut epoch_seconds = Vec::new();
+    let mut progress = output::Progress::new(cfg.train.epochs, quiet);
     let mut last = Instant::now();
     let t = Instant::now();
     let trained = anneal_model::train(
@@ -202,11 +203,10 @@ fn train(
         &mut |log| {
             epoch_seconds.push(last.elapsed().as_secs_f64());
             last = Instant::now();
-            if !quiet {
-                output::bench_epoch(log.epoch, cfg.train.epochs, log.train_loss);
-            }
+            progress.epoch(log);
         },
     )?;
+    progress.finish();
     let seconds = t.elapsed().as_secs_f64();
     let final_train_loss = trained.history.last().map_or(f64::NAN, |l| l.train_loss);
     let test_accuracy = match &data.test.y {
