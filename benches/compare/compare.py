@@ -84,10 +84,12 @@ def med(xs):
     return statistics.median(xs)
 
 
-def recipe_config(name: str, target: str, epochs: int) -> str:
-    """The peers' MLP recipe as an anneal config."""
+def recipe_config(csv: str, target: str, epochs: int, stratify: bool) -> str:
+    """The peers' pipeline and MLP recipe as an anneal config: median/mode-like
+    imputation without indicators, standardised numerics, one-hot categoricals,
+    a seeded 80/20 split, MLP 64-64, batch 64, Adam 1e-3."""
     return f"""[data]
-path = {json.dumps(os.path.join(ROOT, "datasets", name + ".csv"))}
+path = {json.dumps(csv)}
 target = "{target}"
 
 [data.missing]
@@ -101,7 +103,7 @@ drop_duplicates = false
 train = 0.8
 valid = 0.0
 test = 0.2
-stratify = true
+stratify = {"true" if stratify else "false"}
 
 [model]
 kind = "mlp"
@@ -109,39 +111,6 @@ hidden = [64, 64]
 
 [train]
 epochs = {epochs}
-batch_size = 64
-learning_rate = 0.001
-seed = 42
-
-[eval]
-bootstrap = 0
-"""
-
-
-def synth_config(csv: str) -> str:
-    return f"""[data]
-path = {json.dumps(csv)}
-target = "label"
-
-[data.missing]
-numeric = "median"
-indicator = false
-
-[data.clean]
-drop_duplicates = false
-
-[data.split]
-train = 0.8
-valid = 0.0
-test = 0.2
-stratify = false
-
-[model]
-kind = "mlp"
-hidden = [64, 64]
-
-[train]
-epochs = 1
 batch_size = 64
 learning_rate = 0.001
 seed = 42
@@ -163,7 +132,7 @@ def prep(anneal: str, runs: int, scratch: str, rows: int) -> dict:
                        check=True, env=env())
     cfg = os.path.join(scratch, "synth.toml")
     with open(cfg, "w") as f:
-        f.write(synth_config(csv))
+        f.write(recipe_config(csv, "label", 1, stratify=False))
     out = os.path.join(scratch, "bench-prep.json")
     variants = {
         "pandas (C reader)": [PY, "prep_pandas.py", csv, "--engine", "c"],
@@ -210,7 +179,8 @@ def train(anneal: str, runs: int, scratch: str, datasets: list[str]) -> dict:
     for d in datasets:
         cfg = os.path.join(scratch, f"{d}.toml")
         with open(cfg, "w") as f:
-            f.write(recipe_config(d, DATASETS[d], 10))
+            f.write(recipe_config(os.path.join(ROOT, "datasets", d + ".csv"), DATASETS[d], 10,
+                                  stratify=True))
         out = os.path.join(scratch, f"bench-{d}.json")
         sps, acc = [], None
         for _ in range(runs):
