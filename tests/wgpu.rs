@@ -103,12 +103,9 @@ fn bench_names_the_adapter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn a_missing_adapter_is_a_clear_error() {
-    if !enabled() {
-        return;
-    }
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_anneal"))
+/// `anneal bench` of iris on wgpu with `ANNEAL_WGPU_DEVICE=selector`.
+fn bench_on(selector: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_anneal"))
         .args([
             "bench",
             "--config",
@@ -117,9 +114,17 @@ fn a_missing_adapter_is_a_clear_error() {
             "wgpu",
         ])
         .current_dir(common::root())
-        .env("ANNEAL_WGPU_DEVICE", "discrete:7")
+        .env("ANNEAL_WGPU_DEVICE", selector)
         .output()
-        .unwrap();
+        .expect("the anneal binary runs")
+}
+
+#[test]
+fn a_missing_adapter_is_a_clear_error() {
+    if !enabled() {
+        return;
+    }
+    let o = bench_on("discrete:7");
     assert_eq!(o.status.code(), Some(2));
     // Mesa may print warnings of its own (XDG_RUNTIME_DIR) before ours.
     let err = stderr(&o);
@@ -138,18 +143,7 @@ fn a_missing_adapter_is_a_clear_error() {
         "{err}"
     );
 
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_anneal"))
-        .args([
-            "bench",
-            "--config",
-            "configs/iris.toml",
-            "--backend",
-            "wgpu",
-        ])
-        .current_dir(common::root())
-        .env("ANNEAL_WGPU_DEVICE", "gpu0")
-        .output()
-        .unwrap();
+    let o = bench_on("gpu0");
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o).trim(),

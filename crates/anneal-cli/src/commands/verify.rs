@@ -91,50 +91,54 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         trial: None,
         trial_record: None,
     };
-    let result = super::train::run(&train);
-    if args.against_cpu {
-        let agreed = result
-            .as_ref()
-            .ok()
-            .map(|_| agreement(run, &out, args.tolerance));
-        if args.keep.is_none() {
-            let _ = std::fs::remove_dir_all(&scratch);
+    // Everything is read from the re-run before its folder goes.
+    let outcome = super::train::run(&train).map(|()| {
+        if args.against_cpu {
+            Outcome::Agreed(agreement(run, &out, args.tolerance))
+        } else {
+            Outcome::Compared(compare(run, &out), environment(&report, &out))
         }
-        result?;
-        let agreed = agreed.unwrap_or_else(|| Ok(Vec::new()))?;
-        let backend = report
-            .pointer("/reproducibility/backend")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?");
-        output::verified_against_cpu(run, backend, &agreed, args.tolerance);
-        let differ = agreed.iter().filter(|m| !m.within).count();
-        if differ > 0 {
-            return Err(CliError::VerifyDisagrees {
-                run: run.clone(),
-                differ,
-                total: agreed.len(),
-                tolerance: args.tolerance,
-            });
-        }
-        return Ok(());
-    }
-    let compared = result.as_ref().ok().map(|_| compare(run, &out));
-    let environment = environment(&report, &out);
+    });
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
-    result?;
-    let compared = compared.unwrap_or_default();
-    output::verified(run, &compared, &environment);
-    let differ = compared.iter().filter(|c| !c.same()).count();
-    if differ > 0 {
-        return Err(CliError::VerifyDiffers {
-            run: run.clone(),
-            differ,
-            total: compared.len(),
-        });
+    match outcome? {
+        Outcome::Agreed(agreed) => {
+            let agreed = agreed?;
+            let backend = report
+                .pointer("/reproducibility/backend")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?");
+            output::verified_against_cpu(run, backend, &agreed, args.tolerance);
+            let differ = agreed.iter().filter(|m| !m.within).count();
+            if differ > 0 {
+                return Err(CliError::VerifyDisagrees {
+                    run: run.clone(),
+                    differ,
+                    total: agreed.len(),
+                    tolerance: args.tolerance,
+                });
+            }
+        }
+        Outcome::Compared(compared, environment) => {
+            output::verified(run, &compared, &environment);
+            let differ = compared.iter().filter(|c| !c.same()).count();
+            if differ > 0 {
+                return Err(CliError::VerifyDiffers {
+                    run: run.clone(),
+                    differ,
+                    total: compared.len(),
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// What the re-run showed: metric agreement (`--against-cpu`) or hashes.
+enum Outcome {
+    Agreed(Result<Vec<Agreement>, CliError>),
+    Compared(Vec<Compared>, String),
 }
 
 /// One metric of the run beside the CPU-trained model's.
