@@ -208,9 +208,12 @@ fn archive_entries_are_sorted_plain_files_with_fixed_metadata() {
         j["model"]["architecture"]["hidden"],
         serde_json::json!([64, 64])
     );
+    // Each of the 4 measurements enters as its scaled value and its
+    // piecewise-linear pieces (up to 32 quantile bins): 105 inputs.
+    assert_eq!(j["model"]["architecture"]["inputs"], 105);
     assert_eq!(
         j["model"]["parameters"],
-        4 * 64 + 64 + 64 * 64 + 64 + 64 * 3 + 3
+        105 * 64 + 64 + 64 * 64 + 64 + 64 * 3 + 3
     );
     assert_eq!(j["seed"], 42);
     assert_eq!(j["metrics"], m["metrics"]);
@@ -218,7 +221,7 @@ fn archive_entries_are_sorted_plain_files_with_fixed_metadata() {
     for want in [
         format!("id             {}", m["id"].as_str().unwrap()),
         "target         species (3 classes: setosa, versicolor, virginica)".into(),
-        "model          mlp 4 -> 64 -> 64 -> 3 (relu), 4675 parameters".into(),
+        "model          mlp 105 -> 64 -> 64 -> 3 (relu), 11139 parameters".into(),
         "verified       ok".into(),
     ] {
         assert!(

@@ -265,7 +265,7 @@ fn config_resolved_prints_every_default() {
     for key in [
         "max_categories = 100",
         "backend = \"flex\"",
-        "optimizer = \"adam\"",
+        "optimizer = \"adamw\"",
         "hidden = [64, 64]",
         "valid = 0.15",
     ] {
@@ -569,6 +569,70 @@ fn config_table() {
                 check: no_check,
             },
             Case {
+                name: "unknown-model-kind",
+                write: |d| config_with(d, "[train]", "[model]\nkind = \"tabx\"\n\n[train]"),
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":6:8: model.kind: unknown variant `tabx`, expected one of `linear`, `mlp`, `tabm`, `tabm_mini`",
+                    )
+                },
+                check: no_check,
+            },
+            Case {
+                name: "unknown-embedding",
+                write: |d| {
+                    config_with(
+                        d,
+                        "[train]",
+                        "[model]\nnumeric_embedding = \"periodik\"\n\n[train]",
+                    )
+                },
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":6:21: model.numeric_embedding: unknown variant `periodik`, expected `none` or `piecewise_linear`",
+                    )
+                },
+                check: no_check,
+            },
+            Case {
+                name: "zero-members",
+                write: |d| config_with(d, "[train]", "[model]\nkind = \"tabm\"\nk = 0\n\n[train]"),
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":7:1: model.k: must be between 1 and 256 ensemble members, got 0",
+                    )
+                },
+                check: no_check,
+            },
+            Case {
+                name: "embedding-on-categorical",
+                write: |d| {
+                    config_with(
+                        d,
+                        "[train]",
+                        "[data.columns.c]\ntype = \"categorical\"\nembedding = \"piecewise_linear\"\n\n[train]",
+                    )
+                },
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":7:1: data.columns.c.embedding: a numeric embedding needs a numeric column, but \"c\" has type \"categorical\"",
+                    )
+                },
+                check: no_check,
+            },
+            Case {
                 name: "missing-target-key",
                 write: |d| config_with(d, "target = \"y\"\n", ""),
                 args: train_args,
@@ -669,6 +733,42 @@ fn data_table() {
     run_table(
         "data",
         &[
+            Case {
+                name: "embedding-on-text-column",
+                write: |d| {
+                    put(d, "data.csv", xy(|i| format!("v{}", i % 3)));
+                    put(
+                        d,
+                        "c.toml",
+                        format!("{CONFIG}\n[data.columns.x]\nembedding = \"piecewise_linear\"\n"),
+                    );
+                },
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":9:1: data.columns.x.embedding: a numeric embedding needs a numeric column, but \"x\" is categorical",
+                    )
+                },
+                check: no_check,
+            },
+            Case {
+                name: "more-bins-than-rows",
+                write: |d| {
+                    put(d, "data.csv", xy(|i| format!("{i}.5")));
+                    put(d, "c.toml", format!("{CONFIG}\n[model]\nbins = 50\n"));
+                },
+                args: train_args,
+                code: 2,
+                line: |d| {
+                    config_error(
+                        d,
+                        ":9:1: model.bins: 50 bins need at least as many training rows, but the training split has 42",
+                    )
+                },
+                check: no_check,
+            },
             Case {
                 name: "unreadable",
                 write: |d| {

@@ -26,7 +26,7 @@ fn bench_measures_every_stage_of_the_real_run() {
         "{text}"
     );
     assert!(
-        text.contains("samples/s 5 epochs of 4 -> 64 -> 64 -> 3 (batch 32)"),
+        text.contains("samples/s 5 epochs of 105 -> 64 -> 64 -> 3 (batch 32)"),
         "{text}"
     );
     assert!(
@@ -38,18 +38,19 @@ fn bench_measures_every_stage_of_the_real_run() {
     assert_eq!(b["backend"], "flex");
     assert!(b["device"].as_str().unwrap().ends_with("burn-flex)"), "{b}");
     // The same data stage as `anneal train`: iris's 150 rows, split
-    // 70/15/15 and stratified, 4 inputs.
+    // 70/15/15 and stratified, 4 measurements as 105 inputs (each its
+    // scaled value and piecewise-linear pieces).
     let d = &b["data"];
     assert_eq!(d["rows_read"], 150);
-    assert_eq!(d["inputs"], 4);
+    assert_eq!(d["inputs"], 105);
     let (train_rows, test_rows) = (
         d["train_rows"].as_u64().unwrap(),
         d["test_rows"].as_u64().unwrap(),
     );
-    assert_eq!((train_rows, test_rows), (104, 22));
+    assert_eq!((train_rows, test_rows), (105, 21));
     assert_eq!(d["file_bytes"], 3878);
 
-    // 5 epochs of ceil(104 / 32) = 4 batches.
+    // 5 epochs of ceil(105 / 32) = 4 batches.
     let t = &b["train"];
     assert_eq!(t["epochs"], 5);
     assert_eq!(t["steps"], 20);

@@ -144,12 +144,19 @@ stratify = false
 [model]
 kind = "mlp"
 hidden = [64, 64]
+dropout = 0.0
+numeric_embedding = "none"
 
 [train]
 epochs = {epochs}
 batch_size = 64
 learning_rate = 0.001
 seed = 42
+optimizer = "adam"
+grad_clip = 0.0
+
+[train.early_stopping]
+enabled = false
 
 [eval]
 bootstrap = 0

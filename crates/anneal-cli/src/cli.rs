@@ -372,7 +372,9 @@ pub struct ConfigArgs {
     /// The config to check.
     #[arg(long, short)]
     pub config: PathBuf,
-    /// Print the config with every default filled in (TOML).
+    /// Print the config with every default filled in (TOML), including the
+    /// epoch budget and batch size that follow the data size (so the data
+    /// is read).
     #[arg(long, conflicts_with = "data_path")]
     pub resolved: bool,
     /// Print the data file's path as train resolves it (for scripts).

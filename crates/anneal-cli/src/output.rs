@@ -54,13 +54,32 @@ pub fn train_start(loaded: &Loaded, data: &Prepared, arch: &Architecture) {
         r.test,
         data.preprocessor.task.name(),
         arch.inputs,
-        match loaded.config.model.kind {
-            anneal_config::ModelKind::Linear => "linear",
-            anneal_config::ModelKind::Mlp => "mlp",
-        },
+        loaded.config.model.kind.name(),
         arch.hidden,
         loaded.config.train.backend.name()
     );
+    duplicates(r);
+}
+
+/// What the data stage did with exact duplicate rows: removed ones are
+/// counted; kept ones are worth a warning when there are many (more than
+/// 1 %), since they may be a join gone wrong, or legitimately repeated
+/// records.
+fn duplicates(r: &anneal_data::stats::RowCounts) {
+    if r.duplicates > 0 {
+        eprintln!(
+            "anneal: removed {} exact duplicate rows (data.clean.drop_duplicates = true)",
+            r.duplicates
+        );
+    }
+    if r.repeated * 100 > r.used {
+        eprintln!(
+            "anneal: warning: {} of {} rows ({:.1} %) repeat an earlier row exactly; they are kept (set data.clean.drop_duplicates = true to remove them)",
+            r.repeated,
+            r.used,
+            100.0 * r.repeated as f64 / r.used.max(1) as f64
+        );
+    }
 }
 
 /// The headline figures of `split`, with their intervals when present.
@@ -454,10 +473,15 @@ pub fn artifact_summary(s: &anneal_artifact::inspect::Summary) {
         let mut layers = vec![a.inputs.to_string()];
         layers.extend(a.hidden.iter().map(ToString::to_string));
         layers.push(a.outputs.to_string());
+        let members = a
+            .ensemble
+            .as_ref()
+            .map(|e| format!(", {} members", e.k))
+            .unwrap_or_default();
         row(
             "model",
             &format!(
-                "{} {} ({activation}), {} parameters",
+                "{} {} ({activation}{members}), {} parameters",
                 m.kind,
                 layers.join(" -> "),
                 m.parameters

@@ -4,6 +4,7 @@
 //!
 //! A config is also a valid DVC params file, so `dvc params diff` works on it.
 
+pub mod defaults;
 pub mod error;
 mod load;
 mod locate;

@@ -140,6 +140,13 @@ impl Loaded {
         invalid(&self.path, line, column, key, &message.into())
     }
 
+    /// Whether the config file sets the dotted `key`. A config built in
+    /// memory counts as setting every key: its values were chosen by code.
+    pub fn is_written(&self, key: &str) -> bool {
+        let parts: Vec<&str> = key.split('.').collect();
+        self.source.is_empty() || locate::has_key(&self.source, &parts)
+    }
+
     /// The config file's text (empty for a config built in memory).
     pub fn source(&self) -> &str {
         &self.source

@@ -40,6 +40,25 @@ pub fn offset_of(source: &str, path: &[&str]) -> Option<usize> {
     best
 }
 
+/// Whether the key at `path` is written in `source` (not only a table on
+/// the way to it).
+pub fn has_key(source: &str, path: &[&str]) -> bool {
+    let Ok(root) = DeTable::parse(source) else {
+        return false;
+    };
+    let mut table = root.get_ref();
+    for (i, part) in path.iter().enumerate() {
+        let Some(value) = table.get(*part) else {
+            return false;
+        };
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return i + 1 == path.len(),
+        }
+    }
+    true
+}
+
 /// The dotted path of the innermost key whose key or value span holds
 /// `offset`.
 pub fn path_at(source: &str, offset: usize) -> Option<String> {

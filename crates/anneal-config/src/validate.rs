@@ -1,6 +1,7 @@
 //! Checks of values that parse but cannot be used, each reported against
 //! its dotted key so the loader can point at the line.
 
+use crate::defaults::{MAX_BINS, MAX_K};
 use crate::policy::*;
 use crate::types::*;
 
@@ -145,6 +146,38 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     if m.hidden_layers().contains(&0) {
         bad("model.hidden", "layer widths must be at least 1".into());
     }
+    if m.k == 0 || m.k > MAX_K {
+        bad(
+            "model.k",
+            format!(
+                "must be between 1 and {MAX_K} ensemble members, got {}",
+                m.k
+            ),
+        );
+    }
+    if !(2..=MAX_BINS).contains(&m.bins) {
+        bad(
+            "model.bins",
+            format!("must be between 2 and {MAX_BINS}, got {}", m.bins),
+        );
+    }
+    for (name, o) in &d.columns {
+        let numeric = matches!(
+            o.kind,
+            None | Some(ColumnType::Numeric) | Some(ColumnType::Boolean)
+        );
+        if o.embedding.is_some() && !numeric {
+            bad(
+                &format!("data.columns.{name}.embedding"),
+                format!(
+                    "a numeric embedding needs a numeric column, but {name:?} has type {:?}",
+                    o.kind
+                        .map(|k| format!("{k:?}").to_lowercase())
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
     if !(0.0..1.0).contains(&m.dropout) {
         bad(
             "model.dropout",
@@ -211,7 +244,7 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
             ),
         );
     }
-    if let Some(es) = &t.early_stopping {
+    if let Some(es) = t.early_stopping() {
         if metric_higher_is_better(&es.metric).is_none() {
             bad(
                 "train.early_stopping.metric",
@@ -233,7 +266,7 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
         if d.split.valid <= 0.0 {
             bad(
                 "train.early_stopping",
-                "needs a validation split, but data.split.valid is 0".into(),
+                "needs a validation split, but data.split.valid is 0; set enabled = false or give valid a share".into(),
             );
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anneal_config::{ColumnType, Impute, Loaded, TaskKind};
+use anneal_config::{ColumnType, Impute, Loaded, NumericEmbedding, TaskKind};
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -189,12 +189,16 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
     let filtered = before - df.height() as u64;
 
     let before = df.height() as u64;
-    if cfg.clean.drop_duplicates {
-        df = df
-            .unique_stable(Some(&available), UniqueKeepStrategy::First, None)
-            .map_err(|e| extract::polars_err(path, e))?;
-    }
-    let duplicates = before - df.height() as u64;
+    let distinct = df
+        .unique_stable(Some(&available), UniqueKeepStrategy::First, None)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let repeated = before - distinct.height() as u64;
+    let (duplicates, repeated) = if cfg.clean.drop_duplicates {
+        df = distinct;
+        (repeated, 0)
+    } else {
+        (0, repeated)
+    };
     if df.height() == 0 {
         return Err(DataError::unusable(
             path,
@@ -482,6 +486,7 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             missing_target,
             filtered,
             duplicates,
+            repeated,
             used: df.height() as u64,
             train: train.len() as u64,
             valid: valid.len() as u64,
@@ -677,7 +682,16 @@ pub(crate) fn numeric_fit(loaded: &Loaded, name: &str, kind: ColumnType) -> Resu
             )
             .into());
     }
+    let embedding = over
+        .embedding
+        .unwrap_or(loaded.config.model.numeric_embedding);
     Ok(NumericFit {
+        bins: match embedding {
+            NumericEmbedding::PiecewiseLinear if kind != ColumnType::Boolean => {
+                loaded.config.model.bins
+            }
+            _ => 0,
+        },
         impute,
         constant: over.fill_value.unwrap_or(cfg.missing.fill_value),
         indicator: over.indicator.unwrap_or(cfg.missing.indicator),
@@ -705,6 +719,14 @@ pub(crate) fn categorical_impute(loaded: &Loaded, name: &str) -> Result<Impute> 
     let cfg = &loaded.config.data;
     let over = cfg.columns.get(name).cloned().unwrap_or_default();
     let impute = over.impute.unwrap_or(cfg.missing.categorical);
+    if over.embedding.is_some() {
+        return Err(loaded
+            .error_at(
+                &format!("data.columns.{name}.embedding"),
+                format!("a numeric embedding needs a numeric column, but {name:?} is categorical"),
+            )
+            .into());
+    }
     if !matches!(impute, Impute::Mode | Impute::Missing) {
         return Err(loaded
             .error_at(

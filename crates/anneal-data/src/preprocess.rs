@@ -85,7 +85,12 @@ impl TargetSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeatureSpec {
     /// `((clip(value or fill)) - offset) / scale`, plus an optional 0/1
-    /// missing indicator.
+    /// missing indicator, plus, with `bins` (edges `e_0 < ... < e_T` of
+    /// the clipped, filled value), its piecewise-linear encoding: `T`
+    /// inputs, input `t` = `(x - e_t) / (e_{t+1} - e_t)` clamped to [0, 1],
+    /// except that the first is not clamped below and the last not above
+    /// (Gorishniy et al., "On Embeddings for Numerical Features in Tabular
+    /// Deep Learning", 2022).
     Numeric {
         column: String,
         source_type: ValueType,
@@ -95,6 +100,8 @@ pub enum FeatureSpec {
         clip: Option<[f64; 2]>,
         offset: f64,
         scale: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bins: Option<Vec<f64>>,
     },
     /// One-hot over `categories`, then a `missing` slot when missing values
     /// are a category of their own (`missing_fill` absent), then an
@@ -123,7 +130,9 @@ impl FeatureSpec {
 
     fn width(&self) -> usize {
         match self {
-            FeatureSpec::Numeric { indicator, .. } => 1 + usize::from(*indicator),
+            FeatureSpec::Numeric {
+                indicator, bins, ..
+            } => 1 + usize::from(*indicator) + bins.as_ref().map_or(0, |e| e.len() - 1),
             FeatureSpec::Categorical {
                 categories,
                 missing_fill,
@@ -171,12 +180,17 @@ impl Preprocessor {
         for f in &self.features {
             match f {
                 FeatureSpec::Numeric {
-                    column, indicator, ..
+                    column,
+                    indicator,
+                    bins,
+                    ..
                 } => {
                     names.push(column.clone());
                     if *indicator {
                         names.push(format!("{column}__missing"));
                     }
+                    let pieces = bins.as_ref().map_or(0, |e| e.len() - 1);
+                    names.extend((0..pieces).map(|t| format!("{column}__bin{t}")));
                 }
                 FeatureSpec::Categorical {
                     column,
@@ -317,11 +331,13 @@ impl Preprocessor {
                             clip,
                             offset: shift,
                             scale,
+                            bins,
                             ..
                         },
                         HostColumn::Num(values),
                         _,
                     ) => {
+                        let ple_at = 1 + usize::from(*indicator);
                         for r in 0..rows {
                             let v = values.get(src(r)).copied().flatten();
                             let mut x = v.unwrap_or(*fill);
@@ -332,6 +348,9 @@ impl Preprocessor {
                             block[base] = ((x - shift) / scale) as f32;
                             if *indicator {
                                 block[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
+                            }
+                            if let Some(edges) = bins {
+                                piecewise_linear(x, edges, &mut block[base + ple_at..]);
                             }
                         }
                     }
@@ -350,8 +369,54 @@ impl Preprocessor {
     }
 }
 
+/// Writes the piecewise-linear encoding of `x` over `edges` into the first
+/// `edges.len() - 1` slots of `out` (see [`FeatureSpec::Numeric`]).
+pub(crate) fn piecewise_linear(x: f64, edges: &[f64], out: &mut [f32]) {
+    let last = edges.len().saturating_sub(2);
+    for (t, (w, slot)) in edges.windows(2).zip(out.iter_mut()).enumerate() {
+        let mut v = (x - w[0]) / (w[1] - w[0]);
+        if t > 0 {
+            v = v.max(0.0);
+        }
+        if t < last {
+            v = v.min(1.0);
+        }
+        *slot = v as f32;
+    }
+}
+
+/// Bin edges for the piecewise-linear encoding: `bins + 1` quantiles of the
+/// sorted training values without repeats, or the distinct values
+/// themselves when there are at most `bins + 1` (a count column gets one
+/// piece between each pair of neighbouring values). `None` when the column
+/// has fewer than three distinct values: a 0/1 column gains nothing from
+/// an encoding beyond its scaled value.
+pub(crate) fn quantile_edges(sorted: &[f64], bins: usize) -> Option<Vec<f64>> {
+    let mut distinct = Vec::new();
+    for &v in sorted {
+        if distinct.last() != Some(&v) {
+            if distinct.len() > bins {
+                distinct.clear();
+                break;
+            }
+            distinct.push(v);
+        }
+    }
+    let mut edges = if distinct.is_empty() {
+        (0..=bins)
+            .map(|i| quantile_sorted(sorted, i as f64 / bins as f64))
+            .collect()
+    } else {
+        distinct
+    };
+    edges.dedup();
+    (edges.len() >= 3).then_some(edges)
+}
+
 /// Settings for fitting one numeric column.
 pub(crate) struct NumericFit {
+    /// Piecewise-linear encoding bins (0: none).
+    pub bins: usize,
     pub impute: Impute,
     pub constant: f64,
     pub indicator: bool,
@@ -436,6 +501,11 @@ pub(crate) fn fit_numeric_present(
             (lo, if hi > lo { hi - lo } else { 1.0 })
         }
     };
+    let bins = if fit.bins > 0 {
+        quantile_edges(&filled, fit.bins)
+    } else {
+        None
+    };
     Some(FeatureSpec::Numeric {
         column: column.to_string(),
         source_type,
@@ -445,6 +515,7 @@ pub(crate) fn fit_numeric_present(
         clip,
         offset,
         scale,
+        bins,
     })
 }
 
@@ -570,6 +641,7 @@ mod tests {
     fn numeric_fit_imputes_clips_and_scales() {
         let values = vec![Some(1.0), None, Some(3.0), Some(100.0), Some(5.0)];
         let fit = NumericFit {
+            bins: 0,
             impute: Impute::Median,
             constant: 0.0,
             indicator: true,
@@ -607,6 +679,37 @@ mod tests {
         };
         let out = p.transform_columns(&[HostColumn::Num(values)], Some(&[1, 3]));
         assert_eq!(out, vec![3.0 / 27.75, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn piecewise_linear_encoding() {
+        // Edges at the quantiles of 0..=8: 4 bins of width 2.
+        let sorted: Vec<f64> = (0..=80).map(|v| f64::from(v) / 10.0).collect();
+        let edges = quantile_edges(&sorted, 4).unwrap();
+        assert_eq!(edges, [0.0, 2.0, 4.0, 6.0, 8.0]);
+        let enc = |x: f64| {
+            let mut out = [0f32; 4];
+            piecewise_linear(x, &edges, &mut out);
+            out
+        };
+        assert_eq!(enc(3.0), [1.0, 0.5, 0.0, 0.0]);
+        assert_eq!(enc(8.0), [1.0, 1.0, 1.0, 1.0]);
+        // Outside the training range the end pieces extrapolate.
+        assert_eq!(enc(-2.0), [-1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(enc(10.0), [1.0, 1.0, 1.0, 2.0]);
+        // Few distinct values are the edges; a 0/1 column gets no encoding.
+        assert_eq!(
+            quantile_edges(&[0.0, 0.0, 0.0, 1.0, 5.0], 4).unwrap(),
+            [0.0, 1.0, 5.0]
+        );
+        assert_eq!(quantile_edges(&[0.0, 0.0, 1.0, 1.0], 8), None);
+        // Repeated quantiles collapse.
+        let skewed: Vec<f64> = (0..100)
+            .map(|i| if i < 60 { 0.0 } else { f64::from(i) })
+            .collect();
+        let e = quantile_edges(&skewed, 4).unwrap();
+        assert_eq!(e[0], 0.0);
+        assert!(e.windows(2).all(|w| w[0] < w[1]), "{e:?}");
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub struct RowCounts {
     pub read: u64,
     pub missing_target: u64,
     pub filtered: u64,
+    /// Rows removed as exact duplicates (`data.clean.drop_duplicates`).
     pub duplicates: u64,
+    /// Rows kept that repeat an earlier row exactly (counted when
+    /// duplicates are not dropped, by the in-memory data stage).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeated: u64,
     pub used: u64,
     pub train: u64,
     pub valid: u64,

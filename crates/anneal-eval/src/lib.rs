@@ -5,6 +5,7 @@
 //! Everything here is a pure function of its inputs: the same predictions
 //! give the same bytes.
 
+pub mod baseline;
 pub mod bootstrap;
 pub mod curves;
 pub mod evaluate;
@@ -12,6 +13,7 @@ pub mod metrics;
 pub mod paired;
 mod weighted;
 
+pub use baseline::{baseline_metrics, prior_outputs};
 pub use bootstrap::Interval;
 pub use evaluate::{
     Curves, EvalSettings, Evaluation, Predictions, Residuals, Scored, SliceEval, evaluate,

@@ -1,10 +1,13 @@
-//! The network: a stack of dense layers (none hidden: a linear model).
+//! The network: a stack of dense layers (none hidden: a linear model), or
+//! a parameter-efficient ensemble of such stacks (TabM, Gorishniy et al.
+//! 2024: k members that share the dense weights, each with its own small
+//! adapters and output head, trained together on the same batches).
 
 use anneal_config::Activation;
 use anneal_core::rng::Rng;
 use burn::module::{Module, Param, ParamId};
-use burn::nn::Linear;
 use burn::tensor::activation;
+use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,37 @@ pub struct Architecture {
     pub hidden: Vec<usize>,
     pub outputs: usize,
     pub activation: Activation,
+    /// Present for the ensemble kinds (`tabm`, `tabm_mini`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<Ensemble>,
+}
+
+/// The members of an ensemble network and how their outputs are combined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ensemble {
+    /// Members.
+    pub k: usize,
+    /// `full`: every dense layer is a BatchEnsemble layer (per member an
+    /// input scaling `r`, an output scaling `s` and a bias); `mini`: one
+    /// per-member input scaling before a plainly shared stack.
+    pub variant: EnsembleVariant,
+    /// What the prediction averages over the members: class
+    /// `probabilities`, or regression `values`.
+    pub average: Average,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnsembleVariant {
+    Full,
+    Mini,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Average {
+    Probabilities,
+    Values,
 }
 
 impl Architecture {
@@ -29,13 +63,96 @@ impl Architecture {
     }
 
     pub fn parameter_count(&self) -> usize {
-        self.layer_shapes().iter().map(|(i, o)| i * o + o).sum()
+        self.tensor_specs()
+            .iter()
+            .map(|(_, shape, _)| shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Members whose outputs are averaged (1 for a plain network).
+    pub fn members(&self) -> usize {
+        self.ensemble.as_ref().map_or(1, |e| e.k)
+    }
+
+    /// Every parameter tensor: its name, shape and how it starts. The
+    /// order is the parameter-id order.
+    pub(crate) fn tensor_specs(&self) -> Vec<(String, Vec<usize>, Init)> {
+        let shapes = self.layer_shapes();
+        let last = shapes.len().saturating_sub(1);
+        let mut specs = Vec::new();
+        for (i, &(fan_in, fan_out)) in shapes.iter().enumerate() {
+            let head = i == last;
+            match &self.ensemble {
+                Some(e) if head => {
+                    let k = e.k;
+                    specs.push((
+                        format!("layers.{i}.weight"),
+                        vec![k, fan_in, fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                    specs.push((
+                        format!("layers.{i}.bias"),
+                        vec![k, fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                }
+                Some(e) if e.variant == EnsembleVariant::Full => {
+                    let k = e.k;
+                    specs.push((
+                        format!("layers.{i}.weight"),
+                        vec![fan_in, fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                    let r = if i == 0 { Init::Signs } else { Init::Ones };
+                    specs.push((format!("layers.{i}.r"), vec![k, fan_in], r));
+                    specs.push((format!("layers.{i}.s"), vec![k, fan_out], Init::Ones));
+                    specs.push((
+                        format!("layers.{i}.bias"),
+                        vec![k, fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                }
+                _ => {
+                    specs.push((
+                        format!("layers.{i}.weight"),
+                        vec![fan_in, fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                    specs.push((
+                        format!("layers.{i}.bias"),
+                        vec![fan_out],
+                        Init::Uniform(fan_in),
+                    ));
+                }
+            }
+        }
+        if let Some(e) = &self.ensemble
+            && e.variant == EnsembleVariant::Mini
+        {
+            specs.push(("scale".into(), vec![e.k, self.inputs], Init::Signs));
+        }
+        specs
     }
 }
 
+/// How a parameter starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Init {
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch's `nn.Linear`.
+    Uniform(usize),
+    /// Random signs: each member sees the inputs through its own +-1 mask,
+    /// which is what makes the members differ (TabM's default).
+    Signs,
+    Ones,
+}
+
+/// A network's parameters, by rank, each list in [`Architecture::
+/// tensor_specs`] order (the forward pass finds them by that order).
 #[derive(Module, Debug)]
 pub struct Network {
-    pub layers: Vec<Linear>,
+    pub vectors: Vec<Param<Tensor<1>>>,
+    pub matrices: Vec<Param<Tensor<2>>>,
+    pub cubes: Vec<Param<Tensor<3>>>,
 }
 
 /// A named host copy of one parameter, in the layout of safetensors.
@@ -46,131 +163,161 @@ pub struct NetworkTensor {
     pub values: Vec<f32>,
 }
 
+/// Where one spec's tensor lives in a [`Network`]: its rank and index.
+fn slots(specs: &[(String, Vec<usize>, Init)]) -> Vec<(usize, usize)> {
+    let mut next = [0usize; 4];
+    specs
+        .iter()
+        .map(|(_, shape, _)| {
+            let rank = shape.len();
+            let at = next[rank];
+            next[rank] += 1;
+            (rank, at)
+        })
+        .collect()
+}
+
 impl Network {
-    /// Fresh weights for `arch`, drawn from `seed`: U(-1/sqrt(fan_in),
-    /// 1/sqrt(fan_in)) for weights and biases, as PyTorch's `nn.Linear`.
+    /// Fresh weights for `arch`, drawn from `seed` on the host, so every
+    /// backend starts from the same numbers.
     pub fn init(arch: &Architecture, seed: u64, device: &Device) -> Network {
         let mut rng = Rng::stream(seed, "init");
-        let tensors = arch
-            .layer_shapes()
+        let tensors: Vec<NetworkTensor> = arch
+            .tensor_specs()
             .into_iter()
-            .enumerate()
-            .flat_map(|(i, (fan_in, fan_out))| {
-                let bound = 1.0 / (fan_in as f32).sqrt();
-                let mut draw = |n: usize| -> Vec<f32> {
-                    (0..n)
-                        .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
-                        .collect()
+            .map(|(name, shape, init)| {
+                let n = shape.iter().product::<usize>();
+                let values = match init {
+                    Init::Uniform(fan_in) => {
+                        let bound = 1.0 / (fan_in as f32).sqrt();
+                        (0..n)
+                            .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
+                            .collect()
+                    }
+                    Init::Signs => (0..n)
+                        .map(|_| if rng.next_f64() < 0.5 { -1.0 } else { 1.0 })
+                        .collect(),
+                    Init::Ones => vec![1.0; n],
                 };
-                let w = draw(fan_in * fan_out);
-                let b = draw(fan_out);
-                [
-                    NetworkTensor {
-                        name: format!("layers.{i}.weight"),
-                        shape: vec![fan_in, fan_out],
-                        values: w,
-                    },
-                    NetworkTensor {
-                        name: format!("layers.{i}.bias"),
-                        shape: vec![fan_out],
-                        values: b,
-                    },
-                ]
+                NetworkTensor {
+                    name,
+                    shape,
+                    values,
+                }
             })
-            .collect::<Vec<_>>();
+            .collect();
         // The shapes come from `arch` itself, so they always fit.
-        Self::from_tensors(arch, &tensors, device)
-            .unwrap_or_else(|_| Network { layers: Vec::new() })
+        Self::from_tensors(arch, &tensors, device).unwrap_or_else(|_| Network {
+            vectors: Vec::new(),
+            matrices: Vec::new(),
+            cubes: Vec::new(),
+        })
     }
 
-    /// Builds a network from named host tensors (weights as `[in, out]`).
-    /// Parameter ids are fixed by position so that nothing random enters the
-    /// model state.
+    /// Builds a network from named host tensors (dense weights as
+    /// `[in, out]`). Parameter ids are fixed by position so that nothing
+    /// random enters the model state.
     pub fn from_tensors(
         arch: &Architecture,
         tensors: &[NetworkTensor],
         device: &Device,
     ) -> Result<Network> {
-        let find = |name: &str, shape: &[usize]| -> Result<&NetworkTensor> {
+        let specs = arch.tensor_specs();
+        let mut net = Network {
+            vectors: Vec::new(),
+            matrices: Vec::new(),
+            cubes: Vec::new(),
+        };
+        for (i, (name, shape, _)) in specs.iter().enumerate() {
             let t = tensors
                 .iter()
-                .find(|t| t.name == name)
+                .find(|t| &t.name == name)
                 .ok_or_else(|| ModelError::Weights(format!("missing tensor {name}")))?;
-            if t.shape != shape || t.values.len() != shape.iter().product::<usize>() {
+            if &t.shape != shape || t.values.len() != shape.iter().product::<usize>() {
                 return Err(ModelError::Weights(format!(
                     "tensor {name} has shape {:?}, expected {shape:?}",
                     t.shape
                 )));
             }
-            Ok(t)
-        };
-        let mut layers = Vec::new();
-        for (i, (fan_in, fan_out)) in arch.layer_shapes().into_iter().enumerate() {
-            let w = find(&format!("layers.{i}.weight"), &[fan_in, fan_out])?;
-            let b = find(&format!("layers.{i}.bias"), &[fan_out])?;
-            let weight = Tensor::<2>::from_data(
-                TensorData::new(w.values.clone(), [fan_in, fan_out]),
-                device,
-            );
-            let bias = Tensor::<1>::from_data(TensorData::new(b.values.clone(), [fan_out]), device);
-            let mut wp = Param::from_tensor(weight);
-            wp.id = ParamId::from(2 * i as u64 + 1);
-            let mut bp = Param::from_tensor(bias);
-            bp.id = ParamId::from(2 * i as u64 + 2);
-            layers.push(Linear {
-                weight: wp,
-                bias: Some(bp),
-            });
+            // Ids as the plain stack always had them: weight 2i+1, bias
+            // 2i+2 for layer i; the ensemble's extra tensors follow.
+            let id = ParamId::from(i as u64 + 1);
+            let data = TensorData::new(t.values.clone(), shape.clone());
+            match shape.len() {
+                1 => net
+                    .vectors
+                    .push(param(Tensor::<1>::from_data(data, device), id)),
+                2 => net
+                    .matrices
+                    .push(param(Tensor::<2>::from_data(data, device), id)),
+                _ => net
+                    .cubes
+                    .push(param(Tensor::<3>::from_data(data, device), id)),
+            }
         }
-        if let Some(extra) = tensors.iter().find(|t| {
-            !(0..arch.layer_shapes().len()).any(|i| {
-                t.name == format!("layers.{i}.weight") || t.name == format!("layers.{i}.bias")
-            })
-        }) {
+        if let Some(extra) = tensors
+            .iter()
+            .find(|t| !specs.iter().any(|(name, _, _)| &t.name == name))
+        {
             return Err(ModelError::Weights(format!(
                 "unexpected tensor {}",
                 extra.name
             )));
         }
-        Ok(Network { layers })
+        Ok(net)
     }
 
-    /// Host copies of every parameter, in layer order.
-    pub fn to_tensors(&self) -> Result<Vec<NetworkTensor>> {
-        let mut out = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let w = layer.weight.val();
-            let shape = w.dims().to_vec();
-            out.push(NetworkTensor {
-                name: format!("layers.{i}.weight"),
-                shape,
-                values: to_vec(w.into_data())?,
-            });
-            if let Some(b) = &layer.bias {
-                let b = b.val();
-                out.push(NetworkTensor {
-                    name: format!("layers.{i}.bias"),
-                    shape: b.dims().to_vec(),
-                    values: to_vec(b.into_data())?,
-                });
+    /// Host copies of every parameter, in spec order.
+    pub fn to_tensors(&self, arch: &Architecture) -> Result<Vec<NetworkTensor>> {
+        let specs = arch.tensor_specs();
+        let mut out = Vec::with_capacity(specs.len());
+        for ((name, shape, _), (rank, at)) in specs.iter().zip(slots(&specs)) {
+            let data = match rank {
+                1 => self.vectors.get(at).map(|p| p.val().into_data()),
+                2 => self.matrices.get(at).map(|p| p.val().into_data()),
+                _ => self.cubes.get(at).map(|p| p.val().into_data()),
             }
+            .ok_or_else(|| ModelError::Weights(format!("missing tensor {name}")))?;
+            out.push(NetworkTensor {
+                name: name.clone(),
+                shape: shape.clone(),
+                values: to_vec(data)?,
+            });
         }
         Ok(out)
     }
 
-    /// Forward pass. `masks` holds one dropout mask per hidden layer (already
-    /// scaled by 1/(1-p)) during training, and is empty otherwise.
-    pub fn forward(&self, x: Tensor<2>, activation: Activation, masks: &[Tensor<2>]) -> Tensor<2> {
-        let last = self.layers.len().saturating_sub(1);
+    /// Every parameter's id and rank, in spec order (gradient clipping).
+    pub(crate) fn param_ids(&self) -> Vec<(ParamId, usize)> {
+        let mut ids: Vec<(ParamId, usize)> = Vec::new();
+        ids.extend(self.vectors.iter().map(|p| (p.id, 1)));
+        ids.extend(self.matrices.iter().map(|p| (p.id, 2)));
+        ids.extend(self.cubes.iter().map(|p| (p.id, 3)));
+        // Ids are positions in spec order (see `from_tensors`).
+        ids.sort_by_key(|(id, _)| id.val());
+        ids
+    }
+
+    /// Forward pass: the outputs of every member, member after member
+    /// (`[members * rows, outputs]`; a plain network has one member).
+    /// `masks` holds one dropout mask per hidden layer (already scaled by
+    /// 1/(1-p), shaped like that layer's output) during training, and is
+    /// empty otherwise.
+    pub fn forward(&self, x: Tensor<2>, arch: &Architecture, masks: &[Tensor<2>]) -> Tensor<2> {
+        match &arch.ensemble {
+            None => self.forward_plain(x, arch, masks),
+            Some(e) => self.forward_ensemble(x, arch, e, masks),
+        }
+    }
+
+    fn forward_plain(&self, x: Tensor<2>, arch: &Architecture, masks: &[Tensor<2>]) -> Tensor<2> {
+        let last = arch.hidden.len();
         let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
+        for i in 0..=last {
+            let (w, b) = (self.matrices[i].val(), self.vectors[i].val());
+            h = linear(h, w, Some(b));
             if i < last {
-                h = match activation {
-                    Activation::Relu => activation::relu(h),
-                    Activation::Tanh => activation::tanh(h),
-                    Activation::Gelu => activation::gelu(h),
-                };
+                h = activate(h, arch.activation);
                 if let Some(m) = masks.get(i) {
                     h = h * m.clone();
                 }
@@ -179,8 +326,70 @@ impl Network {
         h
     }
 
+    /// The ensemble pass on `[k, rows, features]` tensors: members see the
+    /// same rows through their own adapters, and each has its own head.
+    fn forward_ensemble(
+        &self,
+        x: Tensor<2>,
+        arch: &Architecture,
+        e: &Ensemble,
+        masks: &[Tensor<2>],
+    ) -> Tensor<2> {
+        let [rows, d] = x.dims();
+        let k = e.k;
+        let x3: Tensor<3> = x.unsqueeze_dim::<3>(0);
+        let mut h: Tensor<3> = match e.variant {
+            // `scale` is the last matrix: `[k, d]` -> `[k, 1, d]`.
+            EnsembleVariant::Mini => {
+                let scale = self.matrices[self.matrices.len() - 1].val();
+                x3 * scale.unsqueeze_dim::<3>(1)
+            }
+            EnsembleVariant::Full => x3.expand([k, rows, d]),
+        };
+        let hidden = arch.hidden.len();
+        for i in 0..hidden {
+            h = match e.variant {
+                EnsembleVariant::Mini => {
+                    let (w, b) = (self.matrices[i].val(), self.vectors[i].val());
+                    linear(h, w, Some(b))
+                }
+                EnsembleVariant::Full => {
+                    // Per layer: weight, r, s, bias (see `tensor_specs`).
+                    let base = 4 * i;
+                    let w = self.matrices[base].val();
+                    let r = self.matrices[base + 1].val().unsqueeze_dim::<3>(1);
+                    let s = self.matrices[base + 2].val().unsqueeze_dim::<3>(1);
+                    let b = self.matrices[base + 3].val().unsqueeze_dim::<3>(1);
+                    linear(h * r, w, None) * s + b
+                }
+            };
+            h = activate(h, arch.activation);
+            if let Some(m) = masks.get(i) {
+                let [_, _, width] = h.dims();
+                h = h * m.clone().reshape([k, rows, width]);
+            }
+        }
+        // The heads: `[k, rows, h] @ [k, h, out] + [k, 1, out]`.
+        let w = self.cubes[0].val();
+        let b = self.head_bias(e).unsqueeze_dim::<3>(1);
+        let out = h.matmul(w) + b;
+        let [_, _, o] = out.dims();
+        out.reshape([k * rows, o])
+    }
+
+    /// The heads' bias `[k, out]`: the matrix after the hidden layers'.
+    fn head_bias(&self, e: &Ensemble) -> Tensor<2> {
+        match e.variant {
+            EnsembleVariant::Mini => self.matrices[self.matrices.len() - 2].val(),
+            EnsembleVariant::Full => self.matrices[self.matrices.len() - 1].val(),
+        }
+    }
+
     /// Raw outputs (logits, or the scaled regression value) for `n` rows of
-    /// `x`, computed in batches of `batch` rows on `device`.
+    /// `x`, computed in batches of `batch` rows on `device`. An ensemble's
+    /// members are combined here: the mean of their class probabilities
+    /// (returned as its logarithm, so that a softmax gives it back), or of
+    /// their values.
     pub fn infer(
         &self,
         x: &[f32],
@@ -200,11 +409,55 @@ impl Network {
                 TensorData::new(x[start * d..end * d].to_vec(), [rows, d]),
                 device,
             );
-            let y = self.forward(xb, arch.activation, &[]);
-            out.extend(to_vec(y.into_data())?);
+            let y = to_vec(self.forward(xb, arch, &[]).into_data())?;
+            match &arch.ensemble {
+                None => out.extend(y),
+                Some(e) => combine_members(&y, e, rows, arch.outputs, &mut out),
+            }
             start = end;
         }
         Ok(out)
+    }
+}
+
+/// Averages `k` members' outputs (`[k * rows, outputs]`, member-major) into
+/// `out`, in f64 on the host.
+fn combine_members(y: &[f32], e: &Ensemble, rows: usize, outputs: usize, out: &mut Vec<f32>) {
+    let k = e.k;
+    let member = |m: usize, r: usize| &y[(m * rows + r) * outputs..(m * rows + r + 1) * outputs];
+    for r in 0..rows {
+        match e.average {
+            Average::Values => {
+                for j in 0..outputs {
+                    let sum: f64 = (0..k).map(|m| member(m, r)[j] as f64).sum();
+                    out.push((sum / k as f64) as f32);
+                }
+            }
+            Average::Probabilities => {
+                let mut mean = vec![0f64; outputs];
+                for m in 0..k {
+                    let p = softmax_rows(member(m, r), outputs);
+                    for (acc, v) in mean.iter_mut().zip(p) {
+                        *acc += v / k as f64;
+                    }
+                }
+                out.extend(mean.iter().map(|p| p.max(1e-30).ln() as f32));
+            }
+        }
+    }
+}
+
+fn param<const D: usize>(t: Tensor<D>, id: ParamId) -> Param<Tensor<D>> {
+    let mut p = Param::from_tensor(t);
+    p.id = id;
+    p
+}
+
+fn activate<const D: usize>(h: Tensor<D>, a: Activation) -> Tensor<D> {
+    match a {
+        Activation::Relu => activation::relu(h),
+        Activation::Tanh => activation::tanh(h),
+        Activation::Gelu => activation::gelu(h),
     }
 }
 

@@ -241,7 +241,7 @@ pub fn train_with(
     let mut stopped_early = false;
     let mut steps = 0u64;
     let mut samples = 0u64;
-    let es = cfg.early_stopping.as_ref();
+    let es = cfg.early_stopping();
     let mut first_epoch = 0u32;
     let mut skip_batches = 0u64;
     let mut resumed_loss_sum = 0.0f64;
@@ -295,7 +295,7 @@ pub fn train_with(
             history: history.to_vec(),
             best: best.clone(),
             since_best,
-            weights: model.valid().to_tensors()?,
+            weights: model.valid().to_tensors(arch)?,
             optimizer: optim_bytes,
         })
     };
@@ -347,12 +347,14 @@ pub fn train_with(
                 xb.extend_from_slice(&train.x[i * d..(i + 1) * d]);
             }
             let x = Tensor::<2>::from_data(TensorData::new(xb, [b, d]), device).autodiff();
+            // An ensemble's members each get their own rows of the mask.
+            let members = arch.members();
             let masks: Vec<Tensor<2>> = if dropout > 0.0 {
                 let keep = 1.0 - dropout;
                 arch.hidden
                     .iter()
                     .map(|&h| {
-                        let m: Vec<f32> = (0..b * h)
+                        let m: Vec<f32> = (0..members * b * h)
                             .map(|_| {
                                 if dropout_rng.next_f64() < keep {
                                     (1.0 / keep) as f32
@@ -361,13 +363,14 @@ pub fn train_with(
                                 }
                             })
                             .collect();
-                        Tensor::<2>::from_data(TensorData::new(m, [b, h]), device).autodiff()
+                        Tensor::<2>::from_data(TensorData::new(m, [members * b, h]), device)
+                            .autodiff()
                     })
                     .collect()
             } else {
                 Vec::new()
             };
-            let out = model.forward(x, arch.activation, &masks);
+            let out = model.forward(x, arch, &masks);
             let loss = match objective {
                 Objective::CrossEntropy { classes, weights } => {
                     let k = *classes;
@@ -380,15 +383,21 @@ pub fn train_with(
                         tb[r * k + c] = w;
                         wsum += w;
                     }
+                    // Every member is scored on the same rows; the loss is
+                    // the mean of the members' losses.
+                    let tb = tb.repeat(members);
                     let target =
-                        Tensor::<2>::from_data(TensorData::new(tb, [b, k]), device).autodiff();
-                    (log_softmax(out, 1) * target).sum().neg() / wsum
+                        Tensor::<2>::from_data(TensorData::new(tb, [members * b, k]), device)
+                            .autodiff();
+                    (log_softmax(out, 1) * target).sum().neg() / (wsum * members as f32)
                 }
                 Objective::Mse | Objective::Huber { .. } => {
                     let ys = train.values.unwrap_or(&[]);
                     let tb: Vec<f32> = chunk.iter().map(|&i| ys[i]).collect();
+                    let tb = tb.repeat(members);
                     let target =
-                        Tensor::<2>::from_data(TensorData::new(tb, [b, 1]), device).autodiff();
+                        Tensor::<2>::from_data(TensorData::new(tb, [members * b, 1]), device)
+                            .autodiff();
                     let diff = out - target;
                     match objective {
                         Objective::Huber { delta } => {
@@ -498,7 +507,7 @@ pub fn train_with(
                     }
                 };
                 if improved {
-                    best = Some((value, epoch + 1, model.valid().to_tensors()?));
+                    best = Some((value, epoch + 1, model.valid().to_tensors(arch)?));
                     since_best = 0;
                 } else {
                     since_best += 1;
@@ -560,32 +569,37 @@ pub fn train_with(
 }
 
 /// Scales all gradients so that their joint L2 norm is at most `max_norm`.
-/// Parameters are visited in layer order, so the sum is deterministic.
+/// Parameters are visited in id order, so the sum is deterministic.
 fn clip_global_norm(model: &Network, grads: &mut GradientsParams, max_norm: f64) {
+    let ids = model.param_ids();
     let mut total = 0.0f64;
-    for layer in &model.layers {
-        if let Some(g) = grads.get::<2>(layer.weight.id) {
-            total += (g.clone() * g).sum().into_scalar::<f32>() as f64;
-        }
-        if let Some(b) = &layer.bias
-            && let Some(g) = grads.get::<1>(b.id)
-        {
-            total += (g.clone() * g).sum().into_scalar::<f32>() as f64;
-        }
+    for &(id, rank) in &ids {
+        total += match rank {
+            1 => squared_norm(grads.get::<1>(id)),
+            2 => squared_norm(grads.get::<2>(id)),
+            _ => squared_norm(grads.get::<3>(id)),
+        };
     }
     let norm = total.sqrt();
     if norm <= max_norm || norm == 0.0 {
         return;
     }
     let factor = (max_norm / norm) as f32;
-    for layer in &model.layers {
-        if let Some(g) = grads.remove::<2>(layer.weight.id) {
-            grads.register(layer.weight.id, g * factor);
+    for &(id, rank) in &ids {
+        match rank {
+            1 => rescale::<1>(grads, id, factor),
+            2 => rescale::<2>(grads, id, factor),
+            _ => rescale::<3>(grads, id, factor),
         }
-        if let Some(b) = &layer.bias
-            && let Some(g) = grads.remove::<1>(b.id)
-        {
-            grads.register(b.id, g * factor);
-        }
+    }
+}
+
+fn squared_norm<const D: usize>(g: Option<Tensor<D>>) -> f64 {
+    g.map_or(0.0, |g| (g.clone() * g).sum().into_scalar::<f32>() as f64)
+}
+
+fn rescale<const D: usize>(grads: &mut GradientsParams, id: burn::module::ParamId, factor: f32) {
+    if let Some(g) = grads.remove::<D>(id) {
+        grads.register(id, g * factor);
     }
 }

@@ -418,14 +418,20 @@ fn metrics_section(s: &mut String, r: &Report) {
         let rows = e
             .map(|e| format!(" <span class=\"note\">{} rows</span>", count(e.rows)))
             .unwrap_or_default();
+        let base = r.baseline.get(split);
         let _ = write!(
             s,
-            "<div>\n<h3>{}{rows}</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th class=\"n\">value</th>{}</tr></thead>\n<tbody>\n",
+            "<div>\n<h3>{}{rows}</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th class=\"n\">value</th>{}{}</tr></thead>\n<tbody>\n",
             escape(split),
             if has_iv {
                 format!("<th class=\"n\">{level} CI</th>")
             } else {
                 String::new()
+            },
+            if base.is_some() {
+                "<th class=\"n\" title=\"the prior: training class shares, or the mean\">baseline</th><th class=\"n\">lift</th>"
+            } else {
+                ""
             }
         );
         if values.is_empty() {
@@ -448,6 +454,13 @@ fn metrics_section(s: &mut String, r: &Report) {
                     .map(interval)
                     .unwrap_or_default();
                 let _ = write!(s, "<td class=\"n ci\">{iv}</td>");
+            }
+            if let Some(base) = base {
+                let (b, lift) = match base.get(name) {
+                    Some(b) => (num(*b), num(values[name] - b)),
+                    None => (String::new(), String::new()),
+                };
+                let _ = write!(s, "<td class=\"n\">{b}</td><td class=\"n\">{lift}</td>");
             }
             s.push_str("</tr>\n");
         }
@@ -1266,6 +1279,8 @@ mod tests {
             target: "y & <z>".into(),
             labels: Some(vec!["a".into(), "b".into()]),
             metrics: BTreeMap::from([("test".to_string(), metrics)]),
+            baseline: BTreeMap::new(),
+            lift: BTreeMap::new(),
             evaluation: BTreeMap::from([("test".to_string(), eval)]),
             evaluation_settings: settings(),
             data: data(),

@@ -82,6 +82,9 @@ pub fn render_markdown(r: &Report) -> String {
         s.push('\n');
     }
 
+    if let Some((name, _)) = headline {
+        baseline_markdown(&mut s, r, name);
+    }
     if let (Some(labels), Some((name, e))) = (&r.labels, headline)
         && let Some(m) = &e.classification
     {
@@ -220,6 +223,31 @@ pub fn render_markdown(r: &Report) -> String {
         let _ = writeln!(s, "Artifact id `{id}`.");
     }
     s
+}
+
+/// The model against the prior on the headline split.
+fn baseline_markdown(s: &mut String, r: &Report, split: &str) {
+    let (Some(base), Some(model)) = (r.baseline.get(split), r.metrics.get(split)) else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "\n## Against the baseline on `{split}` (the prior: training class shares, or the mean)\n"
+    );
+    let _ = writeln!(
+        s,
+        "| metric | model | baseline | lift |\n|---|---:|---:|---:|"
+    );
+    for (name, b) in base {
+        let Some(m) = model.get(name) else { continue };
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} |",
+            fmt_metric(*m),
+            fmt_metric(*b),
+            fmt_metric(m - b)
+        );
+    }
 }
 
 fn slices_markdown(s: &mut String, r: &Report, split: &str, e: &Evaluation) {

@@ -24,6 +24,14 @@ pub struct Report {
     /// `metrics.<split>.<metric>`: every scalar metric of every split
     /// (`valid`, `test` after training; `eval` after `anneal eval`).
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// `baseline.<split>.<metric>`: the prior (the training split's class
+    /// shares for every row, or its mean target) scored with the same
+    /// metrics, so that a model that learned nothing is plain to see.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub baseline: BTreeMap<String, BTreeMap<String, f64>>,
+    /// `lift.<split>.<metric>`: the model's value minus the baseline's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub lift: BTreeMap<String, BTreeMap<String, f64>>,
     /// Per split: intervals, confusion matrix, per-class figures, curves,
     /// slices.
     pub evaluation: BTreeMap<String, Evaluation>,
@@ -119,6 +127,28 @@ impl CpuInfo {
             features,
         }
     }
+}
+
+/// The model's metrics minus the baseline's, for every metric both have.
+pub fn lift(
+    metrics: &BTreeMap<String, BTreeMap<String, f64>>,
+    baseline: &BTreeMap<String, BTreeMap<String, f64>>,
+) -> BTreeMap<String, BTreeMap<String, f64>> {
+    baseline
+        .iter()
+        .filter_map(|(split, base)| {
+            let model = metrics.get(split)?;
+            let diff = base
+                .iter()
+                .filter_map(|(name, b)| {
+                    let m = model.get(name)?;
+                    let d = m - b;
+                    d.is_finite().then(|| (name.clone(), d))
+                })
+                .collect();
+            Some((split.clone(), diff))
+        })
+        .collect()
 }
 
 impl Report {

@@ -91,9 +91,6 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     if let Some(b) = args.backend {
         loaded.config.train.backend = b.into();
     }
-    if let Some(e) = args.epochs {
-        loaded.config.train.epochs = e;
-    }
     if loaded.config.data.streaming {
         return Err(CliError::Usage(format!(
             "{}: anneal bench measures the in-memory data stage; set data.streaming = false (or bench a copy of the config without it)",
@@ -115,6 +112,11 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let t = Instant::now();
     let data = anneal_data::prepare(&loaded, cfg.train.seed)?;
     let prepare_seconds = t.elapsed().as_secs_f64();
+    super::train::fit_to_data(&mut loaded, &data)?;
+    if let Some(e) = args.epochs {
+        loaded.config.train.epochs = e;
+    }
+    let cfg = loaded.config.clone();
     let (arch, objective) = model_setup(&loaded, &data)?;
     let figures = DataFigures {
         file_bytes: data.stats.source.bytes,

@@ -64,6 +64,8 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             anneal_data::TargetSpec::Regression { .. } => None,
         },
         metrics,
+        baseline: BTreeMap::new(),
+        lift: BTreeMap::new(),
         evaluation: BTreeMap::from([("eval".to_string(), evaluation)]),
         evaluation_settings: settings,
         data: labelled.stats.clone(),

@@ -14,6 +14,7 @@ use anneal_core::{hash, json};
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
 use anneal_eval::{EvalSettings, Evaluation, evaluate, score_split};
 use anneal_model::checkpoint;
+use anneal_model::network::{Average, Ensemble, EnsembleVariant};
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
@@ -116,6 +117,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         None => anneal_data::prepare(&loaded, cfg.train.seed)?,
     };
     let data_secs = t_data.elapsed().as_secs_f64();
+    fit_to_data(&mut loaded, &data)?;
+    let cfg = loaded.config.clone();
     let pre = &data.preprocessor;
     let (arch, objective) = model_setup(&loaded, &data)?;
     let monitor = monitor(&loaded, &data)?;
@@ -277,9 +280,16 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         .iter()
         .map(|(k, v): (&String, &Evaluation)| (k.clone(), v.metrics.clone()))
         .collect();
+    let baseline: BTreeMap<String, BTreeMap<String, f64>> = outputs_by_split
+        .iter()
+        .map(|(name, split, _)| {
+            let prior = anneal_eval::baseline_metrics(&data.train, split, &pre.target);
+            (name.to_string(), prior)
+        })
+        .collect();
 
     // Everything is written into the staging folder first.
-    let weights = trained.network.to_tensors()?;
+    let weights = trained.network.to_tensors(&arch)?;
     let name = cfg
         .model
         .name
@@ -320,6 +330,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             TargetSpec::Regression { .. } => None,
         },
         metrics: metrics.clone(),
+        lift: anneal_report::report::lift(&metrics, &baseline),
+        baseline,
         evaluation,
         evaluation_settings: settings,
         data: data.stats.clone(),
@@ -404,10 +416,31 @@ fn config_name(config: &Path) -> String {
 }
 
 fn model_kind(k: ModelKind) -> String {
-    match k {
-        ModelKind::Linear => "linear".into(),
-        ModelKind::Mlp => "mlp".into(),
+    k.name().into()
+}
+
+/// Fills in the defaults that follow the training split's size, and
+/// refuses a bin count the training split cannot fill.
+pub(crate) fn fit_to_data(loaded: &mut Loaded, data: &Prepared) -> Result<(), CliError> {
+    let rows = data.train.len() as u64;
+    let binned = data
+        .preprocessor
+        .features
+        .iter()
+        .any(|f| matches!(f, anneal_data::FeatureSpec::Numeric { bins: Some(_), .. }));
+    let bins = loaded.config.model.bins;
+    // The default bin count simply yields fewer bins on a small table; a
+    // count the user wrote is taken at its word.
+    if binned && loaded.is_written("model.bins") && bins as u64 > rows {
+        return Err(loaded
+            .error_at(
+                "model.bins",
+                format!("{bins} bins need at least as many training rows, but the training split has {rows}"),
+            )
+            .into());
     }
+    anneal_config::defaults::fit_to_data(loaded, rows);
+    Ok(())
 }
 
 /// The network shape and the loss for a config and its prepared data (a
@@ -428,6 +461,7 @@ pub(crate) fn model_setup(
         hidden: cfg.model.hidden_layers(),
         outputs: pre.n_outputs(),
         activation: cfg.model.activation,
+        ensemble: ensemble(&cfg.model, classes.is_some()),
     };
     let objective = Objective::new(
         classes,
@@ -436,6 +470,24 @@ pub(crate) fn model_setup(
         class_weights(data, cfg.train.class_weights),
     );
     Ok((arch, objective))
+}
+
+/// The ensemble of the `tabm` kinds.
+fn ensemble(m: &anneal_config::ModelConfig, classification: bool) -> Option<Ensemble> {
+    let variant = match m.kind {
+        ModelKind::Tabm => EnsembleVariant::Full,
+        ModelKind::TabmMini => EnsembleVariant::Mini,
+        ModelKind::Linear | ModelKind::Mlp => return None,
+    };
+    Some(Ensemble {
+        k: m.k,
+        variant,
+        average: if classification {
+            Average::Probabilities
+        } else {
+            Average::Values
+        },
+    })
 }
 
 pub(crate) fn train_data(s: &SplitData) -> TrainData<'_> {
@@ -513,7 +565,7 @@ fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
 /// The early-stopping monitor, when it watches a metric rather than the
 /// validation loss.
 fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>>, CliError> {
-    let Some(es) = &loaded.config.train.early_stopping else {
+    let Some(es) = loaded.config.train.early_stopping() else {
         return Ok(None);
     };
     if es.metric == "loss" {
