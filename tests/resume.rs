@@ -279,3 +279,52 @@ fn sigint_and_sigterm_checkpoint_and_exit() {
         ),
     );
 }
+
+/// The ensemble kinds resume exactly too: a `tabm` run killed mid-epoch
+/// (after a step checkpoint) and resumed gives the uninterrupted run's
+/// artifact.
+#[test]
+fn tabm_killed_mid_epoch_resumes_exactly() {
+    let dir = scratch("resume-tabm");
+    let data = root().join("datasets/breast_cancer.csv");
+    let cfg = dir.join("tabm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[data]\npath = {:?}\ntarget = \"diagnosis\"\n[model]\nkind = \"tabm\"\nk = 4\nhidden = [32, 32]\n[train]\nepochs = 6\n",
+            s(&data)
+        ),
+    )
+    .unwrap();
+    let reference = dir.join("reference");
+    let o = anneal(&[
+        "train",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&reference),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["train", "--config", s(&cfg), "--out", s(&run), "--quiet"])
+        .args(["--checkpoint-every", "7"])
+        .env("ANNEAL_PAUSE_AT_STEP", "20")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marker = partial(&run).join("paused");
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "never paused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(child.id(), "-KILL");
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+    let o = anneal(&["train", "--resume", s(&run)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming from "), "{}", stderr(&o));
+    assert_eq!(artifact_id(&run), artifact_id(&reference));
+}

@@ -170,6 +170,20 @@ pub fn versions() -> BTreeMap<String, String> {
     ])
 }
 
+/// The declared type of an input column. A numeric column read as
+/// integers is declared `double`: any served row may miss it (anneal
+/// imputes), and a pandas frame holding a missing value in an integer
+/// column is float64, which MLflow's schema enforcement refuses for a
+/// `long` column but accepts for `double` (ints widen safely). `serve`'s
+/// v2 metadata says FP64 for it too.
+fn input_type(f: &anneal_data::FeatureSpec) -> anneal_data::preprocess::ValueType {
+    use anneal_data::preprocess::ValueType;
+    match (f, f.source_type()) {
+        (anneal_data::FeatureSpec::Numeric { .. }, ValueType::Long) => ValueType::Double,
+        (_, t) => t,
+    }
+}
+
 fn signature(p: &Preprocessor) -> Signature {
     let type_name = |t: anneal_data::preprocess::ValueType| {
         serde_json::to_value(t)
@@ -182,7 +196,7 @@ fn signature(p: &Preprocessor) -> Signature {
         .iter()
         .map(|f| ColumnSpec {
             name: f.column().to_string(),
-            kind: type_name(f.source_type()),
+            kind: type_name(input_type(f)),
             required: true,
         })
         .collect();
@@ -209,4 +223,50 @@ fn signature(p: &Preprocessor) -> Signature {
         }],
     };
     Signature { inputs, outputs }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anneal_config::Impute;
+    use anneal_data::preprocess::ValueType;
+    use anneal_data::{FeatureSpec, Task};
+
+    /// An integer feature that may be missing is declared `double`, so that
+    /// MLflow accepts a frame with NaN in it; text and booleans keep theirs.
+    #[test]
+    fn integer_inputs_are_declared_double() {
+        let numeric = |column: &str, source_type| FeatureSpec::Numeric {
+            column: column.into(),
+            source_type,
+            impute: Impute::Median,
+            fill: 0.0,
+            indicator: false,
+            clip: None,
+            offset: 0.0,
+            scale: 1.0,
+            bins: None,
+        };
+        let p = Preprocessor {
+            task: Task::Regression,
+            target: anneal_data::TargetSpec::Regression {
+                column: "y".into(),
+                offset: 0.0,
+                scale: 1.0,
+            },
+            features: vec![
+                numeric("income", ValueType::Long),
+                numeric("flag", ValueType::Boolean),
+                FeatureSpec::Categorical {
+                    column: "grade".into(),
+                    source_type: ValueType::Long,
+                    categories: vec!["1".into()],
+                    missing_fill: None,
+                },
+            ],
+            id_columns: vec![],
+        };
+        let kinds: Vec<String> = signature(&p).inputs.into_iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, ["double", "boolean", "long"]);
+    }
 }
