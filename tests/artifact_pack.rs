@@ -703,3 +703,234 @@ fn bad_paths_and_names_are_one_line_errors() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stdout(&o), "manifest.json: missing\n");
 }
+
+/// Runs `cmd`, failing the test (rather than hanging it) when it is still
+/// running after `secs` seconds.
+fn output_within(cmd: &mut Command, secs: u64) -> Output {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the anneal binary runs");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {secs} s: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn predict_cmd(artifact: &Path, out: &Path, cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anneal"));
+    cmd.args([
+        "predict",
+        "--artifact",
+        s(artifact),
+        "--input",
+        "datasets/iris.csv",
+        "--output",
+        s(out),
+    ])
+    .current_dir(root())
+    .env("ANNEAL_CACHE_DIR", cache);
+    cmd
+}
+
+/// Rewrites `file` of the artifact folder `art` and forges the rest to
+/// match (its manifest entry, the id, `MLmodel`): a different artifact
+/// that is consistent with itself.
+fn forge(art: &Path, file: &str, bytes: &[u8]) {
+    use anneal_artifact::manifest::{FileEntry, Manifest};
+    fs::write(art.join(file), bytes).unwrap();
+    let mut m: Manifest = serde_json::from_slice(&read(&art.join("manifest.json"))).unwrap();
+    m.files.insert(
+        file.to_string(),
+        FileEntry {
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+        },
+    );
+    m.id = m.compute_id().unwrap();
+    let text = anneal_core::json::to_canonical_string(&m, "manifest").unwrap();
+    fs::write(art.join("manifest.json"), text).unwrap();
+    let signature = serde_json::from_slice(&read(&art.join("signature.json"))).unwrap();
+    fs::write(
+        art.join("MLmodel"),
+        anneal_artifact::mlmodel::render(&m, &signature),
+    )
+    .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn listed_files_that_are_not_regular_files_are_refused_before_reading() {
+    let d = scratch("pack-not-regular");
+    let cases: [(&str, &str, &str); 4] = [
+        ("model.json", "fifo", "is a named pipe, not a regular file"),
+        (
+            "model.safetensors",
+            "zero",
+            "is a device, not a regular file",
+        ),
+        (
+            "preprocess.json",
+            "folder",
+            "is a folder, not a regular file",
+        ),
+        (
+            "manifest.json",
+            "fifo",
+            "is a named pipe, not a regular file",
+        ),
+    ];
+    for (file, what, line) in cases {
+        let art = d.join(format!("{what}-{file}"));
+        copy_dir(&runs().a, &art);
+        let path = art.join(file);
+        fs::remove_file(&path).unwrap();
+        match what {
+            "fifo" => assert!(
+                Command::new("mkfifo")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success()
+            ),
+            "zero" => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+            _ => fs::create_dir(&path).unwrap(),
+        }
+        let o = output_within(
+            &mut predict_cmd(&art, &d.join("out.csv"), &d.join("cache")),
+            120,
+        );
+        assert_error(
+            &o,
+            3,
+            &format!("error: artifact {}: {file}: {line}", art.display()),
+        );
+    }
+}
+
+#[test]
+fn a_config_that_does_not_parse_is_an_error_not_the_defaults() {
+    let d = scratch("pack-bad-config");
+    let art = d.join("artifact");
+    copy_dir(&runs().a, &art);
+    forge(&art, "config.toml", b"[data\nthis is not toml\n");
+    assert!(
+        verify(&art, &d.join("cache")).status.success(),
+        "forged consistently"
+    );
+    let o = output_within(
+        &mut predict_cmd(&art, &d.join("out.csv"), &d.join("cache")),
+        120,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("error: artifact {}: config.toml: ", art.display())),
+        "{err}"
+    );
+    assert!(!d.join("out.csv").exists());
+}
+
+#[test]
+fn a_cached_folder_that_differs_from_its_archive_is_unpacked_again() {
+    let d = scratch("pack-cache-tampered");
+    let cache = d.join("cache");
+    let archive = d.join("a.tar.gz");
+    ok(&pack(&runs().a, &archive, &cache));
+    let id = manifest(&runs().a)["id"].as_str().unwrap().to_string();
+    let said = format!("(artifact {})", &id[..12]);
+    let out = d.join("out.csv");
+    let first = ok(&output_within(
+        &mut predict_cmd(&archive, &out, &cache),
+        120,
+    ));
+    assert!(first.contains(&said), "{first}");
+
+    // Replace the cached copy with another artifact, consistent with itself.
+    let cached = cache.join("artifacts").join(sha256_hex(&read(&archive)));
+    let config = read(&cached.join("config.toml"));
+    forge(
+        &cached,
+        "config.toml",
+        &[&config[..], b"# edited\n"].concat(),
+    );
+    let forged = manifest(&cached)["id"].as_str().unwrap().to_string();
+    assert_ne!(forged, id);
+    assert!(
+        verify(&cached, &cache).status.success(),
+        "forged consistently"
+    );
+
+    let again = ok(&output_within(
+        &mut predict_cmd(&archive, &out, &cache),
+        120,
+    ));
+    assert!(again.contains(&said), "the forged copy was used: {again}");
+    assert_eq!(
+        manifest(&cached)["id"].as_str().unwrap(),
+        id,
+        "unpacked afresh"
+    );
+    assert_eq!(read(&cached.join("config.toml")), config);
+}
+
+#[test]
+fn an_archive_needs_a_cache_folder_of_the_users_own() {
+    let d = scratch("pack-no-cache");
+    let archive = d.join("a.tar.gz");
+    ok(&pack(&runs().a, &archive, &d.join("cache")));
+    let tmp = d.join("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = predict_cmd(&archive, &d.join("out.csv"), &d.join("unused"));
+    cmd.env_remove("ANNEAL_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .env("TMPDIR", &tmp);
+    let o = output_within(&mut cmd, 120);
+    assert_error(
+        &o,
+        2,
+        &format!(
+            "error: cannot unpack {}: no artifact cache folder; set ANNEAL_CACHE_DIR (or XDG_CACHE_HOME or HOME)",
+            archive.display()
+        ),
+    );
+    assert_eq!(
+        names_in(&tmp),
+        Vec::<String>::new(),
+        "nothing in the shared temporary folder"
+    );
+
+    // A relative XDG_CACHE_HOME is ignored (as the XDG spec says); HOME is used.
+    let home = d.join("home");
+    let mut cmd = predict_cmd(&archive, &d.join("out.csv"), &d.join("unused"));
+    cmd.env_remove("ANNEAL_CACHE_DIR")
+        .env("XDG_CACHE_HOME", "relative")
+        .env("HOME", &home);
+    ok(&output_within(&mut cmd, 120));
+    let cache = home.join(".cache/anneal");
+    assert!(
+        cache
+            .join("artifacts")
+            .join(sha256_hex(&read(&archive)))
+            .is_dir()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [home.join(".cache"), cache.clone(), cache.join("artifacts")] {
+            let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", dir.display());
+        }
+    }
+}

@@ -1467,6 +1467,18 @@ fn weights_mismatch(d: &Path) -> String {
     )
 }
 
+/// `load`'s line for weights whose size is not the manifest's: refused on
+/// the size, before a byte is read (so without a hash).
+fn weights_size_mismatch(d: &Path) -> String {
+    let w = d.join("artifact/model.safetensors");
+    let (n, _) = listed("model.safetensors");
+    format!(
+        "error: artifact {}: model.safetensors: content does not match the manifest ({} bytes; expected {n} bytes): the file was modified or truncated",
+        at(d, "artifact"),
+        std::fs::metadata(&w).unwrap().len()
+    )
+}
+
 /// `verify`'s findings (stdout) for changed weights.
 fn weights_finding(d: &Path, o: &Output) {
     let w = d.join("artifact/model.safetensors");
@@ -1654,7 +1666,7 @@ fn artifact_table() {
                 write: truncate_weights,
                 args: predict_artifact,
                 code: 3,
-                line: weights_mismatch,
+                line: weights_size_mismatch,
                 check: no_check,
             },
             Case {

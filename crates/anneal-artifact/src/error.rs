@@ -47,6 +47,18 @@ pub enum ArtifactError {
     Model(#[from] anneal_model::ModelError),
     #[error("cannot write {}: {reason}", path.display())]
     Output { path: PathBuf, reason: String },
+    /// No folder to unpack an archive into: none of the variables that
+    /// name the cache is set.
+    #[error("cannot unpack {}: no artifact cache folder; set ANNEAL_CACHE_DIR (or XDG_CACHE_HOME or HOME)", archive.display())]
+    NoCache { archive: PathBuf },
+}
+
+impl ArtifactError {
+    /// Whether the fix is in the command's environment or arguments (exit
+    /// 2) rather than in the artifact (exit 3).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ArtifactError::NoCache { .. })
+    }
 }
 
 pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;

@@ -140,9 +140,10 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         crate::mlmodel::render(&manifest, &signature).into_bytes(),
     ));
 
-    let tmp = fsio::temp_sibling(dir);
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fsio::create_dir_all_synced(parent).map_err(|e| err(e.to_string()))?;
+    }
+    let tmp = fsio::create_temp_dir(dir).map_err(|e| err(e.to_string()))?;
     for (name, bytes) in &files {
         fsio::atomic_write(&tmp.join(name), bytes)?;
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anneal_core::hash;
+use anneal_core::{fsio, hash};
 use anneal_data::Preprocessor;
 use anneal_model::{Architecture, Network};
 use burn::tensor::Device;
@@ -24,7 +24,14 @@ pub struct Artifact {
     /// The training data's profile (`profile.json`; artifacts written
     /// before it existed have none).
     pub profile: Option<anneal_data::profile::DataProfile>,
+    /// `config.toml` as verified at load (none when the manifest does not
+    /// list one): [`Artifact::config`] parses these bytes and never reads
+    /// the file again.
+    config_toml: Option<Vec<u8>>,
 }
+
+/// Largest `manifest.json` read (a real one is a few KiB); as in `verify`.
+const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
 const REQUIRED: [&str; 3] = ["model.safetensors", "model.json", "preprocess.json"];
 
@@ -51,8 +58,7 @@ impl Artifact {
             file: file.to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|e| corrupt("manifest.json", e.to_string()))?;
+        let text = read_manifest(&manifest_path).map_err(|e| corrupt("manifest.json", e))?;
         // Read the version before the rest, so a future layout gets the
         // right message rather than a parse error.
         let raw: serde_json::Value = serde_json::from_str(&text)
@@ -95,8 +101,7 @@ impl Artifact {
         }
         let mut contents = std::collections::BTreeMap::new();
         for (name, entry) in &manifest.files {
-            let bytes = std::fs::read(dir.join(name))
-                .map_err(|e| corrupt(name, format!("cannot read: {e}")))?;
+            let bytes = read_sized(&dir.join(name), entry.bytes).map_err(|e| corrupt(name, e))?;
             let got = hash::sha256_hex(&bytes);
             if got != entry.sha256 || bytes.len() as u64 != entry.bytes {
                 return Err(corrupt(
@@ -140,16 +145,15 @@ impl Artifact {
                 serde_json::from_slice(&contents["signature.json"])
                     .map_err(|e| corrupt("signature.json", e.to_string()))?;
             let expected = crate::mlmodel::render(&manifest, &signature);
-            match std::fs::read(dir.join("MLmodel")) {
+            let differs =
+                || "differs from the one the manifest and signature give; it was modified";
+            match read_sized(&dir.join("MLmodel"), expected.len() as u64) {
                 Ok(b) if b == expected.as_bytes() => {}
-                Ok(_) => {
-                    return Err(corrupt(
-                        "MLmodel",
-                        "differs from the one the manifest and signature give; it was modified"
-                            .into(),
-                    ));
+                Ok(_) => return Err(corrupt("MLmodel", differs().into())),
+                Err(e) if e.starts_with("content does not match") => {
+                    return Err(corrupt("MLmodel", differs().into()));
                 }
-                Err(e) => return Err(corrupt("MLmodel", format!("cannot read: {e}"))),
+                Err(e) => return Err(corrupt("MLmodel", e)),
             }
         }
         let profile = match contents.get("profile.json") {
@@ -161,6 +165,7 @@ impl Artifact {
         };
         Ok(Artifact {
             dir: dir.to_path_buf(),
+            config_toml: contents.remove("config.toml"),
             manifest,
             model,
             preprocessor,
@@ -172,21 +177,66 @@ impl Artifact {
 
     /// The training config stored in the artifact (its CSV options,
     /// `[eval]`, `[data.schema]`, `[gate]` and `[check_data]` sections
-    /// apply wherever the artifact is used). Its hash was checked by
-    /// [`Artifact::load`].
+    /// apply wherever the artifact is used), parsed from the bytes
+    /// [`Artifact::load`] verified: the file is not read again, so a change
+    /// made since cannot slip in.
     pub fn config(&self) -> Result<anneal_config::Config> {
-        let path = self.dir.join("config.toml");
         let corrupt = |reason: String| ArtifactError::Corrupt {
             path: self.dir.clone(),
             file: "config.toml".into(),
             reason,
         };
+        let bytes = self.config_toml.as_deref().ok_or_else(|| {
+            corrupt("not listed in the manifest; this artifact has no config".into())
+        })?;
         let text =
-            std::fs::read_to_string(&path).map_err(|e| corrupt(format!("cannot read it: {e}")))?;
-        Ok(anneal_config::parse(&text, &path)
+            std::str::from_utf8(bytes).map_err(|e| corrupt(format!("is not UTF-8 text: {e}")))?;
+        Ok(anneal_config::parse(text, &self.dir.join("config.toml"))
             .map_err(|e| corrupt(e.to_string()))?
             .config)
     }
+
+    /// Whether the artifact holds a training config.
+    pub fn has_config(&self) -> bool {
+        self.config_toml.is_some()
+    }
+}
+
+/// Reads `manifest.json`: a regular file (links followed) of a sane size,
+/// checked on the opened handle before a byte is read. The error is the
+/// reason, for the caller to name the file.
+fn read_manifest(path: &Path) -> std::result::Result<String, String> {
+    let (mut file, len) = fsio::open_regular(path, true).map_err(|e| e.to_string())?;
+    if len > MAX_MANIFEST_BYTES {
+        return Err(format!("is {len} bytes, too large for a manifest"));
+    }
+    let bytes = fsio::read_limited(&mut file, len).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 != len {
+        return Err("changed size while it was read".into());
+    }
+    String::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text: {e}"))
+}
+
+/// Reads a file the manifest lists with `bytes` bytes. It must be a regular
+/// file of exactly that size, checked on the opened handle before a byte is
+/// read, so a named pipe cannot hang the load and a link to `/dev/zero`
+/// cannot exhaust memory. The error is the reason, for the caller to name
+/// the file.
+fn read_sized(path: &Path, bytes: u64) -> std::result::Result<Vec<u8>, String> {
+    let (mut file, len) = fsio::open_regular(path, true).map_err(|e| e.to_string())?;
+    let mismatch = |got: u64| {
+        format!(
+            "content does not match the manifest ({got} bytes; expected {bytes} bytes): the file was modified or truncated"
+        )
+    };
+    if len != bytes {
+        return Err(mismatch(len));
+    }
+    let data = fsio::read_limited(&mut file, bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if data.len() as u64 != bytes {
+        return Err(mismatch(data.len() as u64));
+    }
+    Ok(data)
 }
 
 fn check_consistent(arch: &Architecture, p: &Preprocessor) -> Result<(), String> {

@@ -12,17 +12,22 @@
 //! **Unpacking.** [`resolve`] unpacks an archive into a content-addressed
 //! cache, `<cache>/artifacts/<sha256 of the archive>/`, where `<cache>` is
 //! `$ANNEAL_CACHE_DIR`, else `$XDG_CACHE_HOME/anneal`, else
-//! `~/.cache/anneal`. The archive is unpacked into a temporary sibling,
-//! verified (every hash, the id, nothing missing or extra) and renamed into
-//! place; a cached folder is verified again before reuse and unpacked afresh
-//! when it no longer verifies. An archive is refused, naming the entry, for an
+//! `$HOME/.cache/anneal`; with none of them set it is an error (never a
+//! folder shared with other users). Folders it creates are mode 0700. The
+//! archive is opened once: a first pass over that handle hashes it and
+//! lists every entry (size and SHA-256) and verifies the listing (every
+//! hash, the id, nothing missing or extra). A cached folder is reused only
+//! when it holds exactly those files with those hashes, as regular files;
+//! otherwise the same handle is read again, its hash checked to be the
+//! same, into a temporary sibling that is verified and renamed into place.
+//! An archive is refused, naming the entry, for an
 //! absolute path, a `..` component, a name inside a folder, anything that is
 //! not a regular file (link, folder, device, extension header), a duplicate
 //! name, more than [`MAX_ENTRIES`] entries or more than [`MAX_UNPACKED_BYTES`]
 //! in all. Archives made by other tools are read when they follow these rules
 //! (a leading `./` and a `./` folder entry are accepted).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -178,8 +183,9 @@ pub fn pack_artifact(dir: &Path, out: &Path) -> Result<Packed> {
             });
         }
     }
-    let tmp = fsio::temp_sibling(out);
-    let written = write_archive(&tmp, compression, &src, &report).and_then(|()| {
+    let (tmp, file) =
+        fsio::create_temp_file(out).map_err(|e| output(format!("cannot create beside it: {e}")))?;
+    let written = write_archive(file, &tmp, compression, &src, &report).and_then(|()| {
         fs::rename(&tmp, out).map_err(|e| output(e.to_string()))?;
         fsio::sync_dir(&parent);
         Ok(())
@@ -199,9 +205,10 @@ pub fn pack_artifact(dir: &Path, out: &Path) -> Result<Packed> {
     })
 }
 
-/// Writes the tar of `report.files` (read from `src`), compressed, to `tmp`
-/// and syncs it.
+/// Writes the tar of `report.files` (read from `src`), compressed, to
+/// `file` (the new temporary file `tmp`) and syncs it.
 fn write_archive(
+    file: File,
     tmp: &Path,
     compression: Compression,
     src: &Path,
@@ -211,7 +218,6 @@ fn write_archive(
         path: tmp.to_path_buf(),
         reason: e.to_string(),
     };
-    let file = File::create(tmp).map_err(err)?;
     let file = match compression {
         Compression::Gzip => {
             let enc = flate2::GzBuilder::new()
@@ -255,7 +261,8 @@ fn write_tar<W: Write>(w: W, src: &Path, report: &VerifyReport) -> Result<W> {
         header.set_mtime(0);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        let file = File::open(src.join(name)).map_err(|e| corrupt(format!("cannot read: {e}")))?;
+        let (file, _) =
+            fsio::open_regular(&src.join(name), true).map_err(|e| corrupt(e.to_string()))?;
         let mut reader = HashingReader::new(file.take(want.bytes));
         builder.append(&header, &mut reader).map_err(out_err)?;
         let (got_bytes, got_sha) = reader.finish();
@@ -315,57 +322,110 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// The cache root: `$ANNEAL_CACHE_DIR`, else `$XDG_CACHE_HOME/anneal`, else
-/// `~/.cache/anneal`, else a folder in the system's temporary folder.
-pub fn cache_dir() -> PathBuf {
+/// The cache root: `$ANNEAL_CACHE_DIR`, else `$XDG_CACHE_HOME/anneal`
+/// (an absolute one), else `$HOME/.cache/anneal`; `None` when none is set.
+/// Never a folder in the shared temporary folder, where another user could
+/// have planted what anneal would then load.
+pub fn cache_dir() -> Option<PathBuf> {
     let var = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
     if let Some(d) = var("ANNEAL_CACHE_DIR") {
-        return d;
+        return Some(d);
     }
     if let Some(d) = var("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
-        return d.join("anneal");
+        return Some(d.join("anneal"));
     }
-    if let Some(home) = var("HOME") {
-        return home.join(".cache").join("anneal");
-    }
-    std::env::temp_dir().join("anneal-cache")
+    var("HOME").map(|home| home.join(".cache").join("anneal"))
+}
+
+/// `<cache>/artifacts`, created (with its missing parents) mode 0700.
+fn artifacts_cache(archive: &Path) -> Result<PathBuf> {
+    let root = cache_dir()
+        .ok_or_else(|| ArtifactError::NoCache {
+            archive: archive.to_path_buf(),
+        })?
+        .join("artifacts");
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&root).map_err(|e| ArtifactError::Output {
+        path: root.clone(),
+        reason: format!("cannot create the artifact cache: {e}"),
+    })?;
+    Ok(root)
 }
 
 /// Unpacks `archive` into the cache (or reuses the cached copy) and returns
-/// the folder.
+/// the folder. The archive is opened once; both passes read that handle.
 fn unpack_cached(archive: &Path) -> Result<PathBuf> {
-    let sha = hash::sha256_file(archive)?;
-    let root = cache_dir().join("artifacts");
+    let root = artifacts_cache(archive)?;
+    let mut file = open_archive(archive)?;
+    let (info, listing) = read_archive_from(&mut file, archive, None)?;
+    let sha = info.sha256.clone();
+    let expected = listing.entries.clone();
+    verify::check(listing, archive, Some(info))?.into_result()?;
+    let dest = root.join(&sha);
+    if cached_copy_matches(&dest, &expected) {
+        return Ok(dest);
+    }
+    remove_cached(&dest)?;
+    unpack_into(&mut file, archive, &root, &dest, &sha)
+}
+
+/// Whether `dest` is a folder (not a link) holding exactly the files the
+/// archive lists, each a regular file with the archive's size and hash. A
+/// folder that is merely consistent with its own manifest is not enough:
+/// it could be another artifact.
+fn cached_copy_matches(dest: &Path, expected: &BTreeMap<String, verify::Present>) -> bool {
+    if !fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+        return false;
+    }
+    verify::list_folder(dest, false).is_ok_and(|found| found.entries == *expected)
+}
+
+/// Removes a cached folder (or whatever is at its name) that does not match
+/// its archive, so that it is unpacked afresh.
+fn remove_cached(dest: &Path) -> Result<()> {
+    let removed = match fs::symlink_metadata(dest) {
+        Err(_) => return Ok(()),
+        Ok(m) if m.is_dir() => fs::remove_dir_all(dest),
+        Ok(_) => fs::remove_file(dest),
+    };
+    removed.map_err(|e| ArtifactError::Output {
+        path: dest.to_path_buf(),
+        reason: format!("cannot replace a cached artifact that does not match its archive: {e}"),
+    })
+}
+
+/// The second pass: reads `file` again from the start into a new temporary
+/// folder beside `dest`, checks that it still hashes to `sha` and verifies,
+/// and renames the folder into place.
+fn unpack_into(
+    file: &mut File,
+    archive: &Path,
+    root: &Path,
+    dest: &Path,
+    sha: &str,
+) -> Result<PathBuf> {
     let out_err = |path: &Path, reason: String| ArtifactError::Output {
         path: path.to_path_buf(),
         reason,
     };
-    let dest = root.join(&sha);
-    if dest.is_dir() {
-        let listing = verify::list_folder(&dest)?;
-        if let Ok(report) = verify::check(listing, &dest, None)
-            && report.is_ok()
-        {
-            return Ok(dest);
-        }
-        // Damaged since it was unpacked: unpack it again.
-        fs::remove_dir_all(&dest).map_err(|e| {
-            out_err(
-                &dest,
-                format!("cannot replace a damaged cached artifact: {e}"),
-            )
-        })?;
-    }
-    fs::create_dir_all(&root).map_err(|e| out_err(&root, e.to_string()))?;
-    let tmp = fsio::temp_sibling(&dest);
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir(&tmp).map_err(|e| out_err(&tmp, e.to_string()))?;
+    let tmp = fsio::create_temp_dir(dest).map_err(|e| out_err(dest, e.to_string()))?;
     let unpacked = (|| {
-        let (info, listing) = read_archive(archive, Some(&tmp))?;
+        file.rewind()
+            .map_err(|e| archive_error(archive, format!("cannot read: {e}")))?;
+        let (info, listing) = read_archive_from(file, archive, Some(&tmp))?;
+        if info.sha256 != sha {
+            return Err(archive_error(
+                archive,
+                "changed while it was being unpacked; try again".into(),
+            ));
+        }
         verify::check(listing, archive, Some(info))?.into_result()?;
         fsio::sync_dir(&tmp);
         Ok(())
@@ -374,15 +434,31 @@ fn unpack_cached(archive: &Path) -> Result<PathBuf> {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
-    if let Err(e) = fs::rename(&tmp, &dest) {
+    if let Err(e) = fs::rename(&tmp, dest) {
         let _ = fs::remove_dir_all(&tmp);
-        // Another process unpacked the same archive meanwhile.
+        // Another process unpacked the same archive meanwhile (loading
+        // verifies whatever is there).
         if !dest.is_dir() {
-            return Err(out_err(&dest, e.to_string()));
+            return Err(out_err(dest, e.to_string()));
         }
     }
-    fsio::sync_dir(&root);
-    Ok(dest)
+    fsio::sync_dir(root);
+    Ok(dest.to_path_buf())
+}
+
+fn archive_error(path: &Path, reason: String) -> ArtifactError {
+    ArtifactError::Archive {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Opens an archive, refusing anything but a regular file (a named pipe
+/// would block).
+fn open_archive(path: &Path) -> Result<File> {
+    let (file, _) =
+        fsio::open_regular(path, true).map_err(|e| archive_error(path, e.to_string()))?;
+    Ok(file)
 }
 
 /// Reads a packed artifact: checks every entry, hashes each file and, with
@@ -391,11 +467,35 @@ pub(crate) fn read_archive(
     path: &Path,
     unpack_into: Option<&Path>,
 ) -> Result<(ArchiveInfo, Listing)> {
-    let archive_err = |reason: String| ArtifactError::Archive {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut file = File::open(path).map_err(|e| archive_err(format!("cannot read: {e}")))?;
+    read_archive_from(&mut open_archive(path)?, path, unpack_into)
+}
+
+/// Hashes what its reader reads into a hasher it only borrows, so the hash
+/// can be finished after the decoder that owns the reader is gone.
+struct Tap<'a, R> {
+    inner: R,
+    state: &'a std::cell::RefCell<(sha2::Sha256, u64)>,
+}
+
+impl<R: Read> Read for Tap<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let k = self.inner.read(buf)?;
+        let mut state = self.state.borrow_mut();
+        state.0.update(&buf[..k]);
+        state.1 += k as u64;
+        Ok(k)
+    }
+}
+
+/// [`read_archive`] on an open archive (read from its start): the archive's
+/// hash and size come from the same reads that unpack it.
+fn read_archive_from(
+    file: &mut File,
+    path: &Path,
+    unpack_into: Option<&Path>,
+) -> Result<(ArchiveInfo, Listing)> {
+    let archive_err = |reason: String| archive_error(path, reason);
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < magic.len() {
@@ -416,27 +516,27 @@ pub(crate) fn read_archive(
     };
     file.rewind()
         .map_err(|e| archive_err(format!("cannot read: {e}")))?;
-    let bytes = file
-        .metadata()
-        .map_err(|e| archive_err(format!("cannot read: {e}")))?
-        .len();
-    let sha256 = hash::sha256_file(path)?;
+    let hashed = std::cell::RefCell::new((<sha2::Sha256 as sha2::Digest>::new(), 0u64));
+    let tap = Tap {
+        inner: &mut *file,
+        state: &hashed,
+    };
     let corrupt = |e: io::Error| {
         archive_err(format!(
             "not a valid {}-compressed tar archive: {e}",
             compression.name()
         ))
     };
-    let reader: Box<dyn Read> = match compression {
-        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(io::BufReader::new(file))),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file).map_err(corrupt)?),
+    let reader: Box<dyn Read + '_> = match compression {
+        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(io::BufReader::new(tap))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(tap).map_err(corrupt)?),
     };
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(corrupt)?.raw(true);
     let mut info = ArchiveInfo {
         compression,
-        bytes,
-        sha256,
+        bytes: 0,
+        sha256: String::new(),
         entries: Vec::new(),
     };
     let mut listing = Listing::default();
@@ -532,7 +632,21 @@ pub(crate) fn read_archive(
                 .map_err(|e| refuse(format!("cannot be unpacked: {e}")))?;
         }
     }
+    drop(tar);
+    // The hash covers the whole file, past the end of the tar too.
+    let mut rest = Tap {
+        inner: &mut *file,
+        state: &hashed,
+    };
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| archive_err(format!("cannot read: {e}")))?;
+    let (hasher, bytes) = hashed.into_inner();
+    info.bytes = bytes;
+    info.sha256 = hex(&sha2::Digest::finalize(hasher));
     Ok((info, listing))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn extension_header(kind: tar::EntryType) -> Option<&'static str> {

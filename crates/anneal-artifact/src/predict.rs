@@ -32,15 +32,18 @@ impl Artifact {
 
     /// The training config's CSV options (`[data.csv]`: delimiter, null
     /// values), which apply to every file read for this artifact, as in
-    /// `eval` and `check-data`. Defaults when the artifact has no readable
-    /// config.
-    pub fn csv_options(&self) -> CsvOptions {
-        self.config().map(|c| c.data.csv).unwrap_or_default()
+    /// `eval` and `check-data`. Defaults only when the artifact holds no
+    /// config at all; one that does not parse is an error naming it.
+    pub fn csv_options(&self) -> Result<CsvOptions> {
+        if !self.has_config() {
+            return Ok(CsvOptions::default());
+        }
+        Ok(self.config()?.data.csv)
     }
 
     /// Predicts every row of the file at `input`.
     pub fn predict_file(&self, input: &Path) -> Result<DataFrame> {
-        let table = read_table(input, None, &self.csv_options(), &self.text_columns())?;
+        let table = read_table(input, None, &self.csv_options()?, &self.text_columns())?;
         self.predict_frame(&table.df, input)
     }
 
@@ -63,8 +66,9 @@ impl Artifact {
                 "unknown output format: use a .csv or .parquet file name".into(),
             ));
         }
-        let tmp = anneal_core::fsio::temp_sibling(output);
-        let file = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
+        let csv = self.csv_options()?;
+        let (tmp, file) =
+            anneal_core::fsio::create_temp_file(output).map_err(|e| err(e.to_string()))?;
         let mut sink = std::io::BufWriter::with_capacity(1 << 20, &file);
         let mut parquet: Option<
             polars::io::parquet::write::BatchedWriter<std::io::BufWriter<&std::fs::File>>,
@@ -72,7 +76,7 @@ impl Artifact {
         let result = anneal_data::batches::for_each_batch::<ArtifactError>(
             input,
             None,
-            &self.csv_options(),
+            &csv,
             &self.text_columns(),
             batch_rows,
             |df, first| {

@@ -120,7 +120,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
         },
     })?;
     if meta.is_dir() {
-        let listing = list_folder(path)?;
+        let listing = list_folder(path, true)?;
         let mut report = check(listing, path, None)?;
         // A run folder given for its artifact folder.
         let inner = path.join("artifact");
@@ -142,7 +142,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
 }
 
 /// What one file of a listing is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Present {
     File(FileStat),
     Unreadable(String),
@@ -207,9 +207,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Lists an artifact folder: every entry, files hashed (symbolic links are
-/// followed, as loading does).
-pub(crate) fn list_folder(dir: &Path) -> Result<Listing> {
+/// Lists an artifact folder: every entry, files hashed. Symbolic links
+/// are followed (as loading does) when `follow_links`, else listed as
+/// what they are. Each file is checked to be a regular file on the opened
+/// handle before it is read: a named pipe cannot hang the listing.
+pub(crate) fn list_folder(dir: &Path, follow_links: bool) -> Result<Listing> {
     let not = |reason: String| ArtifactError::NotArtifact {
         path: dir.to_path_buf(),
         reason,
@@ -226,33 +228,32 @@ pub(crate) fn list_folder(dir: &Path) -> Result<Listing> {
             );
             continue;
         };
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Err(e) => {
-                listing
-                    .entries
-                    .insert(name, Present::Unreadable(e.to_string()));
-            }
-            Ok(m) if m.is_dir() => {
-                listing.entries.insert(name, Present::Folder);
-            }
-            Ok(m) if !m.is_file() => {
-                listing
-                    .entries
-                    .insert(name, Present::Other("is not a regular file".into()));
-            }
-            Ok(m) => {
-                let result = std::fs::File::open(&path)
-                    .and_then(|mut f| listing.add_reader(&name, &mut f, None, Some(m.len())));
-                if let Err(e) = result {
-                    listing
-                        .entries
-                        .insert(name, Present::Unreadable(e.to_string()));
-                }
-            }
+        let present = list_file(&entry.path(), &name, follow_links, &mut listing);
+        if let Some(p) = present {
+            listing.entries.insert(name, p);
         }
     }
     Ok(listing)
+}
+
+/// Hashes one entry into `listing`, or says what it is instead.
+fn list_file(
+    path: &Path,
+    name: &str,
+    follow_links: bool,
+    listing: &mut Listing,
+) -> Option<Present> {
+    use anneal_core::fsio::{NotRegular, open_regular};
+    match open_regular(path, follow_links) {
+        Ok((mut file, len)) => match listing.add_reader(name, &mut file, None, Some(len)) {
+            Ok(_) => None,
+            Err(e) => Some(Present::Unreadable(e.to_string())),
+        },
+        Err(NotRegular::Kind("a folder")) => Some(Present::Folder),
+        Err(NotRegular::Kind(_)) => Some(Present::Other("is not a regular file".into())),
+        Err(NotRegular::Link) => Some(Present::Other("is a symbolic link".into())),
+        Err(NotRegular::Io(e)) => Some(Present::Unreadable(e.to_string())),
+    }
 }
 
 /// The files a format requires the manifest to list.
@@ -272,7 +273,7 @@ fn required(format_version: u32) -> &'static [&'static str] {
 
 /// Files that belong to an artifact of this format without being listed in
 /// its manifest: the manifest itself, and files derived from it.
-pub(crate) fn unlisted_members(format_version: u32) -> &'static [&'static str] {
+pub fn unlisted_members(format_version: u32) -> &'static [&'static str] {
     if format_version >= 2 {
         &["manifest.json", "MLmodel"]
     } else {

@@ -122,6 +122,7 @@ impl CliError {
             },
             CliError::Data(anneal_data::DataError::Config(_)) => 2,
             CliError::Model(anneal_model::ModelError::BackendUnavailable { .. }) => 2,
+            CliError::Artifact(e) if e.is_usage() => 2,
             CliError::Data(_) | CliError::Artifact(_) => 3,
             CliError::Registry(e) => e.exit_code(),
             CliError::Gate(e) => e.exit_code(),

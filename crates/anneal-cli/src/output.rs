@@ -39,7 +39,7 @@ pub fn predicted(rows: usize, output: &Path, id: &str) {
     out!(
         "wrote {rows} predictions to {} (artifact {})",
         output.display(),
-        &id[..id.len().min(12)]
+        anneal_core::hash::short_id(id)
     );
 }
 
@@ -243,7 +243,7 @@ fn registry_alias_list(aliases: Vec<&str>) -> String {
 
 pub fn registry_pushed(root: &Path, pushed: &anneal_registry::Pushed) {
     let v = &pushed.version;
-    let short = &v.id[..v.id.len().min(12)];
+    let short = anneal_core::hash::short_id(&v.id);
     if pushed.created {
         out!(
             "pushed {}:v{} (id {short}) to {}",
@@ -389,7 +389,7 @@ pub fn registry_pulled(v: &anneal_registry::ResolvedVersion, out_dir: &Path) {
         "pulled {}:v{} (id {}) to {}",
         v.name,
         v.number,
-        &v.id[..v.id.len().min(12)],
+        anneal_core::hash::short_id(&v.id),
         out_dir.display()
     );
 }

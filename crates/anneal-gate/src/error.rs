@@ -29,6 +29,7 @@ impl GateError {
         match self {
             GateError::Config(_) | GateError::Usage(_) => 2,
             GateError::Data(anneal_data::DataError::Config(_)) => 2,
+            GateError::Artifact(e) if e.is_usage() => 2,
             GateError::Registry(e) => match e.exit_code() {
                 2 => 2,
                 _ => 3,

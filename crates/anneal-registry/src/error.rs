@@ -65,7 +65,7 @@ pub enum RegistryError {
         source: std::io::Error,
     },
     #[error(
-        "registry lock {} is held by {holder}; gave up after {} s (delete the file if that process is gone)",
+        "registry lock {} is held by {holder}; gave up after {} s (the lock is released when that process ends)",
         path.display(),
         waited.as_secs()
     )]
@@ -83,6 +83,7 @@ impl RegistryError {
     pub fn exit_code(&self) -> u8 {
         use RegistryError::*;
         match self {
+            Artifact(e) if e.is_usage() => 2,
             BadName { .. }
             | BadReference { .. }
             | UnknownModel { .. }

@@ -6,13 +6,14 @@
 //!
 //! ```text
 //! <root>/
-//!   .lock                          write lock (exists only while held): the owner's pid
+//!   .lock                          write lock: an OS lock on this file (which exists only
+//!                                    while held) and, for messages, who holds it
 //!   models/<name>/
 //!     index.json                   canonical JSON: {format_version, name, versions: [
 //!                                    {number, id, version, task, metrics, pushed_at}, ...]}
 //!                                    in push order (number 1, 2, ...)
-//!     versions/<id>/               a verified copy of the artifact: manifest.json and
-//!                                    every file it lists, read-only, never changed
+//!     versions/<id>/               a verified copy of the artifact: manifest.json, every
+//!                                    file it lists and MLmodel, read-only, never changed
 //!     aliases/<alias>              one line: the id of the version the alias names
 //! ```
 //!
@@ -20,7 +21,7 @@
 //! `~/.anneal/registry` ([`Registry::default_root`]); it is created by the
 //! first push. Model names and aliases are 1 to 64 characters from
 //! `[A-Za-z0-9._-]`, not starting with `.`, so they never collide with the
-//! registry's own dot-files (`.lock`, temporary `.<name>.<pid>.tmp`).
+//! registry's own dot-files (`.lock`, temporary `.<name>.<pid>-<n>-<random>.tmp`).
 //!
 //! # References
 //!
@@ -30,25 +31,32 @@
 //! # Consistency
 //!
 //! - A push verifies the artifact (`Artifact::load`: every file hash and the
-//!   id), copies `manifest.json` and the files it lists into a temporary
-//!   sibling folder (checking each hash again as it copies), fsyncs, and
-//!   renames it to `versions/<id>` while holding the lock. Pushing an id the
-//!   model already has changes nothing and reports the existing version.
+//!   id) and refuses a folder holding anything but regular files that belong
+//!   to it (`manifest.json`, the files it lists, `MLmodel`): a symbolic link
+//!   or an unlisted entry is named, and nothing is written. It then copies
+//!   those files (never following a link) into a new temporary sibling
+//!   folder, fsyncs, verifies the copy again and renames it to
+//!   `versions/<id>` while holding the lock. Pushing an id the model already
+//!   has changes nothing and reports the existing version.
 //! - `index.json` and alias files are only replaced by fsynced temporary
 //!   files renamed into place ([`anneal_core::fsio::atomic_write`]), under
 //!   the lock ([`lock`]), so concurrent pushes and alias moves serialise and
 //!   readers, which take no lock, always see a complete state.
 //! - Alias files are read before the index: an alias is only written after
 //!   the version it names is in the index, and indexes only grow.
-//! - Temporary files and folders left by a process that died are removed by
-//!   the next write to the same model.
+//! - Temporary files and folders untouched for a day (left by a process that
+//!   died: no pid is checked, as it may run in another container) are
+//!   removed by the next write to the same model.
+//! - Index entries whose id is not a SHA-256 are damage, named with the
+//!   index file.
 //!
 //! # Errors
 //!
 //! [`RegistryError::exit_code`]: 2 for a bad name or reference, one that
 //! names nothing that exists, or `pull` into an existing folder; 3 for a
-//! damaged registry or artifact (including a tampered artifact at push); 1
-//! for I/O failures and a lock still held after the wait.
+//! damaged registry or artifact (including a tampered artifact, a link or
+//! an unlisted file at push); 1 for I/O failures and a lock still held
+//! after the wait.
 
 pub mod error;
 pub mod lock;
@@ -264,6 +272,14 @@ impl Registry {
             return Err(corrupt(format!(
                 "format_version {} is newer than this anneal reads ({INDEX_FORMAT_VERSION}); upgrade anneal",
                 index.format_version
+            )));
+        }
+        // Every id is later shortened, used as a folder name and matched
+        // by prefix: anything but a SHA-256 is damage, named here.
+        if let Some(v) = index.versions.iter().find(|v| !is_artifact_id(&v.id)) {
+            return Err(corrupt(format!(
+                "version v{} has id {:?}, expected 64 lowercase hex characters (a SHA-256)",
+                v.number, v.id
             )));
         }
         Ok(Some(index))
@@ -516,8 +532,15 @@ impl Registry {
             path: path.clone(),
             reason,
         };
-        let text = fs::read_to_string(&path).map_err(|e| corrupt(format!("cannot read: {e}")))?;
-        let manifest: Manifest = serde_json::from_str(&text)
+        // Not a file the loader has checked: refuse a pipe or a device
+        // rather than block on it or read it without end.
+        let (mut file, len) = fsio::open_regular(&path, true).map_err(|e| match e {
+            fsio::NotRegular::Io(e) => corrupt(format!("cannot read: {e}")),
+            other => corrupt(other.to_string()),
+        })?;
+        let text =
+            fsio::read_limited(&mut file, len).map_err(|e| corrupt(format!("cannot read: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&text)
             .map_err(|e| corrupt(format!("not a valid manifest: {e}")))?;
         if manifest.id != version.id {
             return Err(corrupt(format!(
@@ -550,23 +573,25 @@ impl Registry {
         }
         let dir = anneal_artifact::resolve(artifact)?;
         let manifest = load(&dir)?;
+        // What the loader followed (links) or never looked at (extra
+        // files) must not reach a shared registry.
+        check_entries(&dir, &manifest)?;
         let name = name.unwrap_or(&manifest.name).to_string();
         validate_name("model name", &name)?;
         let id = manifest.id.clone();
         let model_dir = self.model_dir(&name);
         let versions_dir = model_dir.join(VERSIONS);
-        fs::create_dir_all(&versions_dir).map_err(io("create", &versions_dir))?;
+        fsio::create_dir_all_synced(&versions_dir).map_err(io("create", &versions_dir))?;
         let final_dir = versions_dir.join(&id);
 
-        let copy = |tmp: &Path| copy_verified(&dir, &id, tmp, true);
-        let tmp_path = versions_dir.join(format!(".{id}.{}.tmp", std::process::id()));
+        let copy = |tmp: &Path| copy_verified(&dir, &manifest, tmp, true);
         // The copy happens outside the lock unless the id is already there.
         let stored = self
             .read_index(&name)?
             .is_some_and(|i| i.find_id(&id).is_some());
         let mut tmp = None;
         if !stored {
-            let t = TempDir::new(tmp_path.clone())?;
+            let t = TempDir::new(&final_dir)?;
             copy(t.path())?;
             tmp = Some(t);
         }
@@ -586,7 +611,7 @@ impl Registry {
                 let tmp = match tmp.take() {
                     Some(t) => t,
                     None => {
-                        let t = TempDir::new(tmp_path)?;
+                        let t = TempDir::new(&final_dir)?;
                         copy(t.path())?;
                         t
                     }
@@ -700,14 +725,24 @@ impl Registry {
         }
         let version = self.resolve(reference)?;
         // The stored copy first, so that damage names the registry.
-        load(&version.path)?;
+        let manifest = load(&version.path)?;
+        if manifest.id != version.id {
+            return Err(RegistryError::Corrupt {
+                path: version.path.join("manifest.json"),
+                reason: format!(
+                    "the manifest's id {} is not the version's id {}",
+                    manifest.id, version.id
+                ),
+            });
+        }
+        check_entries(&version.path, &manifest)?;
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent).map_err(io("create", &parent))?;
-        let tmp = TempDir::new(fsio::temp_sibling(out))?;
-        copy_verified(&version.path, &version.id, tmp.path(), false)?;
+        fsio::create_dir_all_synced(&parent).map_err(io("create", &parent))?;
+        let tmp = TempDir::new(out)?;
+        copy_verified(&version.path, &manifest, tmp.path(), false)?;
         if out.symlink_metadata().is_ok() {
             return Err(RegistryError::Exists {
                 path: out.to_path_buf(),
@@ -742,7 +777,12 @@ fn numbered_ids<'a>(entries: impl Iterator<Item = &'a VersionEntry>) -> String {
 }
 
 fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    anneal_core::hash::short_id(id)
+}
+
+/// An artifact id: 64 lowercase hex characters.
+fn is_artifact_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn finite(
@@ -762,22 +802,114 @@ fn finite(
         .collect()
 }
 
-/// Copies the artifact folder `src` (every file, recursively) into the new
-/// folder `dst`, fsyncing each file and folder, then verifies the copy
-/// (`Artifact::load`: every hash, the id, derived files) and checks that it
-/// is artifact `id`: `src` may have changed since it was verified.
-fn copy_verified(src: &Path, id: &str, dst: &Path, read_only: bool) -> Result<()> {
-    copy_tree(src, dst, read_only)?;
+/// Copies the artifact at `src` (whose verified manifest is `manifest`)
+/// into the new folder `dst`: `manifest.json`, the files it lists and its
+/// derived files, nothing else. Each file is fsynced, then the copy is
+/// verified (`Artifact::load`: every hash, the id, derived files) and
+/// checked to be the same artifact: `src` may have changed since it was
+/// verified.
+fn copy_verified(src: &Path, manifest: &Manifest, dst: &Path, read_only: bool) -> Result<()> {
+    for name in members(manifest) {
+        copy_file(src, &name, dst, read_only)?;
+    }
+    fsio::sync_dir(dst);
     let copied = load(dst)?;
-    if copied.id != id {
+    if copied.id != manifest.id {
         return Err(RegistryError::Artifact(ArtifactError::Corrupt {
             path: src.to_path_buf(),
             file: "manifest.json".into(),
             reason: format!(
-                "changed while it was being copied (id {id}, now {})",
-                copied.id
+                "changed while it was being copied (id {}, now {})",
+                manifest.id, copied.id
             ),
         }));
+    }
+    Ok(())
+}
+
+/// The names an artifact folder holds: `manifest.json`, every file the
+/// manifest lists, and the files derived from it (`MLmodel`, format 2).
+fn members(manifest: &Manifest) -> Vec<String> {
+    let derived = anneal_artifact::verify::unlisted_members(manifest.format_version);
+    derived
+        .iter()
+        .map(|n| n.to_string())
+        .chain(manifest.files.keys().cloned())
+        .collect()
+}
+
+/// Checks that every entry of the artifact folder `dir` is a regular file
+/// (not a link, even to one) that belongs to the artifact, naming the first
+/// that is not: `push` copies exactly the artifact's own files, so an
+/// unlisted file or a link (say, to `~/.ssh`) is refused, not carried into
+/// a shared registry.
+fn check_entries(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let refuse = |file: String, reason: String| {
+        RegistryError::Artifact(ArtifactError::Corrupt {
+            path: dir.to_path_buf(),
+            file,
+            reason,
+        })
+    };
+    let members = members(manifest);
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io("read", dir))?
+        .collect::<std::io::Result<_>>()
+        .map_err(io("read", dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let kind = fs::symlink_metadata(&path)
+            .map_err(io("read", &path))?
+            .file_type();
+        if kind.is_symlink() {
+            let target = fs::read_link(&path).unwrap_or_default();
+            return Err(refuse(
+                name,
+                format!(
+                    "is a symbolic link (to {}); the registry stores regular files only",
+                    target.display()
+                ),
+            ));
+        }
+        if !members.contains(&name) {
+            return Err(refuse(
+                name,
+                "is not listed in the manifest; the registry stores only the artifact's own files (remove it)"
+                    .into(),
+            ));
+        }
+        if !kind.is_file() {
+            let what = anneal_core::fsio::kind_of(&kind);
+            return Err(refuse(name, format!("is {what}, not a regular file")));
+        }
+    }
+    Ok(())
+}
+
+/// Copies `src/name` to a new file `dst/name`, never following a link at
+/// either end, and fsyncs it.
+fn copy_file(src: &Path, name: &str, dst: &Path, read_only: bool) -> Result<()> {
+    use std::io::Write;
+    let from = src.join(name);
+    let to = dst.join(name);
+    let (mut input, len) = fsio::open_regular(&from, false).map_err(|e| {
+        RegistryError::Artifact(ArtifactError::Corrupt {
+            path: src.to_path_buf(),
+            file: name.to_string(),
+            reason: e.to_string(),
+        })
+    })?;
+    let bytes = fsio::read_limited(&mut input, len).map_err(io("read", &from))?;
+    let mut file = fs::File::create_new(&to).map_err(io("create", &to))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io("write", &to))?;
+    if read_only {
+        let mut perms = file.metadata().map_err(io("read", &to))?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&to, perms).map_err(io("write", &to))?;
     }
     Ok(())
 }
@@ -790,38 +922,6 @@ fn load(dir: &Path) -> Result<Manifest> {
     Ok(Artifact::load(dir, device)?.manifest)
 }
 
-fn copy_tree(src: &Path, dst: &Path, read_only: bool) -> Result<()> {
-    use std::io::Write;
-    fs::create_dir_all(dst).map_err(io("create", dst))?;
-    let mut entries: Vec<_> = fs::read_dir(src)
-        .map_err(io("read", src))?
-        .collect::<std::io::Result<_>>()
-        .map_err(io("read", src))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
-        // Follows links: the copy holds what the loader read.
-        let meta = fs::metadata(&from).map_err(io("read", &from))?;
-        if meta.is_dir() {
-            copy_tree(&from, &to, read_only)?;
-            continue;
-        }
-        let bytes = fs::read(&from).map_err(io("read", &from))?;
-        let mut file = fs::File::create_new(&to).map_err(io("create", &to))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io("write", &to))?;
-        if read_only {
-            let mut perms = file.metadata().map_err(io("read", &to))?.permissions();
-            perms.set_readonly(true);
-            fs::set_permissions(&to, perms).map_err(io("write", &to))?;
-        }
-    }
-    fsio::sync_dir(dst);
-    Ok(())
-}
-
 /// A temporary folder that is removed unless it is renamed into place.
 struct TempDir {
     path: PathBuf,
@@ -829,11 +929,9 @@ struct TempDir {
 }
 
 impl TempDir {
-    fn new(path: PathBuf) -> Result<TempDir> {
-        if path.symlink_metadata().is_ok() {
-            fs::remove_dir_all(&path).map_err(io("remove", &path))?;
-        }
-        fs::create_dir_all(&path).map_err(io("create", &path))?;
+    /// A new, empty folder with a temporary name beside `target`.
+    fn new(target: &Path) -> Result<TempDir> {
+        let path = fsio::create_temp_dir(target).map_err(io("create a folder beside", target))?;
         Ok(TempDir { path, keep: false })
     }
 
@@ -856,34 +954,55 @@ impl Drop for TempDir {
     }
 }
 
-/// Removes temporary files and folders (`.<name>.<pid>.tmp`) whose process
-/// no longer exists. Best effort; the caller holds the lock.
+/// How long a temporary file or folder must have been left untouched
+/// before a writer removes it. Its owner may live in another container or
+/// on another NFS client, where no pid can be checked, so only age tells;
+/// a push touches its folder as every file lands, far more often than this.
+const TEMP_STALE: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes temporary files and folders (`.<name>.<unique>.tmp`, see
+/// [`fsio::temp_sibling`]) that nothing has touched for [`TEMP_STALE`].
+/// Best effort; the caller holds the lock.
 fn sweep(dir: &Path) {
+    sweep_older_than(dir, TEMP_STALE);
+}
+
+fn sweep_older_than(dir: &Path, stale: Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let Some(pid) = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(".tmp"))
-            .and_then(|n| n.rsplit_once('.'))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() || lock::process_exists(pid) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
             continue;
         }
         let path = entry.path();
-        if path.is_dir() {
-            let _ = fs::remove_dir_all(&path);
-        } else {
-            let _ = fs::remove_file(&path);
+        if untouched_for(&path).is_none_or(|age| age < stale) {
+            continue;
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => drop(fs::remove_dir_all(&path)),
+            Ok(_) => drop(fs::remove_file(&path)),
+            Err(_) => {}
         }
     }
+}
+
+/// Time since `path` (or, for a folder, anything directly in it) was last
+/// modified.
+fn untouched_for(path: &Path) -> Option<Duration> {
+    let mut newest = fs::symlink_metadata(path).ok()?.modified().ok()?;
+    if let Ok(entries) = fs::read_dir(path) {
+        for m in entries.flatten().filter_map(|e| e.metadata().ok()) {
+            newest = newest.max(m.modified().ok()?);
+        }
+    }
+    Some(
+        std::time::SystemTime::now()
+            .duration_since(newest)
+            .unwrap_or_default(),
+    )
 }
 
 /// The current UTC time as RFC 3339 (seconds).
@@ -1036,28 +1155,50 @@ mod tests {
     }
 
     #[test]
-    fn sweeps_only_dead_temps() {
+    fn sweeps_only_untouched_temps() {
         let dir = scratch("sweep");
         fs::create_dir_all(&dir).unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        let me = std::process::id();
-        fs::create_dir_all(dir.join(format!(".abc.{dead}.tmp"))).unwrap();
-        fs::write(dir.join(format!(".index.json.{dead}.tmp")), b"x").unwrap();
-        fs::write(dir.join(format!(".index.json.{me}.tmp")), b"x").unwrap();
+        let old_dir = dir.join(".abc.1-0-00.tmp");
+        fs::create_dir_all(&old_dir).unwrap();
+        fs::write(dir.join(".index.json.1-1-00.tmp"), b"x").unwrap();
         fs::write(dir.join("champion"), b"x").unwrap();
+        // Nothing is old enough for a day...
         sweep(&dir);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 3);
+        // ... everything temporary is for no time at all.
+        std::thread::sleep(Duration::from_millis(20));
+        sweep_older_than(&dir, Duration::from_millis(10));
         let mut left: Vec<String> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(
-            left,
-            vec![format!(".index.json.{me}.tmp"), "champion".to_string()]
-        );
+        assert_eq!(left, vec!["champion".to_string()]);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_id_in_the_index_is_named_not_a_panic() {
+        for bad in ["é".repeat(13), "abc".to_string(), "Z".repeat(64)] {
+            let reg = fixture("bad-id");
+            let path = reg.model_dir("m").join(INDEX);
+            let text = fs::read_to_string(&path).unwrap();
+            let first = format!("aaaaaaaa1111{}", "0".repeat(52));
+            fs::write(&path, text.replace(&first, &bad)).unwrap();
+            for r in ["m", "m:v1", "m:aaaaaaaa2222"] {
+                let err = reg.resolve(r).unwrap_err();
+                assert_eq!(err.exit_code(), 3);
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "registry {}: version v1 has id {bad:?}, expected 64 lowercase hex characters (a SHA-256)",
+                        path.display()
+                    )
+                );
+            }
+            assert!(reg.list().is_err());
+            fs::remove_dir_all(reg.root()).unwrap();
+        }
     }
 
     #[test]
