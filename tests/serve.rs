@@ -1093,6 +1093,17 @@ fn body_limit_is_413() {
             "the request body is larger than the limit (--max-body-bytes)"
         );
     }
+    // A declared length over the limit is refused at once, before the
+    // body is sent (it must not hold a queue place meanwhile).
+    let mut s2 = connect(&s.addr);
+    s2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s2.write_all(
+        b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n",
+    )
+    .unwrap();
+    let r = read_response(&mut BufReader::new(s2)).expect("413 before the body");
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.header("connection"), Some("close"));
     // Under the limit is fine.
     let small = json!({"dataframe_records": vec![json!({"pclass": "1st", "sex": "male", "age": 30, "sibsp": 0, "parch": 0}); 5]});
     let r = s.post("/invocations", &small);

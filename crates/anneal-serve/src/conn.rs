@@ -382,10 +382,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_is_a_generic_500_and_the_server_lives_on() {
         let router = Router::new()
-            .route(
-                "/boom",
-                get(boom),
-            )
+            .route("/boom", get(boom))
             .route("/ok", get(|| async { "fine" }));
         let limits = ConnLimits {
             max_connections: 8,

@@ -142,6 +142,7 @@ struct App {
     name: String,
     id: String,
     max_rows: usize,
+    max_body_bytes: usize,
     metrics: Metrics,
     /// Bounds the predictions running at once.
     permits: Arc<Semaphore>,
@@ -195,7 +196,7 @@ impl IntoResponse for ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             // The body may be partly unread: do not reuse the connection.
-            StatusCode::REQUEST_TIMEOUT => {
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
@@ -467,6 +468,7 @@ impl App {
             name,
             id,
             max_rows: options.max_rows,
+            max_body_bytes: options.max_body_bytes,
             permits: Arc::new(Semaphore::new(workers)),
             admission: Arc::new(Semaphore::new(admitted)),
             body_timeout: options.body_timeout,
@@ -544,7 +546,16 @@ impl App {
 
     /// A place among the requests running or waiting, or 503 at once:
     /// a full queue answers now rather than let waits grow without bound.
-    fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    /// A declared Content-Length over the limit is refused first: such a
+    /// request must not hold a place while its body trickles in.
+    fn admit(&self, headers: &HeaderMap) -> Result<OwnedSemaphorePermit, ApiError> {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return Err(too_large());
+        }
         self.admission.clone().try_acquire_owned().map_err(|_| {
             ApiError::busy("the server is busy: the request queue is full (--queue); retry later")
         })
@@ -624,14 +635,18 @@ async fn model_ready_version(
     }
 }
 
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the request body is larger than the limit (--max-body-bytes)",
+    )
+}
+
 /// A body the server could not read: too large (413) or cut short.
 fn body_error(r: BytesRejection) -> ApiError {
     let status = r.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            status,
-            "the request body is larger than the limit (--max-body-bytes)",
-        );
+        return too_large();
     }
     ApiError::new(status, r.body_text())
 }
@@ -678,7 +693,7 @@ async fn infer_v2(
         BodyKind::Json => {}
         _ => return Err(unsupported(req.headers(), "application/json")),
     }
-    let admitted = app.admit()?;
+    let admitted = app.admit(req.headers())?;
     let body = app.read_body(req).await?;
     app.blocking(admitted, move |app| {
         let req =
@@ -764,7 +779,7 @@ async fn invoke(app: Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
         BodyKind::Csv => true,
         BodyKind::Other => return Err(unsupported(req.headers(), "application/json or text/csv")),
     };
-    let admitted = app.admit()?;
+    let admitted = app.admit(req.headers())?;
     let body = app.read_body(req).await?;
     app.blocking(admitted, move |app| {
         let batch = if csv {
