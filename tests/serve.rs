@@ -49,10 +49,16 @@ struct Server {
 
 impl Server {
     fn start(artifact: &Path, extra: &[&str]) -> Server {
+        Server::start_env(artifact, extra, &[])
+    }
+
+    fn start_env(artifact: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_anneal"))
             .args(["serve", "--artifact", artifact.to_str().unwrap()])
             .args(["--addr", "127.0.0.1:0"])
             .args(extra)
+            .env_remove("ANNEAL_SERVE_TOKEN")
+            .envs(env.iter().copied())
             .current_dir(root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -1003,7 +1009,51 @@ fn validation_errors() {
         failures += 1;
     }
 
-    // Not JSON at all.
+    // Neither JSON nor CSV, or no Content-Type: a cross-origin "simple"
+    // POST from a web page never reaches the model.
+    for (path, ct, message) in [
+        (
+            "/invocations",
+            Some("text/plain"),
+            "unsupported Content-Type \"text/plain\": send application/json or text/csv",
+        ),
+        (
+            infer.as_str(),
+            Some("text/plain;charset=UTF-8"),
+            "unsupported Content-Type \"text/plain;charset=UTF-8\": send application/json",
+        ),
+        (
+            infer.as_str(),
+            Some("text/csv"),
+            "unsupported Content-Type \"text/csv\": send application/json",
+        ),
+        (
+            infer.as_str(),
+            None,
+            "the request has no Content-Type: send application/json",
+        ),
+    ] {
+        let r = http(
+            &s.addr,
+            "POST",
+            path,
+            ct,
+            json!({"inputs": good("")}).to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 415, "{ct:?}: {}", r.text());
+        assert_eq!(r.error(), message);
+    }
+    // CSV on /invocations, as MLflow's scoring server takes it.
+    let csv = "pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n3rd,male,,1,0\n";
+    let r = http(
+        &s.addr,
+        "POST",
+        "/invocations",
+        Some("text/csv"),
+        csv.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["predictions"].as_array().unwrap().len(), 2);
     let r = http(
         &s.addr,
         "POST",
@@ -1011,11 +1061,15 @@ fn validation_errors() {
         Some("text/csv"),
         b"age\n1\n",
     );
-    assert_eq!(r.status, 415);
+    assert_eq!(r.status, 400);
     assert_eq!(
         r.error(),
-        "unsupported Content-Type \"text/csv\": send application/json"
+        format!(
+            "missing required column {:?} (the model's inputs are: {list})",
+            order.iter().find(|c| *c != "age").unwrap()
+        )
     );
+    failures += 1;
 
     let metrics = s.get("/metrics").text();
     assert_eq!(
@@ -1039,6 +1093,17 @@ fn body_limit_is_413() {
             "the request body is larger than the limit (--max-body-bytes)"
         );
     }
+    // A declared length over the limit is refused at once, before the
+    // body is sent (it must not hold a queue place meanwhile).
+    let mut s2 = connect(&s.addr);
+    s2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s2.write_all(
+        b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n",
+    )
+    .unwrap();
+    let r = read_response(&mut BufReader::new(s2)).expect("413 before the body");
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.header("connection"), Some("close"));
     // Under the limit is fine.
     let small = json!({"dataframe_records": vec![json!({"pclass": "1st", "sex": "male", "age": 30, "sibsp": 0, "parch": 0}); 5]});
     let r = s.post("/invocations", &small);
@@ -1312,6 +1377,35 @@ fn startup_errors() {
         "0",
     ]);
     assert_error(&o, 2, "error: --max-rows must be at least 1");
+    for (flag, value, message) in [
+        (
+            "--header-timeout",
+            "0",
+            "error: --header-timeout must be more than 0 and at most 86400 seconds",
+        ),
+        (
+            "--idle-timeout",
+            "NaN",
+            "error: --idle-timeout must be more than 0 and at most 86400 seconds",
+        ),
+        (
+            "--max-connections",
+            "0",
+            "error: --max-connections must be at least 1",
+        ),
+        ("--token", " ", "error: --token must not be empty"),
+    ] {
+        let o = anneal(&[
+            "serve",
+            "--artifact",
+            artifact,
+            "--addr",
+            "127.0.0.1:0",
+            flag,
+            value,
+        ]);
+        assert_error(&o, 2, message);
+    }
     let s = Server::start(titanic(), &[]);
     let o = anneal(&["serve", "--artifact", artifact, "--addr", &s.addr]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -1324,4 +1418,275 @@ fn startup_errors() {
     let o = anneal(&["serve", "--artifact", missing.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "nothing is announced");
+}
+
+// ---------------------------------------------------------------------------
+// Hostile clients: every refusal is a 4xx (or 503) with a one-line JSON
+// error, and the server keeps answering.
+
+/// A request with the given extra header lines (`Name: value`), on a fresh
+/// connection.
+fn raw(addr: &str, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Response {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    let mut s = connect(addr);
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    read_response(&mut BufReader::new(s)).expect("a response")
+}
+
+/// A one-line JSON error: `{"error": "..."}` and nothing else.
+fn one_line_error(r: &Response) -> String {
+    let text = r.text();
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v = r.json();
+    assert_eq!(v.as_object().unwrap().len(), 1, "{text}");
+    for leak in ["panicked", "src/", ".rs:", "/home", "/work", "backtrace"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    r.error()
+}
+
+fn v2_one_row(age: &str, age_shape: &str) -> String {
+    format!(
+        r#"{{"inputs": [
+        {{"name": "pclass", "shape": [1], "datatype": "BYTES", "data": ["3rd"]}},
+        {{"name": "sex", "shape": [1], "datatype": "BYTES", "data": ["male"]}},
+        {{"name": "age", "shape": {age_shape}, "datatype": "FP64", "data": [{age}]}},
+        {{"name": "sibsp", "shape": [1], "datatype": "FP64", "data": [1]}},
+        {{"name": "parch", "shape": [1], "datatype": "FP64", "data": [0]}}]}}"#
+    )
+}
+
+#[test]
+fn shape_bombs_and_huge_values_are_400() {
+    let s = Server::start(titanic(), &[]);
+    let infer = s.infer_path();
+    let json = ["Content-Type: application/json", "Host: localhost"];
+    for n in [1u64 << 45, 1 << 60] {
+        let body = v2_one_row("1", &format!("[{n}]"));
+        assert!(body.len() < 1024);
+        let r = raw(&s.addr, "POST", &infer, &json, body.as_bytes());
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(
+            one_line_error(&r),
+            format!(
+                "input \"age\": \"shape\" declares {n} values, more than the limit of 100000 rows (--max-rows)"
+            )
+        );
+        assert_eq!(
+            s.get("/v2/health/live").status,
+            200,
+            "alive after 2^{}",
+            n.ilog2()
+        );
+    }
+    let r = raw(
+        &s.addr,
+        "POST",
+        &infer,
+        &json,
+        v2_one_row("1e300", "[1]").as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        one_line_error(&r),
+        "column \"age\", row 1: 1e300 is outside the range of the model's 32-bit floats (±3.4028235e38)"
+    );
+    let r = raw(
+        &s.addr,
+        "POST",
+        &infer,
+        &json,
+        v2_one_row("22", "[1]").as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!s.stderr().contains("panicked"), "{}", s.stderr());
+}
+
+#[test]
+fn token_and_host_are_checked() {
+    let s = Server::start_env(titanic(), &[], &[("ANNEAL_SERVE_TOKEN", "s3cret")]);
+    let infer = s.infer_path();
+    let body = v2_one_row("22", "[1]");
+    let post = |headers: &[&str]| {
+        let mut h = vec!["Content-Type: application/json"];
+        h.extend_from_slice(headers);
+        raw(&s.addr, "POST", &infer, &h, body.as_bytes())
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic s3cret"),
+        Some("Bearer s3cret2"),
+    ] {
+        let mut h = vec!["Host: localhost"];
+        let line = auth.map(|a| format!("Authorization: {a}"));
+        if let Some(l) = &line {
+            h.push(l);
+        }
+        let r = post(&h);
+        assert_eq!(r.status, 401, "{auth:?}: {}", r.text());
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(
+            one_line_error(&r),
+            "missing or wrong bearer token (Authorization: Bearer ...)"
+        );
+    }
+    let r = post(&["Host: localhost:8080", "Authorization: Bearer s3cret"]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Metadata and metrics need the token too; the health probes do not.
+    assert_eq!(s.get("/metrics").status, 401);
+    assert_eq!(s.get(&format!("/v2/models/{}", s.name)).status, 401);
+    for probe in ["/v2/health/live", "/v2/health/ready", "/ping", "/health"] {
+        assert_eq!(
+            raw(&s.addr, "GET", probe, &["Host: pod.ip"], b"").status,
+            200
+        );
+    }
+    // A rebinding page sends its own name as Host: refused even with the
+    // token, on the loopback bind's default allow-list.
+    for host in [
+        "evil.example",
+        "evil.example:8080",
+        "127.0.0.1.evil.example",
+    ] {
+        let r = post(&[&format!("Host: {host}"), "Authorization: Bearer s3cret"]);
+        assert_eq!(r.status, 403, "{host}: {}", r.text());
+        assert_eq!(
+            one_line_error(&r),
+            "this Host is not allowed (--allow-host)"
+        );
+    }
+    // --allow-host replaces the default list; the flag beats the variable.
+    let s2 = Server::start_env(
+        titanic(),
+        &["--allow-host", "model.internal", "--token", "flag"],
+        &[("ANNEAL_SERVE_TOKEN", "env")],
+    );
+    let get = |host: &str, token: &str| {
+        let auth = format!("Authorization: Bearer {token}");
+        raw(
+            &s2.addr,
+            "GET",
+            "/v2",
+            &[&format!("Host: {host}"), &auth],
+            b"",
+        )
+        .status
+    };
+    assert_eq!(get("model.internal:443", "flag"), 200);
+    assert_eq!(get("model.internal", "env"), 401);
+    assert_eq!(get("localhost", "flag"), 403);
+}
+
+#[test]
+fn full_queue_is_503_with_retry_after() {
+    let s = Server::start(titanic(), &["--workers", "1", "--queue", "0"]);
+    let infer = s.infer_path();
+    let body = v2_one_row("22", "[1]");
+    let head = format!(
+        "POST {infer} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The first request is admitted on its head and holds the only place
+    // while its body trickles in.
+    let mut first = connect(&s.addr);
+    first.write_all(head.as_bytes()).unwrap();
+    first.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let r = s.post(&infer, &serde_json::from_str(&body).unwrap());
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(
+        one_line_error(&r),
+        "the server is busy: the request queue is full (--queue); retry later"
+    );
+    first.write_all(&body.as_bytes()[10..]).unwrap();
+    let r = read_response(&mut BufReader::new(first)).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s.post(&infer, &serde_json::from_str(&body).unwrap());
+    assert_eq!(r.status, 200, "the place is free again: {}", r.text());
+    let metrics = s.get("/metrics").text();
+    assert_eq!(
+        sample(
+            &metrics,
+            "anneal_requests_total{route=\"/v2/models/{name}/infer\",status=\"503\"}"
+        ),
+        1.0
+    );
+}
+
+/// How long until the server closes `stream` (reads return 0 or fail).
+fn closed_within(mut stream: TcpStream, limit: Duration) -> Duration {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 256];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return start.elapsed(),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return start.elapsed(),
+            Err(e) => panic!("not closed within {limit:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_connections_are_closed() {
+    let s = Server::start(
+        titanic(),
+        &["--header-timeout", "0.3", "--idle-timeout", "1"],
+    );
+    // A head that never ends: closed after the header timeout.
+    let mut slow = connect(&s.addr);
+    slow.write_all(b"GET /ping HTTP/1.1\r\nHost: loc").unwrap();
+    let t = closed_within(slow, Duration::from_secs(5));
+    assert!(
+        t >= Duration::from_millis(250) && t < Duration::from_secs(2),
+        "{t:?}"
+    );
+    // A socket that never sends a byte: the same.
+    let t = closed_within(connect(&s.addr), Duration::from_secs(5));
+    assert!(
+        t >= Duration::from_millis(250) && t < Duration::from_secs(2),
+        "{t:?}"
+    );
+    // Kept alive: a pause longer than the header timeout but shorter than
+    // the idle timeout is fine; then closed after the idle timeout.
+    let mut conn = Conn::new(&s.addr);
+    let ping = b"GET /ping HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    conn.reader.get_mut().write_all(ping).unwrap();
+    assert_eq!(read_response(&mut conn.reader).unwrap().status, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    conn.reader.get_mut().write_all(ping).unwrap();
+    assert_eq!(read_response(&mut conn.reader).unwrap().status, 200);
+    let t = closed_within(conn.reader.into_inner(), Duration::from_secs(5));
+    assert!(
+        t >= Duration::from_millis(900) && t < Duration::from_secs(3),
+        "{t:?}"
+    );
+    // Over the connection cap: 503 at once; a place frees when one closes.
+    // (Default timeouts here, so the held sockets stay open meanwhile.)
+    let capped = Server::start(titanic(), &["--max-connections", "2"]);
+    let held: Vec<TcpStream> = (0..2).map(|_| connect(&capped.addr)).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let r = http(&capped.addr, "GET", "/ping", None, b"");
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(
+        one_line_error(&r),
+        "too many connections (--max-connections); retry later"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(capped.get("/ping").status, 200);
 }

@@ -331,12 +331,44 @@ pub struct ServeArgs {
     /// Address to listen on (localhost by default; 0.0.0.0:8080 to expose).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    /// Largest accepted request body, in bytes (413 above it).
+    #[arg(long, default_value_t = anneal_serve::defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
-    /// Largest number of rows in one request.
-    #[arg(long, default_value_t = 100_000)]
+    /// Largest number of rows in one request (400 above it).
+    #[arg(long, default_value_t = anneal_serve::defaults::MAX_ROWS)]
     pub max_rows: usize,
+    /// Predictions run at once [default: one per CPU].
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub workers: usize,
+    /// Requests that may wait for a worker; beyond them a request gets 503
+    /// with Retry-After.
+    #[arg(long, default_value_t = anneal_serve::defaults::QUEUE)]
+    pub queue: usize,
+    /// Open connections at most; one more gets 503 and is closed.
+    #[arg(long, default_value_t = anneal_serve::defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds to send a complete request head.
+    #[arg(long, value_name = "SECS", default_value_t = anneal_serve::defaults::HEADER_TIMEOUT.as_secs_f64())]
+    pub header_timeout: f64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value_t = anneal_serve::defaults::IDLE_TIMEOUT.as_secs_f64())]
+    pub idle_timeout: f64,
+    /// Seconds to send a request body (408 after).
+    #[arg(long, value_name = "SECS", default_value_t = anneal_serve::defaults::BODY_TIMEOUT.as_secs_f64())]
+    pub body_timeout: f64,
+    /// Seconds from a request's head to its answer, queueing included (503
+    /// after).
+    #[arg(long, value_name = "SECS", default_value_t = anneal_serve::defaults::REQUEST_TIMEOUT.as_secs_f64())]
+    pub request_timeout: f64,
+    /// Require `Authorization: Bearer TOKEN` on every route but the health
+    /// probes. Prefer the ANNEAL_SERVE_TOKEN environment variable: a flag
+    /// is visible to other users in the process list.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// A Host header value to accept (repeatable; `*`: any) [default: on a
+    /// loopback address localhost, 127.0.0.1 and [::1]; otherwise any].
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -34,20 +34,31 @@
 //! is a missing value (imputed as fitted); a category never seen in
 //! training goes to the unknown slot; NaN and infinities are refused.
 //!
-//! Predictions run on tokio's blocking pool, at most one per CPU at once,
-//! sharing one loaded artifact (it is `Send + Sync`: no lock).
+//! Predictions run on tokio's blocking pool, at most one per CPU at once
+//! (`workers`), sharing one loaded artifact (it is `Send + Sync`: no lock).
+//!
+//! Hostile or broken clients are bounded (see [`Options`]): a connection
+//! cap, header / idle / body / request timeouts, a bounded queue of
+//! admitted requests (503 with `Retry-After` when full; admission comes
+//! before the body is read, so bodies in memory are bounded too), counts
+//! declared by the client checked against the limits before anything is
+//! sized from them, a Host allow-list and an optional bearer token, JSON
+//! (or CSV) content types only, and a guard that turns a panic into a
+//! generic 500. No error answer carries a panic's text or a server path.
 //!
 //! SIGTERM or SIGINT stops accepting connections, lets the requests in
 //! flight finish (for at most [`DRAIN_LIMIT`]) and returns `Ok`, so the
 //! process exits 0.
 
+mod conn;
+mod guard;
 mod infer;
 pub mod metrics;
 pub mod request;
 pub mod schema;
 mod server;
 
-pub use server::{DRAIN_LIMIT, Listening, Options, run};
+pub use server::{DRAIN_LIMIT, Listening, Options, defaults, run};
 
 /// Why the server could not start or keep running.
 #[derive(Debug, thiserror::Error)]

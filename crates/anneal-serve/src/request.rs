@@ -123,13 +123,51 @@ fn check_datatype(input: &Input, datatype: &str) -> Result<()> {
     )))
 }
 
-/// Flattens (row-major) nested data arrays.
-fn flatten<'a>(data: &'a [Value], out: &mut Vec<&'a Value>) {
+/// Flattens (row-major) nested data arrays into `out`, keeping at most
+/// `limit` values (the shape's count: more is an error, and the buffer is
+/// never grown past what the limits allow); returns how many there are.
+/// Recursion is bounded by serde_json's nesting limit (128).
+fn flatten<'a>(data: &'a [Value], limit: usize, out: &mut Vec<&'a Value>) -> usize {
+    let mut count = 0;
     for v in data {
         match v {
-            Value::Array(inner) => flatten(inner, out),
-            other => out.push(other),
+            Value::Array(inner) => count += flatten(inner, limit.saturating_sub(count), out),
+            other => {
+                if count < limit {
+                    out.push(other);
+                }
+                count += 1;
+            }
         }
+    }
+    count
+}
+
+/// The row count a v2 `shape` declares, checked against `max_rows` before
+/// anything is sized from it. The product of all dimensions is computed
+/// with overflow checks, so `[2^60, 2^60]` is refused as too large rather
+/// than wrapping to a small number.
+fn shape_rows(name: &str, shape: &[u64], max_rows: usize) -> Result<usize> {
+    let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    let too_many = |n: String| {
+        Invalid(format!(
+            "input {name:?}: \"shape\" declares {n} values, more than the limit of {max_rows} rows (--max-rows)"
+        ))
+    };
+    let Some(elements) = elements else {
+        return Err(too_many(format!("more than {}", u64::MAX)));
+    };
+    let n = match shape {
+        [n] | [n, 1] => *n,
+        _ => {
+            return Err(Invalid(format!(
+                "input {name:?} has shape {shape:?}: expected [rows] or [rows, 1]"
+            )));
+        }
+    };
+    match usize::try_from(n) {
+        Ok(rows) if rows <= max_rows => Ok(rows),
+        _ => Err(too_many(elements.to_string())),
     }
 }
 
@@ -220,14 +258,7 @@ pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Reque
                 })?,
             _ => return Err(Invalid(format!("input {name:?} has no \"shape\""))),
         };
-        let rows = match shape.as_slice() {
-            [n] | [n, 1] => *n as usize,
-            _ => {
-                return Err(Invalid(format!(
-                    "input {name:?} has shape {shape:?}: expected [rows] or [rows, 1]"
-                )));
-            }
-        };
+        let rows = shape_rows(name, &shape, max_rows)?;
         let data = match t.get("data") {
             Some(Value::Array(d)) => d,
             Some(_) => {
@@ -237,12 +268,12 @@ pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Reque
             }
             None => return Err(Invalid(format!("input {name:?} has no \"data\""))),
         };
+        // `rows` is at most max_rows here, so it may size the buffer.
         let mut values = Vec::with_capacity(rows);
-        flatten(data, &mut values);
-        if values.len() != rows {
+        let count = flatten(data, rows, &mut values);
+        if count != rows {
             return Err(Invalid(format!(
-                "input {name:?}: shape {shape:?} needs {rows} values, \"data\" has {}",
-                values.len()
+                "input {name:?}: shape {shape:?} needs {rows} values, \"data\" has {count}"
             )));
         }
         match first {
@@ -297,6 +328,159 @@ pub fn parse_invocations(body: &[u8], schema: &Schema, max_rows: usize) -> Resul
     }
 }
 
+/// Reads a `text/csv` body for `/invocations` (what MLflow's scoring
+/// server accepts): a header line of column names, then one line per row;
+/// fields may be quoted (RFC 4180, `""` inside quotes is a quote). An empty
+/// field is a missing value. Rows are counted as they are read, so a body
+/// with more than `max_rows` rows is refused before it is all split.
+pub fn parse_csv(body: &[u8], schema: &Schema, max_rows: usize) -> Result<Batch> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Invalid(format!(
+            "the CSV body is not UTF-8 (byte {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut records = CsvRecords {
+        rest: text,
+        line: 0,
+        next_line: 1,
+    };
+    let header = match records.next_record()? {
+        Some(h) if !(h.len() == 1 && h[0].is_empty()) => h,
+        _ => {
+            return Err(Invalid::new(
+                "the CSV body is empty: expected a header line",
+            ));
+        }
+    };
+    let mut position: Vec<Option<usize>> = vec![None; schema.inputs.len()];
+    let mut seen = HashSet::new();
+    for (j, name) in header.iter().enumerate() {
+        if !seen.insert(name.as_str()) {
+            return Err(Invalid(format!(
+                "column {:?} appears twice in the CSV header",
+                shorten(name)
+            )));
+        }
+        if let Some(pos) = schema.position(name) {
+            position[pos] = Some(j);
+        }
+    }
+    let position: Vec<usize> = schema
+        .inputs
+        .iter()
+        .zip(&position)
+        .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
+        .collect::<Result<_>>()?;
+    let mut table: Vec<Vec<String>> = Vec::new();
+    while let Some(fields) = records.next_record()? {
+        // A blank line (often the last one) is not a row.
+        if fields.len() == 1 && fields[0].is_empty() {
+            continue;
+        }
+        if fields.len() != header.len() {
+            return Err(Invalid(format!(
+                "CSV line {} has {}, but the header names {}",
+                records.line,
+                plural(fields.len(), "field"),
+                plural(header.len(), "column")
+            )));
+        }
+        if table.len() == max_rows {
+            return Err(Invalid(format!(
+                "the request has more than {max_rows} rows, the limit (--max-rows)"
+            )));
+        }
+        table.push(fields);
+    }
+    check_rows(table.len(), max_rows)?;
+    let columns = schema
+        .inputs
+        .iter()
+        .zip(&position)
+        .map(|(input, &j)| {
+            let cells: Vec<Value> = table.iter().map(|r| Value::String(r[j].clone())).collect();
+            let values: Vec<&Value> = cells.iter().collect();
+            convert(input, &values)
+        })
+        .collect::<Result<Vec<Cells>>>()?;
+    Ok(Batch {
+        rows: table.len(),
+        columns,
+    })
+}
+
+/// Splits CSV text into records, one at a time.
+struct CsvRecords<'a> {
+    rest: &'a str,
+    /// The (1-based) line the last record started on.
+    line: usize,
+    /// The line the next record starts on (quoted fields may hold line
+    /// breaks).
+    next_line: usize,
+}
+
+impl CsvRecords<'_> {
+    fn next_record(&mut self) -> Result<Option<Vec<String>>> {
+        if self.rest.is_empty() {
+            return Ok(None);
+        }
+        self.line = self.next_line;
+        self.next_line += 1;
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut chars = self.rest.char_indices().peekable();
+        let mut quoted = false;
+        let mut at_field_start = true;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' if quoted => {
+                    if chars.peek().is_some_and(|&(_, n)| n == '"') {
+                        chars.next();
+                        field.push('"');
+                    } else {
+                        quoted = false;
+                    }
+                }
+                '"' if at_field_start => quoted = true,
+                '\n' if quoted => {
+                    self.next_line += 1;
+                    field.push(c);
+                }
+                ',' if !quoted => {
+                    fields.push(std::mem::take(&mut field));
+                    at_field_start = true;
+                    continue;
+                }
+                '\n' => {
+                    self.rest = &self.rest[i + 1..];
+                    fields.push(end_field(field));
+                    return Ok(Some(fields));
+                }
+                _ => field.push(c),
+            }
+            at_field_start = false;
+        }
+        if quoted {
+            return Err(Invalid(format!(
+                "CSV line {}: a quoted field is not closed",
+                self.line
+            )));
+        }
+        self.rest = "";
+        fields.push(end_field(field));
+        Ok(Some(fields))
+    }
+}
+
+/// A field at the end of a line, without the `\r` of a CRLF line end.
+fn end_field(mut field: String) -> String {
+    if field.ends_with('\r') {
+        field.pop();
+    }
+    field
+}
+
 fn parse_split(split: &Value, schema: &Schema, max_rows: usize) -> Result<Batch> {
     let Value::Object(split) = split else {
         return Err(Invalid::new(
@@ -337,6 +521,7 @@ fn parse_split(split: &Value, schema: &Schema, max_rows: usize) -> Result<Batch>
         .zip(&position)
         .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
         .collect::<Result<_>>()?;
+    check_rows(rows.len(), max_rows)?;
     let mut table: Vec<&Vec<Value>> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         match row {
@@ -358,7 +543,6 @@ fn parse_split(split: &Value, schema: &Schema, max_rows: usize) -> Result<Batch>
             }
         }
     }
-    check_rows(table.len(), max_rows)?;
     let columns = schema
         .inputs
         .iter()
@@ -380,6 +564,7 @@ fn parse_records(records: &Value, schema: &Schema, max_rows: usize) -> Result<Ba
             "\"dataframe_records\" must be a list of objects",
         ));
     };
+    check_rows(records.len(), max_rows)?;
     let mut table: Vec<&Map<String, Value>> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         match r {
@@ -393,7 +578,6 @@ fn parse_records(records: &Value, schema: &Schema, max_rows: usize) -> Result<Ba
             }
         }
     }
-    check_rows(table.len(), max_rows)?;
     // A column no record names is missing; one that some records lack is
     // an error naming the first such row (null is the missing value).
     for input in &schema.inputs {
@@ -440,12 +624,12 @@ fn convert(input: &Input, values: &[&Value]) -> Result<Cells> {
                     Value::Null => None,
                     Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
                     Value::Number(n) => match n.as_f64() {
-                        Some(x) if x.is_finite() => Some(x),
+                        Some(x) if x.is_finite() => Some(in_f32_range(x).map_err(|m| bad(i, m))?),
                         _ => return Err(bad(i, format!("{n} is not a finite number"))),
                     },
                     Value::String(s) if s.is_empty() => None,
                     Value::String(s) => match s.trim().parse::<f64>() {
-                        Ok(x) if x.is_finite() => Some(x),
+                        Ok(x) if x.is_finite() => Some(in_f32_range(x).map_err(|m| bad(i, m))?),
                         Ok(_) => {
                             return Err(bad(i, format!("{:?} is not a finite number", shorten(s))));
                         }
@@ -475,6 +659,20 @@ fn convert(input: &Input, values: &[&Value]) -> Result<Cells> {
             }
             Ok(Cells::Text(out))
         }
+    }
+}
+
+/// The model computes in 32-bit floats: a finite value beyond f32's range
+/// would become infinite there (and the answer null), so it is refused
+/// here, where the column and row can still be named.
+fn in_f32_range(x: f64) -> std::result::Result<f64, String> {
+    if x.abs() <= f64::from(f32::MAX) {
+        Ok(x)
+    } else {
+        Err(format!(
+            "{x:e} is outside the range of the model's 32-bit floats (±{:e})",
+            f32::MAX
+        ))
     }
 }
 
@@ -594,6 +792,109 @@ mod tests {
         assert_eq!(
             err(v2("{\"inputs\": [")),
             "malformed JSON: EOF while parsing a list at line 1 column 12"
+        );
+    }
+
+    #[test]
+    fn shape_bombs_are_refused_before_allocating() {
+        // 2^45 rows would abort on allocation, 2^60 would overflow the
+        // capacity: both are refused by count, naming the input.
+        for n in [1u64 << 45, 1 << 60, u64::MAX] {
+            let body = format!(
+                r#"{{"inputs": [{{"name": "age", "shape": [{n}], "datatype": "FP64", "data": [1]}},
+                    {{"name": "sex", "shape": [1], "datatype": "BYTES", "data": ["m"]}}]}}"#
+            );
+            assert_eq!(
+                err(v2(&body)),
+                format!(
+                    "input \"age\": \"shape\" declares {n} values, more than the limit of 10 rows (--max-rows)"
+                )
+            );
+        }
+        let overflow = format!(
+            r#"{{"inputs": [{{"name": "age", "shape": [{}, {}], "datatype": "FP64", "data": [1]}}]}}"#,
+            1u64 << 40,
+            1u64 << 40
+        );
+        assert_eq!(
+            err(v2(&overflow)),
+            format!(
+                "input \"age\": \"shape\" declares more than {} values, more than the limit of 10 rows (--max-rows)",
+                u64::MAX
+            )
+        );
+        // Data longer than the shape is counted, not stored.
+        let long = r#"{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [[1], [2, [3]]]}]}"#;
+        assert_eq!(
+            err(v2(long)),
+            "input \"age\": shape [1] needs 1 values, \"data\" has 3"
+        );
+    }
+
+    #[test]
+    fn values_beyond_f32_are_refused() {
+        let rec = |age: &str| {
+            inv(&format!(
+                r#"{{"dataframe_records": [{{"sex": "m", "age": {age}}}]}}"#
+            ))
+        };
+        assert_eq!(
+            err(rec("1e300")),
+            "column \"age\", row 1: 1e300 is outside the range of the model's 32-bit floats (±3.4028235e38)"
+        );
+        assert_eq!(
+            err(rec("\"-1e39\"")),
+            "column \"age\", row 1: -1e39 is outside the range of the model's 32-bit floats (±3.4028235e38)"
+        );
+        assert!(rec("3.4e38").is_ok());
+        assert!(rec("1e-300").is_ok());
+    }
+
+    fn csv(body: &str) -> Result<Batch> {
+        parse_csv(body.as_bytes(), &schema(), 3)
+    }
+
+    #[test]
+    fn csv_bodies() {
+        let b = csv("x,sex,age\r\n1,\"m, \"\"q\"\"\",3.5\r\n2,,\n\n").unwrap();
+        assert_eq!(b.rows, 2);
+        assert_eq!(
+            b.columns,
+            vec![
+                Cells::Num(vec![Some(3.5), None]),
+                Cells::Text(vec![Some("m, \"q\"".into()), None]),
+            ]
+        );
+        let json = inv(r#"{"dataframe_split": {"columns": ["x", "sex", "age"], "data": [[1, "m, \"q\"", 3.5], [2, null, null]]}}"#).unwrap();
+        assert_eq!(b, json, "CSV and JSON read alike");
+        assert_eq!(
+            err(csv("")),
+            "the CSV body is empty: expected a header line"
+        );
+        assert_eq!(
+            err(csv("age\n1\n")),
+            "missing required column \"sex\" (the model's inputs are: age, sex)"
+        );
+        assert_eq!(
+            err(csv("age,sex\n1,m\n2\n")),
+            "CSV line 3 has 1 field, but the header names 2 columns"
+        );
+        assert_eq!(
+            err(csv("age,sex\n1,\"m\n")),
+            "CSV line 2: a quoted field is not closed"
+        );
+        assert_eq!(err(csv("age,sex\n")), "the request has no rows");
+        assert_eq!(
+            err(csv("age,sex\n1,m\n1,m\n1,m\n1,m\n")),
+            "the request has more than 3 rows, the limit (--max-rows)"
+        );
+        assert_eq!(
+            err(csv("age,sex\nold,m\n")),
+            "column \"age\", row 1: \"old\" is not a number"
+        );
+        assert_eq!(
+            err(parse_csv(b"age,sex\n\xff,m\n", &schema(), 3)),
+            "the CSV body is not UTF-8 (byte 8)"
         );
     }
 

@@ -1,32 +1,32 @@
-//! The HTTP server: routes, handlers, the metrics middleware and graceful
-//! shutdown.
+//! The HTTP server: routes, handlers, the middleware (metrics, Host and
+//! token checks, the request timeout), admission and graceful shutdown.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anneal_artifact::Artifact;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ServeError;
+use crate::conn::{self, ConnLimits};
+use crate::guard::{self, Hosts, Token};
 use crate::infer::{self, MlflowPredictions, V2Output};
 use crate::metrics::Metrics;
 use crate::request::{self, Invalid};
 use crate::schema::{Schema, mlflow_type};
 
-/// How to serve.
+/// How to serve. [`Options::new`] fills in the defaults below.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// `host:port` to listen on (`127.0.0.1:0` picks a free port).
@@ -37,6 +37,95 @@ pub struct Options {
     pub max_rows: usize,
     /// Predictions run at once (on the blocking pool); 0: one per CPU.
     pub workers: usize,
+    /// Requests that may wait for a worker; one more is answered 503.
+    pub queue: usize,
+    /// Open connections; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Time to send a complete request head (from accept, or from its
+    /// first byte on a kept-alive connection).
+    pub header_timeout: Duration,
+    /// Time a kept-alive connection may sit between requests.
+    pub idle_timeout: Duration,
+    /// Time to send the request body once the request is admitted (408).
+    pub body_timeout: Duration,
+    /// Time from a complete head to the answer, waiting and predicting
+    /// included (503).
+    pub request_timeout: Duration,
+    /// The bearer token every request but the health probes must carry.
+    pub token: Option<String>,
+    /// Host header values accepted (`*`: any); empty: the loopback names
+    /// on a loopback bind, any otherwise.
+    pub allow_hosts: Vec<String>,
+}
+
+/// Defaults of [`Options`] (and of the `anneal serve` flags).
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+    pub const MAX_ROWS: usize = 100_000;
+    pub const QUEUE: usize = 64;
+    /// Well under the usual 1,024 open-file limit.
+    pub const MAX_CONNECTIONS: usize = 512;
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Longer than the 60 s idle timeout of common proxies and load
+    /// balancers, so they close a kept-alive upstream connection first.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+}
+
+impl Options {
+    /// The defaults, listening on `addr`.
+    pub fn new(addr: impl Into<String>) -> Options {
+        Options {
+            addr: addr.into(),
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            max_rows: defaults::MAX_ROWS,
+            workers: 0,
+            queue: defaults::QUEUE,
+            max_connections: defaults::MAX_CONNECTIONS,
+            header_timeout: defaults::HEADER_TIMEOUT,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            body_timeout: defaults::BODY_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            token: None,
+            allow_hosts: Vec::new(),
+        }
+    }
+
+    /// Refuses limits that would make every request fail.
+    fn check(&self) -> Result<(), ServeError> {
+        let positive = [
+            ("--max-rows", self.max_rows),
+            ("--max-body-bytes", self.max_body_bytes),
+            ("--max-connections", self.max_connections),
+        ];
+        for (flag, value) in positive {
+            if value == 0 {
+                return Err(ServeError::Options(format!("{flag} must be at least 1")));
+            }
+        }
+        let timeouts = [
+            ("--header-timeout", self.header_timeout),
+            ("--idle-timeout", self.idle_timeout),
+            ("--body-timeout", self.body_timeout),
+            ("--request-timeout", self.request_timeout),
+        ];
+        for (flag, value) in timeouts {
+            if value.is_zero() {
+                return Err(ServeError::Options(format!("{flag} must be more than 0")));
+            }
+        }
+        if self.max_connections > Semaphore::MAX_PERMITS || self.max_connections > u32::MAX as usize
+        {
+            return Err(ServeError::Options("--max-connections is too large".into()));
+        }
+        if self.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ServeError::Options("--token must not be empty".into()));
+        }
+        Ok(())
+    }
 }
 
 /// What the server says about itself once it listens.
@@ -53,9 +142,18 @@ struct App {
     name: String,
     id: String,
     max_rows: usize,
+    max_body_bytes: usize,
     metrics: Metrics,
     /// Bounds the predictions running at once.
     permits: Arc<Semaphore>,
+    /// Bounds the requests running or waiting for a worker (workers +
+    /// queue); taken before the body is read, so bodies held in memory are
+    /// bounded too.
+    admission: Arc<Semaphore>,
+    body_timeout: Duration,
+    request_timeout: Duration,
+    token: Option<Token>,
+    hosts: Hosts,
 }
 
 /// A JSON error answer: `{"error": "..."}`.
@@ -73,21 +171,46 @@ impl ApiError {
         }
     }
 
-    fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    /// An unexpected failure: the detail goes to the server's stderr, the
+    /// client gets a generic message (no paths or internals leave).
+    fn internal(detail: impl std::fmt::Display) -> ApiError {
+        eprintln!("anneal serve: internal error: {detail}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    /// Refused for load: the client should retry after a second.
+    fn busy(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, &json!({ "error": self.message }))
+        let mut response = json_response(self.status, &json!({ "error": self.message }));
+        let headers = response.headers_mut();
+        match self.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            // The body may be partly unread: do not reuse the connection.
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        response
     }
 }
 
 fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => json_bytes(status, bytes),
-        Err(e) => ApiError::internal(format!("cannot write the response: {e}")).into_response(),
+        Err(e) => {
+            ApiError::internal(format_args!("cannot write the response: {e}")).into_response()
+        }
     }
 }
 
@@ -110,16 +233,7 @@ pub fn run(
     options: Options,
     on_listening: impl FnOnce(&Listening),
 ) -> Result<(), ServeError> {
-    if options.max_rows == 0 {
-        return Err(ServeError::Options(
-            "--max-rows must be at least 1".to_string(),
-        ));
-    }
-    if options.max_body_bytes == 0 {
-        return Err(ServeError::Options(
-            "--max-body-bytes must be at least 1".to_string(),
-        ));
-    }
+    options.check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("anneal-serve")
@@ -143,68 +257,68 @@ async fn serve(
     // Signal handlers are installed before the address is announced, so a
     // signal sent as soon as the line is read already shuts down gracefully.
     let shutdown = Shutdown::install()?;
-    let listener = tokio::net::TcpListener::bind(options.addr.as_str())
-        .await
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::InvalidInput {
-                ServeError::Addr {
-                    addr: options.addr.clone(),
-                    reason: e.to_string(),
-                }
-            } else {
-                ServeError::Bind {
-                    addr: options.addr.clone(),
-                    reason: e.to_string(),
-                }
-            }
-        })?;
-    let addr = listener.local_addr().map_err(|e| ServeError::Bind {
-        addr: options.addr.clone(),
-        reason: e.to_string(),
-    })?;
-    let workers = if options.workers > 0 {
-        options.workers
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
+    let (listener, addr) = bind(&options.addr).await?;
     let name = artifact.manifest.name.clone();
     let id = artifact.manifest.id.clone();
-    let app = Arc::new(App {
-        schema: Schema::of(&artifact.preprocessor),
-        metrics: Metrics::new(&name, &id),
-        name: name.clone(),
-        id: id.clone(),
-        max_rows: options.max_rows,
-        permits: Arc::new(Semaphore::new(workers)),
-        artifact,
-    });
+    let app = App::new(artifact, &options, addr);
     let router = router(app, options.max_body_bytes);
     on_listening(&Listening { addr, name, id });
-    let listener = listener.tap_io(|tcp| {
-        // Small JSON answers go out at once rather than wait for an ACK.
-        let _ = tcp.set_nodelay(true);
-    });
-    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let limits = ConnLimits {
+        max_connections: options.max_connections,
+        header_timeout: options.header_timeout,
+        idle_timeout: options.idle_timeout,
+    };
+    serve_until_signal(listener, router, limits, shutdown).await;
+    eprintln!("anneal serve: stopped");
+    Ok(())
+}
+
+async fn bind(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let reason = e.to_string();
+        let addr = addr.to_string();
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            ServeError::Addr { addr, reason }
+        } else {
+            ServeError::Bind { addr, reason }
+        }
+    })?;
+    let local = listener.local_addr().map_err(|e| ServeError::Bind {
+        addr: addr.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((listener, local))
+}
+
+/// Serves until SIGTERM or SIGINT, then lets the connections finish their
+/// requests for at most [`DRAIN_LIMIT`].
+async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnLimits,
+    shutdown: Shutdown,
+) {
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let mut drain_start = stopping.clone();
+    let server = conn::accept_loop(listener, router, limits, stopping);
     let signal = async move {
         shutdown.wait().await;
         let _ = stopping_tx.send(true);
+        // Keeps the channel open while the connections drain.
+        std::future::pending::<()>().await;
     };
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(signal)
-        .into_future();
     let drain_limit = async move {
-        let _ = stopping.wait_for(|s| *s).await;
+        let _ = drain_start.wait_for(|s| *s).await;
         tokio::time::sleep(DRAIN_LIMIT).await;
     };
     tokio::select! {
-        r = server => r.map_err(|e| ServeError::Runtime(e.to_string()))?,
+        () = server => {}
+        () = signal => {}
         () = drain_limit => eprintln!(
             "anneal serve: requests still open after {} s; closing them",
             DRAIN_LIMIT.as_secs()
         ),
     }
-    eprintln!("anneal serve: stopped");
-    Ok(())
 }
 
 fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
@@ -234,8 +348,54 @@ fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(app.clone(), deadline))
+        .layer(middleware::from_fn_with_state(app.clone(), admit))
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
+}
+
+/// The Host allow-list (403) and the bearer token (401), except on the
+/// health probes.
+async fn admit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if guard::OPEN_PATHS.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if !app.hosts.allows(host) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this Host is not allowed (--allow-host)",
+        )
+        .into_response();
+    }
+    if let Some(token) = &app.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        if !token.accepts(given) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token (Authorization: Bearer ...)",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Answers 503 when a request takes longer than --request-timeout from its
+/// head to its answer (a prediction already running finishes on its
+/// worker, which stays counted until then).
+async fn deadline(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(app.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::busy("the request took longer than the limit (--request-timeout)")
+            .into_response(),
+    }
 }
 
 /// Counts every answer by route template and status, and times it.
@@ -290,6 +450,35 @@ async fn server_metadata() -> Response {
 }
 
 impl App {
+    fn new(artifact: Artifact, options: &Options, addr: SocketAddr) -> Arc<App> {
+        let workers = if options.workers > 0 {
+            options.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+        .min(Semaphore::MAX_PERMITS);
+        let admitted = workers
+            .saturating_add(options.queue)
+            .min(Semaphore::MAX_PERMITS);
+        let name = artifact.manifest.name.clone();
+        let id = artifact.manifest.id.clone();
+        Arc::new(App {
+            schema: Schema::of(&artifact.preprocessor),
+            metrics: Metrics::new(&name, &id),
+            name,
+            id,
+            max_rows: options.max_rows,
+            max_body_bytes: options.max_body_bytes,
+            permits: Arc::new(Semaphore::new(workers)),
+            admission: Arc::new(Semaphore::new(admitted)),
+            body_timeout: options.body_timeout,
+            request_timeout: options.request_timeout,
+            token: options.token.as_deref().map(Token::new),
+            hosts: Hosts::new(&options.allow_hosts, addr),
+            artifact,
+        })
+    }
+
     /// 404 unless `name` (and `version`, when given) is the served model.
     fn check_model(&self, name: &str, version: Option<&str>) -> Result<(), ApiError> {
         if name != self.name {
@@ -355,8 +544,43 @@ impl App {
         ApiError::new(StatusCode::BAD_REQUEST, e.0)
     }
 
-    /// Runs `work` on the blocking pool, at most `workers` at once.
-    async fn blocking<F>(self: &Arc<Self>, work: F) -> Result<Vec<u8>, ApiError>
+    /// A place among the requests running or waiting, or 503 at once:
+    /// a full queue answers now rather than let waits grow without bound.
+    /// A declared Content-Length over the limit is refused first: such a
+    /// request must not hold a place while its body trickles in.
+    fn admit(&self, headers: &HeaderMap) -> Result<OwnedSemaphorePermit, ApiError> {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return Err(too_large());
+        }
+        self.admission.clone().try_acquire_owned().map_err(|_| {
+            ApiError::busy("the server is busy: the request queue is full (--queue); retry later")
+        })
+    }
+
+    /// Reads the body of an admitted request, within --body-timeout.
+    async fn read_body(&self, req: Request) -> Result<Bytes, ApiError> {
+        match tokio::time::timeout(self.body_timeout, Bytes::from_request(req, &())).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(rejection)) => Err(body_error(rejection)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive within the limit (--body-timeout)",
+            )),
+        }
+    }
+
+    /// Runs `work` on the blocking pool, at most `workers` at once. The
+    /// admission place is held until the work is done, even if the client
+    /// has gone or the request timed out meanwhile.
+    async fn blocking<F>(
+        self: &Arc<Self>,
+        admitted: OwnedSemaphorePermit,
+        work: F,
+    ) -> Result<Vec<u8>, ApiError>
     where
         F: FnOnce(&App) -> Result<Vec<u8>, ApiError> + Send + 'static,
     {
@@ -365,14 +589,15 @@ impl App {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(ApiError::internal)?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _permits = (permit, admitted);
             work(&app)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("prediction failed: {e}")))?
+        // A panic's text stays in the server's log (printed by the hook).
+        .map_err(|_| ApiError::internal("the prediction task panicked"))?
     }
 }
 
@@ -410,14 +635,18 @@ async fn model_ready_version(
     }
 }
 
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the request body is larger than the limit (--max-body-bytes)",
+    )
+}
+
 /// A body the server could not read: too large (413) or cut short.
 fn body_error(r: BytesRejection) -> ApiError {
     let status = r.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            status,
-            "the request body is larger than the limit (--max-body-bytes)",
-        );
+        return too_large();
     }
     ApiError::new(status, r.body_text())
 }
@@ -431,111 +660,147 @@ struct V2Response<'a> {
     outputs: Vec<V2Output<'a>>,
 }
 
-async fn v2_infer(
-    State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    infer_v2(app, &name, None, body).await
+async fn v2_infer(State(app): State<Arc<App>>, Path(name): Path<String>, req: Request) -> Response {
+    respond(infer_v2(app, &name, None, req).await)
 }
 
 async fn v2_infer_version(
     State(app): State<Arc<App>>,
     Path((name, version)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Response {
-    infer_v2(app, &name, Some(&version), body).await
+    respond(infer_v2(app, &name, Some(&version), req).await)
 }
 
-async fn infer_v2(
-    app: Arc<App>,
-    name: &str,
-    version: Option<&str>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Err(e) = app.check_model(name, version) {
-        return e.into_response();
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_error(r).into_response(),
-    };
-    let result = app
-        .blocking(move |app| {
-            let req =
-                request::parse_v2(&body, &app.schema, app.max_rows).map_err(|e| app.invalid(e))?;
-            let rows = req.batch.rows;
-            let p = infer::predict(&app.artifact, &app.schema, req.batch)
-                .map_err(ApiError::internal)?;
-            app.metrics.rows_predicted(rows);
-            let response = V2Response {
-                model_name: &app.name,
-                model_version: &app.id,
-                id: req.id.as_ref(),
-                outputs: p.v2_outputs(req.outputs.as_deref()),
-            };
-            serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))
-        })
-        .await;
+fn respond(result: Result<Vec<u8>, ApiError>) -> Response {
     match result {
         Ok(bytes) => json_bytes(StatusCode::OK, bytes),
         Err(e) => e.into_response(),
     }
+}
+
+/// The steps of an inference request: the model (404), the content type
+/// (415), a place in the queue (503), the body (413, 408), then parsing
+/// and predicting on a worker (400).
+async fn infer_v2(
+    app: Arc<App>,
+    name: &str,
+    version: Option<&str>,
+    req: Request,
+) -> Result<Vec<u8>, ApiError> {
+    app.check_model(name, version)?;
+    match content_type(req.headers()) {
+        BodyKind::Json => {}
+        _ => return Err(unsupported(req.headers(), "application/json")),
+    }
+    let admitted = app.admit(req.headers())?;
+    let body = app.read_body(req).await?;
+    app.blocking(admitted, move |app| {
+        let req =
+            request::parse_v2(&body, &app.schema, app.max_rows).map_err(|e| app.invalid(e))?;
+        let rows = req.batch.rows;
+        let p =
+            infer::predict(&app.artifact, &app.schema, req.batch).map_err(ApiError::internal)?;
+        app.metrics.rows_predicted(rows);
+        let response = V2Response {
+            model_name: &app.name,
+            model_version: &app.id,
+            id: req.id.as_ref(),
+            outputs: p.v2_outputs(req.outputs.as_deref()),
+        };
+        serde_json::to_vec(&response).map_err(ApiError::internal)
+    })
+    .await
+}
+
+/// What a request body declares itself to be.
+enum BodyKind {
+    Json,
+    Csv,
+    /// Anything else, or no Content-Type: refused, so that a cross-origin
+    /// "simple" POST (text/plain, form types, or a typeless blob), which a
+    /// browser sends without asking, never reaches a model.
+    Other,
+}
+
+fn content_type(headers: &HeaderMap) -> BodyKind {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return BodyKind::Other;
+    };
+    let ct = ct.to_str().unwrap_or("");
+    if is_json(ct) {
+        BodyKind::Json
+    } else if media_type(ct) == "text/csv" {
+        BodyKind::Csv
+    } else {
+        BodyKind::Other
+    }
+}
+
+fn unsupported(headers: &HeaderMap, accepted: &str) -> ApiError {
+    let message = match headers.get(header::CONTENT_TYPE) {
+        Some(ct) => {
+            let ct: String = String::from_utf8_lossy(ct.as_bytes())
+                .chars()
+                .take(80)
+                .collect();
+            format!("unsupported Content-Type {ct:?}: send {accepted}")
+        }
+        None => format!("the request has no Content-Type: send {accepted}"),
+    };
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message)
+}
+
+/// The media type of a Content-Type, lowercase, without parameters.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Whether a Content-Type names JSON (`application/json`, with parameters
 /// or a `+json` suffix).
 fn is_json(content_type: &str) -> bool {
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = media_type(content_type);
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-async fn invocations(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("");
-        if !is_json(ct) {
-            return ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("unsupported Content-Type {ct:?}: send application/json"),
-            )
-            .into_response();
-        }
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_error(r).into_response(),
+async fn invocations(State(app): State<Arc<App>>, req: Request) -> Response {
+    respond(invoke(app, req).await)
+}
+
+/// As [`infer_v2`], for `/invocations` (JSON or CSV).
+async fn invoke(app: Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
+    let csv = match content_type(req.headers()) {
+        BodyKind::Json => false,
+        BodyKind::Csv => true,
+        BodyKind::Other => return Err(unsupported(req.headers(), "application/json or text/csv")),
     };
-    let result = app
-        .blocking(move |app| {
-            let batch = request::parse_invocations(&body, &app.schema, app.max_rows)
-                .map_err(|e| app.invalid(e))?;
-            let rows = batch.rows;
-            let p =
-                infer::predict(&app.artifact, &app.schema, batch).map_err(ApiError::internal)?;
-            app.metrics.rows_predicted(rows);
-            #[derive(Serialize)]
-            struct Answer<'a> {
-                predictions: MlflowPredictions<'a>,
-            }
-            serde_json::to_vec(&Answer {
-                predictions: MlflowPredictions(&p),
-            })
-            .map_err(|e| ApiError::internal(e.to_string()))
+    let admitted = app.admit(req.headers())?;
+    let body = app.read_body(req).await?;
+    app.blocking(admitted, move |app| {
+        let batch = if csv {
+            request::parse_csv(&body, &app.schema, app.max_rows)
+        } else {
+            request::parse_invocations(&body, &app.schema, app.max_rows)
+        }
+        .map_err(|e| app.invalid(e))?;
+        let rows = batch.rows;
+        let p = infer::predict(&app.artifact, &app.schema, batch).map_err(ApiError::internal)?;
+        app.metrics.rows_predicted(rows);
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            predictions: MlflowPredictions<'a>,
+        }
+        serde_json::to_vec(&Answer {
+            predictions: MlflowPredictions(&p),
         })
-        .await;
-    match result {
-        Ok(bytes) => json_bytes(StatusCode::OK, bytes),
-        Err(e) => e.into_response(),
-    }
+        .map_err(ApiError::internal)
+    })
+    .await
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {

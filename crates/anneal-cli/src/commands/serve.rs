@@ -1,22 +1,52 @@
 //! `anneal serve`: an artifact (folder or packed archive) behind HTTP,
 //! until SIGTERM or SIGINT.
 
+use std::time::Duration;
+
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 use crate::output;
 
+/// Where the bearer token may come from instead of `--token`.
+const TOKEN_ENV: &str = "ANNEAL_SERVE_TOKEN";
+
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
+    let options = options(args)?;
     let dir = anneal_artifact::resolve(&args.artifact)?;
     let device = anneal_model::device(anneal_config::Backend::Flex)?;
     let artifact = anneal_artifact::Artifact::load(&dir, device)?;
-    let options = anneal_serve::Options {
-        addr: args.addr.clone(),
-        max_body_bytes: args.max_body_bytes,
-        max_rows: args.max_rows,
-        workers: 0,
-    };
     anneal_serve::run(artifact, options, |l| {
         output::listening(l.addr, &l.name, &l.id);
     })?;
     Ok(())
+}
+
+fn options(args: &ServeArgs) -> Result<anneal_serve::Options, CliError> {
+    let token = args.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok());
+    Ok(anneal_serve::Options {
+        max_body_bytes: args.max_body_bytes,
+        max_rows: args.max_rows,
+        workers: args.workers,
+        queue: args.queue,
+        max_connections: args.max_connections,
+        header_timeout: seconds("--header-timeout", args.header_timeout)?,
+        idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
+        body_timeout: seconds("--body-timeout", args.body_timeout)?,
+        request_timeout: seconds("--request-timeout", args.request_timeout)?,
+        token,
+        allow_hosts: args.allow_hosts.clone(),
+        ..anneal_serve::Options::new(args.addr.clone())
+    })
+}
+
+/// A timeout flag: seconds, more than 0, at most a day.
+fn seconds(flag: &str, value: f64) -> Result<Duration, CliError> {
+    if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(anneal_serve::ServeError::Options(format!(
+            "{flag} must be more than 0 and at most 86400 seconds"
+        ))
+        .into())
+    }
 }
