@@ -7,11 +7,13 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// Trains a config that names only the data and the target.
-fn minimal(
+/// Trains a config naming `datasets/<data>` and `target`, with `extra`
+/// TOML after them, into `<scratch name>/run`.
+fn train_with(
     name: &str,
     data: &str,
     target: &str,
+    extra: &str,
 ) -> (serde_json::Value, std::path::PathBuf, String) {
     let d = scratch(name);
     let path = root().join("datasets").join(data);
@@ -19,7 +21,7 @@ fn minimal(
     std::fs::write(
         &cfg,
         format!(
-            "[data]\npath = {:?}\ntarget = {target:?}\n",
+            "[data]\npath = {:?}\ntarget = {target:?}\n{extra}",
             path.display().to_string()
         ),
     )
@@ -32,8 +34,17 @@ fn minimal(
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{name}: {}", stderr(&o));
     (read_json(&out.join("report.json")), out, stderr(&o))
+}
+
+/// Trains a config that names only the data and the target.
+fn minimal(
+    name: &str,
+    data: &str,
+    target: &str,
+) -> (serde_json::Value, std::path::PathBuf, String) {
+    train_with(name, data, target, "")
 }
 
 fn baseline(report: &serde_json::Value, name: &str) -> f64 {
@@ -174,28 +185,16 @@ fn resolved_config_shows_the_data_size_rules() {
 #[test]
 fn tabm_kinds_train_and_predict() {
     for kind in ["tabm", "tabm_mini"] {
-        let d = scratch(&format!("kind-{kind}"));
+        let extra =
+            format!("[model]\nkind = \"{kind}\"\nk = 4\nhidden = [64]\n[train]\nepochs = 15\n");
+        let (r, out, _) = train_with(
+            &format!("kind-{kind}"),
+            "breast_cancer.csv",
+            "diagnosis",
+            &extra,
+        );
+        let d = out.parent().unwrap().to_path_buf();
         let path = root().join("datasets/breast_cancer.csv");
-        let cfg = d.join("c.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[data]\npath = {:?}\ntarget = \"diagnosis\"\n[model]\nkind = \"{kind}\"\nk = 4\nhidden = [64]\n[train]\nepochs = 15\n",
-                path.display().to_string()
-            ),
-        )
-        .unwrap();
-        let out = d.join("run");
-        let o = anneal(&[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(o.status.success(), "{kind}: {}", stderr(&o));
-        let r = read_json(&out.join("report.json"));
         assert_eq!(r["model"]["kind"], kind);
         assert_eq!(r["model"]["architecture"]["ensemble"]["k"], 4);
         assert!(metric(&r, "test", "accuracy") > 0.93, "{kind}");

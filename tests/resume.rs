@@ -51,6 +51,26 @@ fn kill(pid: u32, signal: &str) {
     assert!(ok, "kill {signal} {pid}");
 }
 
+/// A training of `cfg` into `run`, started with `args` and held at step
+/// `at` (the pause hook), ready to be killed there.
+fn paused_at(cfg: &Path, run: &Path, args: [&str; 2], at: u64) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["train", "--config", s(cfg), "--out", s(run), "--quiet"])
+        .args(args)
+        .env("ANNEAL_PAUSE_AT_STEP", at.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marker = partial(run).join("paused");
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "never paused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 #[test]
 fn sigkill_at_a_random_step_then_resume_equals_an_uninterrupted_run() {
     let dir = scratch("resume-kill");
@@ -77,26 +97,14 @@ fn sigkill_at_a_random_step_then_resume_equals_an_uninterrupted_run() {
     eprintln!("killing at steps {picks:?} of {steps}");
     for (i, at) in picks.iter().enumerate() {
         let run = dir.join(format!("run{i}"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_anneal"))
-            .args(["train", "--config", s(&cfg), "--out", s(&run), "--quiet"])
-            // The first run checkpoints at every epoch end only (it resumes
-            // at an epoch boundary), the second every 7 steps (mid-epoch).
-            .args(if i == 0 {
-                ["--checkpoint-secs", "0"]
-            } else {
-                ["--checkpoint-every", "7"]
-            })
-            .env("ANNEAL_PAUSE_AT_STEP", at.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let marker = partial(&run).join("paused");
-        let start = Instant::now();
-        while !marker.exists() {
-            assert!(start.elapsed() < Duration::from_secs(60), "never paused");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // The first run checkpoints at every epoch end only (it resumes
+        // at an epoch boundary), the second every 7 steps (mid-epoch).
+        let every = if i == 0 {
+            ["--checkpoint-secs", "0"]
+        } else {
+            ["--checkpoint-every", "7"]
+        };
+        let mut child = paused_at(&cfg, &run, every, *at);
         kill(child.id(), "-KILL");
         let status = child.wait().unwrap();
         assert_eq!(status.code(), None, "killed by a signal");
@@ -307,20 +315,7 @@ fn tabm_killed_mid_epoch_resumes_exactly() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let run = dir.join("run");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_anneal"))
-        .args(["train", "--config", s(&cfg), "--out", s(&run), "--quiet"])
-        .args(["--checkpoint-every", "7"])
-        .env("ANNEAL_PAUSE_AT_STEP", "20")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let marker = partial(&run).join("paused");
-    let start = Instant::now();
-    while !marker.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "never paused");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = paused_at(&cfg, &run, ["--checkpoint-every", "7"], 20);
     kill(child.id(), "-KILL");
     assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
     let o = anneal(&["train", "--resume", s(&run)]);

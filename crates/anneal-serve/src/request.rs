@@ -80,6 +80,32 @@ fn missing_column(schema: &Schema, name: &str) -> Invalid {
     ))
 }
 
+/// Where each of the model's inputs is among the request's column `names`
+/// (extra columns are ignored); a repeated name is an error worded by
+/// `twice`, a missing input an error naming it.
+fn column_positions<'a>(
+    names: impl Iterator<Item = &'a str>,
+    schema: &Schema,
+    twice: impl Fn(&str) -> String,
+) -> Result<Vec<usize>> {
+    let mut seen = HashSet::new();
+    let mut position: Vec<Option<usize>> = vec![None; schema.inputs.len()];
+    for (j, name) in names.enumerate() {
+        if !seen.insert(name) {
+            return Err(Invalid(twice(name)));
+        }
+        if let Some(pos) = schema.position(name) {
+            position[pos] = Some(j);
+        }
+    }
+    schema
+        .inputs
+        .iter()
+        .zip(&position)
+        .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
+        .collect()
+}
+
 fn check_rows(rows: usize, max_rows: usize) -> Result<()> {
     if rows == 0 {
         return Err(Invalid::new("the request has no rows"));
@@ -353,25 +379,9 @@ pub fn parse_csv(body: &[u8], schema: &Schema, max_rows: usize) -> Result<Batch>
             ));
         }
     };
-    let mut position: Vec<Option<usize>> = vec![None; schema.inputs.len()];
-    let mut seen = HashSet::new();
-    for (j, name) in header.iter().enumerate() {
-        if !seen.insert(name.as_str()) {
-            return Err(Invalid(format!(
-                "column {:?} appears twice in the CSV header",
-                shorten(name)
-            )));
-        }
-        if let Some(pos) = schema.position(name) {
-            position[pos] = Some(j);
-        }
-    }
-    let position: Vec<usize> = schema
-        .inputs
-        .iter()
-        .zip(&position)
-        .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
-        .collect::<Result<_>>()?;
+    let position = column_positions(header.iter().map(String::as_str), schema, |name| {
+        format!("column {:?} appears twice in the CSV header", shorten(name))
+    })?;
     let mut table: Vec<Vec<String>> = Vec::new();
     while let Some(fields) = records.next_record()? {
         // A blank line (often the last one) is not a row.
@@ -503,24 +513,9 @@ fn parse_split(split: &Value, schema: &Schema, max_rows: usize) -> Result<Batch>
         Some(Value::Array(d)) => d,
         _ => return Err(Invalid::new("\"dataframe_split\" has no \"data\" list")),
     };
-    let mut seen = HashSet::new();
-    let mut position: Vec<Option<usize>> = vec![None; schema.inputs.len()];
-    for (j, name) in names.iter().enumerate() {
-        if !seen.insert(*name) {
-            return Err(Invalid(format!(
-                "column {name:?} appears twice in \"columns\""
-            )));
-        }
-        if let Some(pos) = schema.position(name) {
-            position[pos] = Some(j);
-        }
-    }
-    let position: Vec<usize> = schema
-        .inputs
-        .iter()
-        .zip(&position)
-        .map(|(input, p)| p.ok_or_else(|| missing_column(schema, &input.name)))
-        .collect::<Result<_>>()?;
+    let position = column_positions(names.iter().copied(), schema, |name| {
+        format!("column {name:?} appears twice in \"columns\"")
+    })?;
     check_rows(rows.len(), max_rows)?;
     let mut table: Vec<&Vec<Value>> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
