@@ -76,6 +76,24 @@ fn attrition_minimal_config_beats_the_prior() {
     assert!(md.contains("## Against the baseline on `test`"), "{md}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(">baseline</th><th class=\"n\">lift</th>"));
+
+    // `anneal eval` takes the prior from the artifact's training profile:
+    // on the whole file, always "No" is right for 1,233 of 1,470 rows.
+    let ev = out.parent().unwrap().join("eval");
+    let o = anneal(&[
+        "eval",
+        "--artifact",
+        out.join("artifact").to_str().unwrap(),
+        "--data",
+        root().join("datasets/attrition.csv").to_str().unwrap(),
+        "--out",
+        ev.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = read_json(&ev.join("report.json"));
+    let prior = e["baseline"]["eval"]["accuracy"].as_f64().unwrap();
+    assert!((prior - 1233.0 / 1470.0).abs() < 1e-12, "{prior}");
+    assert!(e["lift"]["eval"]["accuracy"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub mod metrics;
 pub mod paired;
 mod weighted;
 
-pub use baseline::{baseline_metrics, prior_outputs};
+pub use baseline::{baseline_metrics, prior_row, prior_row_from_profile};
 pub use bootstrap::Interval;
 pub use evaluate::{
     Curves, EvalSettings, Evaluation, Predictions, Residuals, Scored, SliceEval, evaluate,

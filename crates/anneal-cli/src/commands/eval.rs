@@ -54,6 +54,17 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     let pre = &artifact.preprocessor;
     let evaluation = evaluate("eval", &outputs, data, &pre.target, &settings);
     let metrics = BTreeMap::from([("eval".to_string(), evaluation.metrics.clone())]);
+    // The prior from the training profile (artifacts without one have no
+    // baseline).
+    let baseline: BTreeMap<String, BTreeMap<String, f64>> = artifact
+        .profile
+        .as_ref()
+        .and_then(|p| anneal_eval::prior_row_from_profile(p, &pre.target))
+        .map(|row| {
+            let scored = anneal_eval::baseline_metrics(&row, data, &pre.target);
+            BTreeMap::from([("eval".to_string(), scored)])
+        })
+        .unwrap_or_default();
 
     let report = Report {
         schema_version: anneal_report::SCHEMA_VERSION,
@@ -63,9 +74,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             anneal_data::TargetSpec::Classes { labels, .. } => Some(labels.clone()),
             anneal_data::TargetSpec::Regression { .. } => None,
         },
+        lift: anneal_report::report::lift(&metrics, &baseline),
         metrics,
-        baseline: BTreeMap::new(),
-        lift: BTreeMap::new(),
+        baseline,
         evaluation: BTreeMap::from([("eval".to_string(), evaluation)]),
         evaluation_settings: settings,
         data: labelled.stats.clone(),

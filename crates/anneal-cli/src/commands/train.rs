@@ -280,11 +280,12 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         .iter()
         .map(|(k, v): (&String, &Evaluation)| (k.clone(), v.metrics.clone()))
         .collect();
+    let prior = anneal_eval::prior_row(&data.train, &pre.target);
     let baseline: BTreeMap<String, BTreeMap<String, f64>> = outputs_by_split
         .iter()
         .map(|(name, split, _)| {
-            let prior = anneal_eval::baseline_metrics(&data.train, split, &pre.target);
-            (name.to_string(), prior)
+            let scored = anneal_eval::baseline_metrics(&prior, split, &pre.target);
+            (name.to_string(), scored)
         })
         .collect();
 
