@@ -595,9 +595,23 @@ fn config_table() {
                 line: |d| {
                     config_error(
                         d,
-                        ":6:21: model.numeric_embedding: unknown variant `periodik`, expected `none` or `piecewise_linear`",
+                        ":6:21: model.numeric_embedding: unknown variant `periodik`, expected one of `none`, `piecewise_linear`, `periodic`",
                     )
                 },
+                check: no_check,
+            },
+            Case {
+                name: "zero-sigma",
+                write: |d| {
+                    config_with(
+                        d,
+                        "[train]",
+                        "[model]\nnumeric_embedding = \"periodic\"\nsigma = 0.0\n\n[train]",
+                    )
+                },
+                args: train_args,
+                code: 2,
+                line: |d| config_error(d, ":7:1: model.sigma: must be > 0, got 0"),
                 check: no_check,
             },
             Case {

@@ -20,6 +20,11 @@ pub const DEFAULT_BINS: usize = 32;
 pub const MAX_K: usize = 256;
 /// The most bins `model.bins` accepts.
 pub const MAX_BINS: usize = 1024;
+/// `periodic` embeddings: frequencies per column, their initial spread and
+/// the embedding width (not a default model; see the README).
+pub const DEFAULT_FREQUENCIES: usize = 16;
+pub const DEFAULT_SIGMA: f64 = 0.1;
+pub const DEFAULT_EMBEDDING_WIDTH: usize = 16;
 /// AdamW's step size.
 pub const DEFAULT_LEARNING_RATE: f64 = 1e-3;
 /// AdamW's decoupled weight decay.

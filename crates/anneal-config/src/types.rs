@@ -340,6 +340,12 @@ pub struct ModelConfig {
     /// Quantile bins per numeric column for `piecewise_linear` (fewer when
     /// the column has fewer distinct values).
     pub bins: usize,
+    /// `periodic`: frequencies per column.
+    pub frequencies: usize,
+    /// `periodic`: the standard deviation of the initial frequencies.
+    pub sigma: f64,
+    /// `periodic`: the width of each column's embedding.
+    pub embedding_width: usize,
     /// The artifact's name [default: the config file's name].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -358,6 +364,9 @@ impl Default for ModelConfig {
             k: DEFAULT_K,
             numeric_embedding: NumericEmbedding::PiecewiseLinear,
             bins: DEFAULT_BINS,
+            frequencies: DEFAULT_FREQUENCIES,
+            sigma: DEFAULT_SIGMA,
+            embedding_width: DEFAULT_EMBEDDING_WIDTH,
             name: None,
             version: "1.0.0".into(),
         }
@@ -415,6 +424,11 @@ impl ModelConfig {
 pub enum NumericEmbedding {
     None,
     PiecewiseLinear,
+    /// Trainable periodic features of the scaled value, `cos` and `sin` of
+    /// `2 pi c x` for `frequencies` frequencies `c ~ N(0, sigma^2)`, then a
+    /// per-column linear layer to `embedding_width` and a ReLU (PLR,
+    /// Gorishniy et al. 2022).
+    Periodic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

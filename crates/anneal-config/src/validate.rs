@@ -155,6 +155,21 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
             ),
         );
     }
+    if !(1..=256).contains(&m.frequencies) {
+        bad(
+            "model.frequencies",
+            format!("must be between 1 and 256, got {}", m.frequencies),
+        );
+    }
+    if !(m.sigma > 0.0 && m.sigma.is_finite()) {
+        bad("model.sigma", format!("must be > 0, got {}", m.sigma));
+    }
+    if !(1..=1024).contains(&m.embedding_width) {
+        bad(
+            "model.embedding_width",
+            format!("must be between 1 and 1024, got {}", m.embedding_width),
+        );
+    }
     if !(2..=MAX_BINS).contains(&m.bins) {
         bad(
             "model.bins",

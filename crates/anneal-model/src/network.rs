@@ -8,13 +8,13 @@ use anneal_core::rng::Rng;
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::activation;
 use burn::tensor::module::linear;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
 
 /// The shape of a network: what the artifact stores besides the weights.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
     pub inputs: usize,
     pub hidden: Vec<usize>,
@@ -23,6 +23,22 @@ pub struct Architecture {
     /// Present for the ensemble kinds (`tabm`, `tabm_mini`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ensemble: Option<Ensemble>,
+    /// Periodic embeddings of some inputs, computed before the dense
+    /// layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periodic: Option<Periodic>,
+}
+
+/// Periodic embeddings (PLR): input `x` of each listed column becomes
+/// `relu(W [cos(2 pi c x), sin(2 pi c x)] + b)` with trainable frequencies
+/// `c` (drawn from N(0, sigma^2)) and a linear layer of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Periodic {
+    /// Positions among the inputs of the embedded (scaled numeric) values.
+    pub columns: Vec<usize>,
+    pub frequencies: usize,
+    pub sigma: f64,
+    pub width: usize,
 }
 
 /// The members of an ensemble network and how their outputs are combined.
@@ -56,7 +72,7 @@ pub enum Average {
 impl Architecture {
     /// `(fan_in, fan_out)` of each layer.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
-        let mut dims = vec![self.inputs];
+        let mut dims = vec![self.first_width()];
         dims.extend(&self.hidden);
         dims.push(self.outputs);
         dims.windows(2).map(|w| (w[0], w[1])).collect()
@@ -67,6 +83,15 @@ impl Architecture {
             .iter()
             .map(|(_, shape, _)| shape.iter().product::<usize>())
             .sum()
+    }
+
+    /// The width the first dense layer sees: the inputs, with each
+    /// periodically embedded column replaced by its embedding.
+    pub fn first_width(&self) -> usize {
+        match &self.periodic {
+            Some(p) => self.inputs - p.columns.len() + p.columns.len() * p.width,
+            None => self.inputs,
+        }
     }
 
     /// Members whose outputs are averaged (1 for a plain network).
@@ -129,9 +154,30 @@ impl Architecture {
         if let Some(e) = &self.ensemble
             && e.variant == EnsembleVariant::Mini
         {
-            specs.push(("scale".into(), vec![e.k, self.inputs], Init::Signs));
+            specs.push(("scale".into(), vec![e.k, self.first_width()], Init::Signs));
+        }
+        if let Some(p) = &self.periodic {
+            let (n, m, w) = (p.columns.len(), p.frequencies, p.width);
+            specs.push((
+                "periodic.frequencies".into(),
+                vec![n, m],
+                Init::Normal(p.sigma),
+            ));
+            specs.push((
+                "periodic.weight".into(),
+                vec![n, 2 * m, w],
+                Init::Uniform(2 * m),
+            ));
+            specs.push(("periodic.bias".into(), vec![n, w], Init::Uniform(2 * m)));
         }
         specs
+    }
+
+    /// The rank and position of the named tensor in a [`Network`].
+    fn slot(&self, name: &str) -> (usize, usize) {
+        let specs = self.tensor_specs();
+        let at = specs.iter().position(|(n, _, _)| n == name).unwrap_or(0);
+        slots(&specs)[at]
     }
 }
 
@@ -144,6 +190,8 @@ pub(crate) enum Init {
     /// which is what makes the members differ (TabM's default).
     Signs,
     Ones,
+    /// N(0, sigma^2), from pairs of uniform draws (Box-Muller).
+    Normal(f64),
 }
 
 /// A network's parameters, by rank, each list in [`Architecture::
@@ -198,6 +246,14 @@ impl Network {
                         .map(|_| if rng.next_f64() < 0.5 { -1.0 } else { 1.0 })
                         .collect(),
                     Init::Ones => vec![1.0; n],
+                    Init::Normal(sigma) => (0..n)
+                        .map(|_| {
+                            let u = 1.0 - rng.next_f64();
+                            let v = rng.next_f64();
+                            let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                            (z * sigma) as f32
+                        })
+                        .collect(),
                 };
                 NetworkTensor {
                     name,
@@ -304,6 +360,10 @@ impl Network {
     /// 1/(1-p), shaped like that layer's output) during training, and is
     /// empty otherwise.
     pub fn forward(&self, x: Tensor<2>, arch: &Architecture, masks: &[Tensor<2>]) -> Tensor<2> {
+        let x = match &arch.periodic {
+            Some(p) => self.embed(x, arch, p),
+            None => x,
+        };
         match &arch.ensemble {
             None => self.forward_plain(x, arch, masks),
             Some(e) => self.forward_ensemble(x, arch, e, masks),
@@ -339,9 +399,9 @@ impl Network {
         let k = e.k;
         let x3: Tensor<3> = x.unsqueeze_dim::<3>(0);
         let mut h: Tensor<3> = match e.variant {
-            // `scale` is the last matrix: `[k, d]` -> `[k, 1, d]`.
+            // `scale`: `[k, d]` -> `[k, 1, d]`.
             EnsembleVariant::Mini => {
-                let scale = self.matrices[self.matrices.len() - 1].val();
+                let scale = self.matrices[arch.slot("scale").1].val();
                 x3 * scale.unsqueeze_dim::<3>(1)
             }
             EnsembleVariant::Full => x3.expand([k, rows, d]),
@@ -370,19 +430,47 @@ impl Network {
             }
         }
         // The heads: `[k, rows, h] @ [k, h, out] + [k, 1, out]`.
-        let w = self.cubes[0].val();
-        let b = self.head_bias(e).unsqueeze_dim::<3>(1);
+        let head = arch.hidden.len();
+        let w = self.cubes[arch.slot(&format!("layers.{head}.weight")).1].val();
+        let b = self.matrices[arch.slot(&format!("layers.{head}.bias")).1].val();
+        let b = b.unsqueeze_dim::<3>(1);
         let out = h.matmul(w) + b;
         let [_, _, o] = out.dims();
         out.reshape([k * rows, o])
     }
 
-    /// The heads' bias `[k, out]`: the matrix after the hidden layers'.
-    fn head_bias(&self, e: &Ensemble) -> Tensor<2> {
-        match e.variant {
-            EnsembleVariant::Mini => self.matrices[self.matrices.len() - 2].val(),
-            EnsembleVariant::Full => self.matrices[self.matrices.len() - 1].val(),
+    /// The periodic embedding of `p.columns`, followed by the other inputs
+    /// in their order: `[rows, first_width]`.
+    fn embed(&self, x: Tensor<2>, arch: &Architecture, p: &Periodic) -> Tensor<2> {
+        let [rows, d] = x.dims();
+        let device = x.device();
+        let index = |cols: Vec<i64>| {
+            let n = cols.len();
+            Tensor::<1, Int>::from_data(TensorData::new(cols, [n]), &device)
+        };
+        let rest: Vec<i64> = (0..d)
+            .filter(|c| !p.columns.contains(c))
+            .map(|c| c as i64)
+            .collect();
+        let n = p.columns.len();
+        let xs = x
+            .clone()
+            .select(1, index(p.columns.iter().map(|&c| c as i64).collect()));
+        let c = self.matrices[arch.slot("periodic.frequencies").1].val();
+        // `[rows, n, 1] * [1, n, m]`.
+        let v = xs.unsqueeze_dim::<3>(2) * c.unsqueeze_dim::<3>(0) * std::f32::consts::TAU;
+        let feats = Tensor::cat(vec![v.clone().cos(), v.sin()], 2);
+        // Each column its own linear layer: `[n, rows, 2m] @ [n, 2m, w]`.
+        let w = self.cubes[arch.slot("periodic.weight").1].val();
+        let b = self.matrices[arch.slot("periodic.bias").1].val();
+        let h = feats.swap_dims(0, 1).matmul(w) + b.unsqueeze_dim::<3>(1);
+        let h = activation::relu(h)
+            .swap_dims(0, 1)
+            .reshape([rows, n * p.width]);
+        if rest.is_empty() {
+            return h;
         }
+        Tensor::cat(vec![h, x.select(1, index(rest))], 1)
     }
 
     /// Raw outputs (logits, or the scaled regression value) for `n` rows of

@@ -14,7 +14,7 @@ use anneal_core::{hash, json};
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
 use anneal_eval::{EvalSettings, Evaluation, evaluate, score_split};
 use anneal_model::checkpoint;
-use anneal_model::network::{Average, Ensemble, EnsembleVariant};
+use anneal_model::network::{Average, Ensemble, EnsembleVariant, Periodic};
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
@@ -463,6 +463,7 @@ pub(crate) fn model_setup(
         outputs: pre.n_outputs(),
         activation: cfg.model.activation,
         ensemble: ensemble(&cfg.model, classes.is_some()),
+        periodic: periodic(cfg, pre),
     };
     let objective = Objective::new(
         classes,
@@ -471,6 +472,35 @@ pub(crate) fn model_setup(
         class_weights(data, cfg.train.class_weights),
     );
     Ok((arch, objective))
+}
+
+/// The periodic embeddings: the scaled value of every numeric (not 0/1)
+/// column whose embedding is `periodic`.
+fn periodic(cfg: &anneal_config::Config, pre: &anneal_data::Preprocessor) -> Option<Periodic> {
+    let names = pre.input_names();
+    let columns: Vec<usize> = pre
+        .features
+        .iter()
+        .filter(|f| {
+            let numeric = matches!(f, anneal_data::FeatureSpec::Numeric { .. })
+                && f.source_type() != anneal_data::preprocess::ValueType::Boolean;
+            let embedding = cfg
+                .data
+                .columns
+                .get(f.column())
+                .and_then(|o| o.embedding)
+                .unwrap_or(cfg.model.numeric_embedding);
+            numeric && embedding == anneal_config::NumericEmbedding::Periodic
+        })
+        .filter_map(|f| names.iter().position(|n| n == f.column()))
+        .collect();
+    let m = &cfg.model;
+    (!columns.is_empty()).then(|| Periodic {
+        columns,
+        frequencies: m.frequencies,
+        sigma: m.sigma,
+        width: m.embedding_width,
+    })
 }
 
 /// The ensemble of the `tabm` kinds.
