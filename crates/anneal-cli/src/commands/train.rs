@@ -495,7 +495,7 @@ fn periodic(cfg: &anneal_config::Config, pre: &anneal_data::Preprocessor) -> Opt
         .filter_map(|f| names.iter().position(|n| n == f.column()))
         .collect();
     let m = &cfg.model;
-    (!columns.is_empty()).then(|| Periodic {
+    (!columns.is_empty()).then_some(Periodic {
         columns,
         frequencies: m.frequencies,
         sigma: m.sigma,
