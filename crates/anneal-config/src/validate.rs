@@ -146,52 +146,8 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     if m.hidden_layers().contains(&0) {
         bad("model.hidden", "layer widths must be at least 1".into());
     }
-    if m.k == 0 || m.k > MAX_K {
-        bad(
-            "model.k",
-            format!(
-                "must be between 1 and {MAX_K} ensemble members, got {}",
-                m.k
-            ),
-        );
-    }
-    if !(1..=256).contains(&m.frequencies) {
-        bad(
-            "model.frequencies",
-            format!("must be between 1 and 256, got {}", m.frequencies),
-        );
-    }
-    if !(m.sigma > 0.0 && m.sigma.is_finite()) {
-        bad("model.sigma", format!("must be > 0, got {}", m.sigma));
-    }
-    if !(1..=1024).contains(&m.embedding_width) {
-        bad(
-            "model.embedding_width",
-            format!("must be between 1 and 1024, got {}", m.embedding_width),
-        );
-    }
-    if !(2..=MAX_BINS).contains(&m.bins) {
-        bad(
-            "model.bins",
-            format!("must be between 2 and {MAX_BINS}, got {}", m.bins),
-        );
-    }
-    for (name, o) in &d.columns {
-        let numeric = matches!(
-            o.kind,
-            None | Some(ColumnType::Numeric) | Some(ColumnType::Boolean)
-        );
-        if o.embedding.is_some() && !numeric {
-            bad(
-                &format!("data.columns.{name}.embedding"),
-                format!(
-                    "a numeric embedding needs a numeric column, but {name:?} has type {:?}",
-                    o.kind
-                        .map(|k| format!("{k:?}").to_lowercase())
-                        .unwrap_or_default()
-                ),
-            );
-        }
+    for (key, msg) in validate_embeddings(c) {
+        bad(&key, msg);
     }
     if !(0.0..1.0).contains(&m.dropout) {
         bad(
@@ -410,6 +366,62 @@ pub const GATE_METRICS: &[&str] = &[
     "r2",
     "rmse",
 ];
+
+/// The ensemble and numeric-embedding keys of `[model]`, and the
+/// per-column embedding overrides.
+fn validate_embeddings(c: &Config) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut bad = |key: &str, msg: String| p.push((key.to_string(), msg));
+    let (m, d) = (&c.model, &c.data);
+    if m.k == 0 || m.k > MAX_K {
+        bad(
+            "model.k",
+            format!(
+                "must be between 1 and {MAX_K} ensemble members, got {}",
+                m.k
+            ),
+        );
+    }
+    if !(1..=256).contains(&m.frequencies) {
+        bad(
+            "model.frequencies",
+            format!("must be between 1 and 256, got {}", m.frequencies),
+        );
+    }
+    if !(m.sigma > 0.0 && m.sigma.is_finite()) {
+        bad("model.sigma", format!("must be > 0, got {}", m.sigma));
+    }
+    if !(1..=1024).contains(&m.embedding_width) {
+        bad(
+            "model.embedding_width",
+            format!("must be between 1 and 1024, got {}", m.embedding_width),
+        );
+    }
+    if !(2..=MAX_BINS).contains(&m.bins) {
+        bad(
+            "model.bins",
+            format!("must be between 2 and {MAX_BINS}, got {}", m.bins),
+        );
+    }
+    for (name, o) in &d.columns {
+        let numeric = matches!(
+            o.kind,
+            None | Some(ColumnType::Numeric) | Some(ColumnType::Boolean)
+        );
+        if o.embedding.is_some() && !numeric {
+            bad(
+                &format!("data.columns.{name}.embedding"),
+                format!(
+                    "a numeric embedding needs a numeric column, but {name:?} has type {:?}",
+                    o.kind
+                        .map(|k| format!("{k:?}").to_lowercase())
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+    p
+}
 
 pub(crate) fn validate_gate(g: &GatePolicy) -> Vec<Problem> {
     let mut p = Vec::new();
