@@ -569,19 +569,25 @@ pub fn train_with(
 }
 
 /// Scales all gradients so that their joint L2 norm is at most `max_norm`.
-/// Parameters are visited in id order, so the sum is deterministic.
+/// The squared norms are summed on the device in parameter-id order (so the
+/// sum is deterministic) and read back once per step.
 fn clip_global_norm(model: &Network, grads: &mut GradientsParams, max_norm: f64) {
     let ids = model.param_ids();
-    let mut total = 0.0f64;
+    let mut total: Option<Tensor<1>> = None;
     for &(id, rank) in &ids {
-        total += match rank {
+        let part = match rank {
             1 => squared_norm(grads.get::<1>(id)),
             2 => squared_norm(grads.get::<2>(id)),
             _ => squared_norm(grads.get::<3>(id)),
         };
+        total = match (total, part) {
+            (Some(t), Some(p)) => Some(t + p),
+            (t, p) => t.or(p),
+        };
     }
-    let norm = total.sqrt();
-    if norm <= max_norm || norm == 0.0 {
+    let Some(total) = total else { return };
+    let norm = (total.into_scalar::<f32>() as f64).sqrt();
+    if norm <= max_norm || norm == 0.0 || !norm.is_finite() {
         return;
     }
     let factor = (max_norm / norm) as f32;
@@ -594,8 +600,8 @@ fn clip_global_norm(model: &Network, grads: &mut GradientsParams, max_norm: f64)
     }
 }
 
-fn squared_norm<const D: usize>(g: Option<Tensor<D>>) -> f64 {
-    g.map_or(0.0, |g| (g.clone() * g).sum().into_scalar::<f32>() as f64)
+fn squared_norm<const D: usize>(g: Option<Tensor<D>>) -> Option<Tensor<1>> {
+    g.map(|g| (g.clone() * g).sum())
 }
 
 fn rescale<const D: usize>(grads: &mut GradientsParams, id: burn::module::ParamId, factor: f32) {
