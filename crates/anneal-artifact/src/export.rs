@@ -80,7 +80,7 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         "preprocess.json",
         json::to_canonical_string(input.preprocessor, "preprocess.json")?.into_bytes(),
     ));
-    let signature = signature(input.preprocessor);
+    let signature = signature(input.preprocessor, input.profile);
     files.push((
         "signature.json",
         json::to_canonical_string(&signature, "signature.json")?.into_bytes(),
@@ -171,21 +171,30 @@ pub fn versions() -> BTreeMap<String, String> {
     ])
 }
 
-/// The declared type of an input column. A numeric column read as
-/// integers is declared `double`: any served row may miss it (anneal
-/// imputes), and a pandas frame holding a missing value in an integer
-/// column is float64, which MLflow's schema enforcement refuses for a
-/// `long` column but accepts for `double` (ints widen safely). `serve`'s
-/// v2 metadata says FP64 for it too.
-fn input_type(f: &anneal_data::FeatureSpec) -> anneal_data::preprocess::ValueType {
+/// The declared type of an input column, as MLflow's own signature
+/// inference would declare it from the training split: an integer numeric
+/// column that had missing values there is a float64 column in pandas, so
+/// it is declared `double` (MLflow's schema enforcement refuses a frame
+/// holding NaN for a `long` column, and refuses int64 for a `double` one:
+/// a column without gaps stays `long`). Without a profile the type read is
+/// kept.
+fn input_type(
+    f: &anneal_data::FeatureSpec,
+    profile: Option<&anneal_data::profile::DataProfile>,
+) -> anneal_data::preprocess::ValueType {
     use anneal_data::preprocess::ValueType;
+    let had_gaps = profile
+        .and_then(|p| p.column(f.column()))
+        .is_some_and(|c| c.null_fraction > 0.0);
     match (f, f.source_type()) {
-        (anneal_data::FeatureSpec::Numeric { .. }, ValueType::Long) => ValueType::Double,
+        (anneal_data::FeatureSpec::Numeric { .. }, ValueType::Long) if had_gaps => {
+            ValueType::Double
+        }
         (_, t) => t,
     }
 }
 
-fn signature(p: &Preprocessor) -> Signature {
+fn signature(p: &Preprocessor, profile: Option<&anneal_data::profile::DataProfile>) -> Signature {
     let type_name = |t: anneal_data::preprocess::ValueType| {
         serde_json::to_value(t)
             .ok()
@@ -197,7 +206,7 @@ fn signature(p: &Preprocessor) -> Signature {
         .iter()
         .map(|f| ColumnSpec {
             name: f.column().to_string(),
-            kind: type_name(input_type(f)),
+            kind: type_name(input_type(f, profile)),
             required: true,
         })
         .collect();
@@ -233,10 +242,11 @@ mod tests {
     use anneal_data::preprocess::ValueType;
     use anneal_data::{FeatureSpec, Task};
 
-    /// An integer feature that may be missing is declared `double`, so that
-    /// MLflow accepts a frame with NaN in it; text and booleans keep theirs.
+    /// An integer feature with gaps in training is declared `double`, as
+    /// MLflow would infer it (so a frame with NaN passes its enforcement);
+    /// one without gaps stays `long`; text and booleans keep theirs.
     #[test]
-    fn integer_inputs_are_declared_double() {
+    fn integer_inputs_with_gaps_are_declared_double() {
         let numeric = |column: &str, source_type| FeatureSpec::Numeric {
             column: column.into(),
             source_type,
@@ -257,6 +267,7 @@ mod tests {
             },
             features: vec![
                 numeric("income", ValueType::Long),
+                numeric("children", ValueType::Long),
                 numeric("flag", ValueType::Boolean),
                 FeatureSpec::Categorical {
                     column: "grade".into(),
@@ -267,7 +278,32 @@ mod tests {
             ],
             id_columns: vec![],
         };
-        let kinds: Vec<String> = signature(&p).inputs.into_iter().map(|c| c.kind).collect();
-        assert_eq!(kinds, ["double", "boolean", "long"]);
+        let column = |name: &str, null_fraction: f64| anneal_data::profile::ColumnProfile {
+            name: name.into(),
+            role: "feature".into(),
+            kind: "numeric".into(),
+            dtype: "i64".into(),
+            count: 10,
+            null_fraction,
+            numeric: None,
+            categories: None,
+        };
+        let profile = anneal_data::profile::DataProfile {
+            rows: 10,
+            columns: vec![
+                column("income", 0.2),
+                column("children", 0.0),
+                column("grade", 0.3),
+            ],
+        };
+        let kinds = |profile| -> Vec<String> {
+            signature(&p, profile)
+                .inputs
+                .into_iter()
+                .map(|c| c.kind)
+                .collect()
+        };
+        assert_eq!(kinds(Some(&profile)), ["double", "long", "boolean", "long"]);
+        assert_eq!(kinds(None), ["long", "long", "boolean", "long"]);
     }
 }
