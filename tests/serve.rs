@@ -1731,15 +1731,13 @@ impl Rows {
 /// Sends a binary request as tritonclient does: no Content-Type, the JSON
 /// header's length in Inference-Header-Content-Length.
 fn post_binary(s: &Server, header: &str, tail: &[u8]) -> Response {
+    post_binary_to(s, &s.infer_path(), header, tail)
+}
+
+fn post_binary_to(s: &Server, path: &str, header: &str, tail: &[u8]) -> Response {
     let length = format!("Inference-Header-Content-Length: {}", header.len());
     let body = [header.as_bytes(), tail].concat();
-    raw(
-        &s.addr,
-        "POST",
-        &s.infer_path(),
-        &["Host: localhost", &length],
-        &body,
-    )
+    raw(&s.addr, "POST", path, &["Host: localhost", &length], &body)
 }
 
 /// The binary outputs of an answer: name -> bytes, after its JSON header.
@@ -1802,9 +1800,11 @@ fn binary_tensors_match_json() {
     assert_eq!(got, json_answer.json());
     assert_eq!(json_numbers(&r.text()), json_numbers(&json_answer.text()));
 
-    // Binary outputs, bit for bit those of `anneal predict`.
+    // Binary outputs, bit for bit those of `anneal predict` (on the
+    // versioned path).
     let (header, tail) = rows.v2_binary(&meta, json!({ "binary_data_output": true }));
-    let r = post_binary(&s, &header, &tail);
+    let versioned = format!("/v2/models/titanic/versions/{}/infer", s.id);
+    let r = post_binary_to(&s, &versioned, &header, &tail);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));
     let (head, outputs) = binary_outputs(&r);

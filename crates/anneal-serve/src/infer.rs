@@ -143,10 +143,13 @@ impl V2Output<'_> {
         }
     }
 
+    /// The byte count `put_binary` writes, for the JSON header that
+    /// precedes the bytes.
     fn binary_size(&self) -> usize {
-        let mut bytes = Vec::new();
-        self.put_binary(&mut bytes);
-        bytes.len()
+        match &self.data {
+            V2Data::Numbers(v) => v.len() * 8,
+            V2Data::Labels(p) => label_strings(p).map(|s| 4 + s.map_or(0, |s| s.len())).sum(),
+        }
     }
 }
 
