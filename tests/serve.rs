@@ -1690,3 +1690,211 @@ fn slow_and_idle_connections_are_closed() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(capped.get("/ping").status, 200);
 }
+
+// ---------------------------------------------------------------------------
+// The binary tensor data extension (what Triton's clients send by default).
+
+impl Rows {
+    /// `rows` as a binary v2 request: the JSON header and the tensors'
+    /// bytes (FP64 with NaN for a missing number, BYTES with 4-byte length
+    /// prefixes and "" for a missing category).
+    fn v2_binary(&self, meta: &Value, parameters: Value) -> (String, Vec<u8>) {
+        let numeric = Rows::numeric_columns(meta);
+        let mut tail = Vec::new();
+        let mut inputs = Vec::new();
+        for (j, c) in self.columns.iter().enumerate() {
+            let start = tail.len();
+            let is_num = numeric.contains(c);
+            for row in &self.cells {
+                let cell = row[j].as_deref();
+                if is_num {
+                    let x = cell.map_or(f64::NAN, |t| t.parse().unwrap());
+                    tail.extend_from_slice(&x.to_le_bytes());
+                } else {
+                    let t = cell.unwrap_or("");
+                    tail.extend_from_slice(&(t.len() as u32).to_le_bytes());
+                    tail.extend_from_slice(t.as_bytes());
+                }
+            }
+            inputs.push(json!({
+                "name": c,
+                "shape": [self.cells.len(), 1],
+                "datatype": if is_num { "FP64" } else { "BYTES" },
+                "parameters": { "binary_data_size": tail.len() - start },
+            }));
+        }
+        let header = json!({ "id": "bin-1", "inputs": inputs, "parameters": parameters });
+        (header.to_string(), tail)
+    }
+}
+
+/// Sends a binary request as tritonclient does: no Content-Type, the JSON
+/// header's length in Inference-Header-Content-Length.
+fn post_binary(s: &Server, header: &str, tail: &[u8]) -> Response {
+    post_binary_to(s, &s.infer_path(), header, tail)
+}
+
+fn post_binary_to(s: &Server, path: &str, header: &str, tail: &[u8]) -> Response {
+    let length = format!("Inference-Header-Content-Length: {}", header.len());
+    let body = [header.as_bytes(), tail].concat();
+    raw(&s.addr, "POST", path, &["Host: localhost", &length], &body)
+}
+
+/// The binary outputs of an answer: name -> bytes, after its JSON header.
+fn binary_outputs(r: &Response) -> (Value, Vec<(String, Vec<u8>)>) {
+    let n: usize = r
+        .header("inference-header-content-length")
+        .expect("Inference-Header-Content-Length")
+        .parse()
+        .unwrap();
+    let header: Value = serde_json::from_slice(&r.body[..n]).unwrap();
+    let mut rest = &r.body[n..];
+    let mut out = Vec::new();
+    for o in header["outputs"].as_array().unwrap() {
+        let Some(size) = o["parameters"]["binary_data_size"].as_u64() else {
+            continue;
+        };
+        let (bytes, tail) = rest.split_at(size as usize);
+        out.push((o["name"].as_str().unwrap().to_string(), bytes.to_vec()));
+        rest = tail;
+    }
+    assert!(rest.is_empty(), "bytes left after the outputs");
+    (header, out)
+}
+
+fn fp64s(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+fn byte_strings(mut bytes: &[u8]) -> Vec<Value> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        out.push(json!(std::str::from_utf8(&bytes[4..4 + len]).unwrap()));
+        bytes = &bytes[4 + len..];
+    }
+    out
+}
+
+#[test]
+fn binary_tensors_match_json() {
+    let s = Server::start(titanic(), &[]);
+    let meta = s.metadata();
+    let rows = Rows::from_dataset("titanic.csv", "survived");
+    let n = rows.cells.len();
+    let expected = predict_csv(titanic(), &rows, &scratch("serve-binary"));
+
+    // Binary inputs, JSON outputs: the same answer as the JSON request.
+    let json_answer = s.post(&s.infer_path(), &rows.v2(&meta));
+    assert_eq!(json_answer.status, 200, "{}", json_answer.text());
+    let (header, tail) = rows.v2_binary(&meta, json!({}));
+    let r = post_binary(&s, &header, &tail);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let mut got = r.json();
+    assert_eq!(got["id"], "bin-1");
+    got["id"] = json!("req-1");
+    assert_eq!(got, json_answer.json());
+    assert_eq!(json_numbers(&r.text()), json_numbers(&json_answer.text()));
+
+    // Binary outputs, bit for bit those of `anneal predict` (on the
+    // versioned path).
+    let (header, tail) = rows.v2_binary(&meta, json!({ "binary_data_output": true }));
+    let versioned = format!("/v2/models/titanic/versions/{}/infer", s.id);
+    let r = post_binary_to(&s, &versioned, &header, &tail);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    let (head, outputs) = binary_outputs(&r);
+    assert_eq!(head["model_name"], "titanic");
+    let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["prediction", "proba_died", "proba_survived"]);
+    for o in head["outputs"].as_array().unwrap() {
+        assert_eq!(o["shape"], json!([n]));
+        assert!(o.get("data").is_none(), "{o}");
+    }
+    let labels = byte_strings(&outputs[0].1);
+    assert_labels(
+        "binary prediction",
+        &labels,
+        column(&expected, "prediction"),
+    );
+    for (name, bytes) in &outputs[1..] {
+        let want = parse_all(column(&expected, name));
+        assert_same_numbers(name, &fp64s(bytes), &want);
+    }
+
+    // One output binary, asked for by name; the other in JSON.
+    let (header, tail) = rows.v2_binary(&meta, json!({}));
+    let mut header: Value = serde_json::from_str(&header).unwrap();
+    header["outputs"] = json!([
+        {"name": "proba_survived", "parameters": {"binary_data": true}},
+        {"name": "prediction"}
+    ]);
+    let r = post_binary(&s, &header.to_string(), &tail);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (head, outputs) = binary_outputs(&r);
+    assert_eq!(outputs.len(), 1);
+    let want = parse_all(column(&expected, "proba_survived"));
+    assert_same_numbers("proba_survived", &fp64s(&outputs[0].1), &want);
+    // Outputs come in the model's order, prediction first.
+    let labels = head["outputs"][0]["data"].as_array().unwrap();
+    assert_labels("JSON prediction", labels, column(&expected, "prediction"));
+}
+
+#[test]
+fn truncated_binary_body_is_400_naming_the_input() {
+    let s = Server::start(titanic(), &[]);
+    let meta = s.metadata();
+    let rows = Rows::from_dataset("titanic.csv", "survived");
+    let (header, tail) = rows.v2_binary(&meta, json!({}));
+    let cut = tail.len() - 3;
+    let r = post_binary(&s, &header, &tail[..cut]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    let msg = one_line_error(&r);
+    assert!(
+        msg.starts_with("input \"parch\": binary_data_size is "),
+        "{msg}"
+    );
+    // A header length past the body, and one that is not a number.
+    let length = format!("Inference-Header-Content-Length: {}", header.len() + 1);
+    let r = raw(
+        &s.addr,
+        "POST",
+        &s.infer_path(),
+        &["Host: localhost", &length],
+        header.as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        one_line_error(&r),
+        format!(
+            "Inference-Header-Content-Length is {}, but the body has only {} bytes",
+            header.len() + 1,
+            header.len()
+        )
+    );
+    let r = raw(
+        &s.addr,
+        "POST",
+        &s.infer_path(),
+        &["Host: localhost", "Inference-Header-Content-Length: -1"],
+        header.as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        one_line_error(&r),
+        "Inference-Header-Content-Length must be a byte count"
+    );
+    // JSON without a Content-Type is still refused.
+    let r = raw(
+        &s.addr,
+        "POST",
+        &s.infer_path(),
+        &["Host: localhost"],
+        rows.v2(&meta).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 415, "{}", r.text());
+}

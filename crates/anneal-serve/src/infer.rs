@@ -9,7 +9,8 @@ use polars::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::request::{Batch, Cells};
+use crate::binary;
+use crate::request::{Batch, BinaryOutputs, Cells};
 use crate::schema::Schema;
 
 /// The predicted column, typed as `anneal predict` writes it.
@@ -127,6 +128,39 @@ fn read_output(out: &DataFrame, schema: &Schema) -> Result<Prediction, String> {
 pub struct V2Output<'a> {
     pub name: &'a str,
     pub data: V2Data<'a>,
+    /// Sent after the JSON header as binary tensor data, its size in
+    /// `parameters.binary_data_size`, instead of in `data`.
+    pub binary: bool,
+}
+
+impl V2Output<'_> {
+    /// The output's binary tensor data (FP64 little-endian, or BYTES with
+    /// 4-byte length prefixes).
+    pub fn put_binary(&self, out: &mut Vec<u8>) {
+        match &self.data {
+            V2Data::Numbers(v) => binary::put_numbers(out, v),
+            V2Data::Labels(p) => binary::put_strings(out, label_strings(p)),
+        }
+    }
+
+    /// The byte count `put_binary` writes, for the JSON header that
+    /// precedes the bytes.
+    fn binary_size(&self) -> usize {
+        match &self.data {
+            V2Data::Numbers(v) => v.len() * 8,
+            V2Data::Labels(p) => label_strings(p).map(|s| 4 + s.map_or(0, |s| s.len())).sum(),
+        }
+    }
+}
+
+/// Class labels as text, as the JSON answer writes them.
+fn label_strings(p: &Predicted) -> Box<dyn Iterator<Item = Option<String>> + '_> {
+    match p {
+        Predicted::Text(v) => Box::new(v.iter().cloned()),
+        Predicted::Int(v) => Box::new(v.iter().map(|x| x.map(|i| i.to_string()))),
+        Predicted::Bool(v) => Box::new(v.iter().map(|x| x.map(|b| b.to_string()))),
+        Predicted::Float(v) => Box::new(v.iter().map(|x| x.map(|f| f.to_string()))),
+    }
 }
 
 pub enum V2Data<'a> {
@@ -146,6 +180,11 @@ impl Serialize for V2Output<'_> {
         m.serialize_entry("name", self.name)?;
         m.serialize_entry("datatype", datatype)?;
         m.serialize_entry("shape", &[n])?;
+        if self.binary {
+            let size = serde_json::json!({ "binary_data_size": self.binary_size() });
+            m.serialize_entry("parameters", &size)?;
+            return m.end();
+        }
         match &self.data {
             V2Data::Labels(p) => m.serialize_entry("data", &LabelText(p))?,
             V2Data::Numbers(v) => m.serialize_entry("data", v)?,
@@ -175,8 +214,13 @@ impl Serialize for LabelText<'_> {
 }
 
 impl Prediction {
-    /// The v2 outputs, all or those named in `only`.
-    pub fn v2_outputs<'a>(&'a self, only: Option<&[String]>) -> Vec<V2Output<'a>> {
+    /// The v2 outputs, all or those named in `only`, binary as `binary`
+    /// asks.
+    pub fn v2_outputs<'a>(
+        &'a self,
+        only: Option<&[String]>,
+        binary: &BinaryOutputs,
+    ) -> Vec<V2Output<'a>> {
         let wanted = |name: &str| only.is_none_or(|o| o.iter().any(|n| n == name));
         let mut out = Vec::new();
         if wanted("prediction") {
@@ -186,6 +230,7 @@ impl Prediction {
                     Predicted::Float(v) => V2Data::Numbers(v),
                     p => V2Data::Labels(p),
                 },
+                binary: binary.is_binary("prediction"),
             });
         }
         for (name, values) in &self.proba {
@@ -193,6 +238,7 @@ impl Prediction {
                 out.push(V2Output {
                     name,
                     data: V2Data::Numbers(values),
+                    binary: binary.is_binary(name),
                 });
             }
         }

@@ -50,6 +50,7 @@
 //! flight finish (for at most [`DRAIN_LIMIT`]) and returns `Ok`, so the
 //! process exits 0.
 
+mod binary;
 mod conn;
 mod guard;
 mod infer;

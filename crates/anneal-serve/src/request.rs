@@ -42,7 +42,31 @@ pub struct V2Request {
     pub id: Option<Value>,
     /// The outputs asked for (`outputs: [{"name": ...}]`); all when `None`.
     pub outputs: Option<Vec<String>>,
+    /// Which outputs are answered as binary tensor data.
+    pub binary: BinaryOutputs,
     pub batch: Batch,
+}
+
+/// The binary tensor data extension's output choices: the request's
+/// `parameters.binary_data_output`, overridden per output by its own
+/// `parameters.binary_data`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinaryOutputs {
+    pub all: bool,
+    pub named: Vec<(String, bool)>,
+}
+
+impl BinaryOutputs {
+    pub fn is_binary(&self, output: &str) -> bool {
+        self.named
+            .iter()
+            .find(|(n, _)| n == output)
+            .map_or(self.all, |(_, b)| *b)
+    }
+
+    pub fn any(&self) -> bool {
+        self.all || self.named.iter().any(|(_, b)| *b)
+    }
 }
 
 /// Parses a body as one JSON object.
@@ -173,7 +197,7 @@ fn flatten<'a>(data: &'a [Value], limit: usize, out: &mut Vec<&'a Value>) -> usi
 /// anything is sized from it. The product of all dimensions is computed
 /// with overflow checks, so `[2^60, 2^60]` is refused as too large rather
 /// than wrapping to a small number.
-fn shape_rows(name: &str, shape: &[u64], max_rows: usize) -> Result<usize> {
+pub(crate) fn shape_rows(name: &str, shape: &[u64], max_rows: usize) -> Result<usize> {
     let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
     let too_many = |n: String| {
         Invalid(format!(
@@ -200,13 +224,55 @@ fn shape_rows(name: &str, shape: &[u64], max_rows: usize) -> Result<usize> {
 /// Reads a v2 inference request: `{"id"?, "inputs": [{"name", "shape",
 /// "datatype", "data"}], "outputs"?: [{"name"}]}`.
 pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Request> {
-    let mut obj = parse_object(body)?;
+    parse_v2_object(parse_object(body)?, schema, max_rows)
+}
+
+/// Reads a v2 request sent with the binary tensor data extension: the first
+/// `header_len` bytes are the JSON header, the rest the tensors' bytes.
+pub fn parse_v2_binary(
+    body: &[u8],
+    header_len: usize,
+    schema: &Schema,
+    max_rows: usize,
+) -> Result<V2Request> {
+    let Some((header, tail)) = body.split_at_checked(header_len) else {
+        return Err(Invalid(format!(
+            "Inference-Header-Content-Length is {header_len}, but the body has only {} bytes",
+            body.len()
+        )));
+    };
+    let mut obj = parse_object(header)?;
+    crate::binary::attach(&mut obj, tail, schema, max_rows)?;
+    parse_v2_object(obj, schema, max_rows)
+}
+
+/// The request's `parameters.binary_data_output` flag.
+fn binary_default(obj: &Map<String, Value>) -> bool {
+    obj.get("parameters")
+        .and_then(|p| p.get("binary_data_output"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn parse_v2_object(
+    mut obj: Map<String, Value>,
+    schema: &Schema,
+    max_rows: usize,
+) -> Result<V2Request> {
     let id = obj.remove("id");
+    let mut binary = BinaryOutputs {
+        all: binary_default(&obj),
+        named: Vec::new(),
+    };
     let outputs = match obj.get("outputs") {
         None | Some(Value::Null) => None,
         Some(Value::Array(list)) => {
             let mut names = Vec::with_capacity(list.len());
             for (i, o) in list.iter().enumerate() {
+                let flag = o
+                    .get("parameters")
+                    .and_then(|p| p.get("binary_data"))
+                    .and_then(Value::as_bool);
                 let Some(name) = o.get("name").and_then(Value::as_str) else {
                     return Err(Invalid(format!(
                         "output {} of \"outputs\" has no \"name\"",
@@ -223,6 +289,9 @@ pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Reque
                             .collect::<Vec<_>>()
                             .join(", ")
                     )));
+                }
+                if let Some(flag) = flag {
+                    binary.named.push((name.to_string(), flag));
                 }
                 names.push(name.to_string());
             }
@@ -324,6 +393,7 @@ pub fn parse_v2(body: &[u8], schema: &Schema, max_rows: usize) -> Result<V2Reque
     Ok(V2Request {
         id,
         outputs,
+        binary,
         batch: Batch { rows, columns },
     })
 }
@@ -947,6 +1017,223 @@ mod tests {
         assert_eq!(
             err(inv(&format!(r#"{{"dataframe_records": [{many}]}}"#))),
             "the request has 11 rows, more than the limit of 10 (--max-rows)"
+        );
+    }
+
+    /// A binary request: the JSON header (its inputs' `binary_data_size`
+    /// given), then the tail.
+    fn bin(header: &str, tail: &[u8]) -> Result<V2Request> {
+        let mut body = header.as_bytes().to_vec();
+        body.extend_from_slice(tail);
+        parse_v2_binary(&body, header.len(), &schema(), 10)
+    }
+
+    fn tensor(name: &str, datatype: &str, shape: &str, size: usize) -> String {
+        format!(
+            r#"{{"name": "{name}", "datatype": "{datatype}", "shape": {shape}, "parameters": {{"binary_data_size": {size}}}}}"#
+        )
+    }
+
+    fn strings(values: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for v in values {
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        out
+    }
+
+    /// `age` in `datatype` (the bytes given), `sex` as BYTES "m", "f".
+    fn age_as(datatype: &str, age: &[u8]) -> Result<V2Request> {
+        let sex = strings(&["m", "f"]);
+        let header = format!(
+            r#"{{"inputs": [{}, {}]}}"#,
+            tensor("age", datatype, "[2, 1]", age.len()),
+            tensor("sex", "BYTES", "[2]", sex.len())
+        );
+        bin(&header, &[age, &sex].concat())
+    }
+
+    #[test]
+    fn binary_reads_every_datatype() {
+        let cases: Vec<(&str, Vec<u8>, [f64; 2])> = vec![
+            (
+                "FP64",
+                [1.5f64.to_le_bytes(), (-2f64).to_le_bytes()].concat(),
+                [1.5, -2.0],
+            ),
+            (
+                "FP32",
+                [1.5f32.to_le_bytes(), (-2f32).to_le_bytes()].concat(),
+                [1.5, -2.0],
+            ),
+            (
+                "INT64",
+                [(-3i64).to_le_bytes(), 4i64.to_le_bytes()].concat(),
+                [-3.0, 4.0],
+            ),
+            (
+                "INT32",
+                [(-3i32).to_le_bytes(), 4i32.to_le_bytes()].concat(),
+                [-3.0, 4.0],
+            ),
+            (
+                "INT16",
+                [(-3i16).to_le_bytes(), 4i16.to_le_bytes()].concat(),
+                [-3.0, 4.0],
+            ),
+            ("INT8", vec![0xfd, 4], [-3.0, 4.0]),
+            ("UINT8", vec![0xfd, 4], [253.0, 4.0]),
+            (
+                "UINT16",
+                [65535u16.to_le_bytes(), 4u16.to_le_bytes()].concat(),
+                [65535.0, 4.0],
+            ),
+            (
+                "UINT32",
+                [7u32.to_le_bytes(), 4u32.to_le_bytes()].concat(),
+                [7.0, 4.0],
+            ),
+            (
+                "UINT64",
+                [7u64.to_le_bytes(), 4u64.to_le_bytes()].concat(),
+                [7.0, 4.0],
+            ),
+            ("BOOL", vec![1, 0], [1.0, 0.0]),
+        ];
+        for (datatype, bytes, want) in cases {
+            let r = age_as(datatype, &bytes).unwrap_or_else(|e| panic!("{datatype}: {e:?}"));
+            assert_eq!(r.batch.rows, 2);
+            assert_eq!(
+                r.batch.columns,
+                vec![
+                    Cells::Num(vec![Some(want[0]), Some(want[1])]),
+                    Cells::Text(vec![Some("m".into()), Some("f".into())]),
+                ],
+                "{datatype}"
+            );
+        }
+        // NaN is the binary missing value; an infinity is refused by row.
+        let nan = [f64::NAN.to_le_bytes(), 1f64.to_le_bytes()].concat();
+        assert_eq!(
+            age_as("FP64", &nan).unwrap().batch.columns[0],
+            Cells::Num(vec![None, Some(1.0)])
+        );
+        let inf = [1f64.to_le_bytes(), f64::INFINITY.to_le_bytes()].concat();
+        assert_eq!(
+            err(age_as("FP64", &inf)),
+            "column \"age\", row 2: \"inf\" is not a finite number"
+        );
+        assert_eq!(
+            err(age_as("FP16", &[0; 4])),
+            "input \"age\": datatype \"FP16\" cannot be sent as binary data (BOOL, INT8..INT64, UINT8..UINT64, FP32, FP64, BYTES)"
+        );
+    }
+
+    #[test]
+    fn binary_mixes_with_json_and_matches_it() {
+        let sex = strings(&["m", "", "f"]);
+        let header = format!(
+            r#"{{"id": 7, "inputs": [{}, {{"name": "age", "shape": [3], "datatype": "FP64", "data": [1, null, 2]}}],
+                "parameters": {{"binary_data_output": true}},
+                "outputs": [{{"name": "prediction", "parameters": {{"binary_data": false}}}}, {{"name": "proba_a"}}]}}"#,
+            tensor("sex", "BYTES", "[3, 1]", sex.len())
+        );
+        let r = bin(&header, &sex).unwrap();
+        let json = v2(r#"{"inputs": [{"name": "sex", "shape": [3], "datatype": "BYTES", "data": ["m", "", "f"]},
+            {"name": "age", "shape": [3], "datatype": "FP64", "data": [1, null, 2]}]}"#)
+        .unwrap();
+        assert_eq!(r.batch, json.batch);
+        assert!(!r.binary.is_binary("prediction"));
+        assert!(r.binary.is_binary("proba_a"));
+        assert!(!json.binary.any());
+    }
+
+    #[test]
+    fn binary_sizes_are_checked_before_allocating() {
+        let age = [1f64.to_le_bytes(), 2f64.to_le_bytes()].concat();
+        let sex = strings(&["m", "f"]);
+        let header = |age_size: usize, sex_size: usize| {
+            format!(
+                r#"{{"inputs": [{}, {}]}}"#,
+                tensor("age", "FP64", "[2]", age_size),
+                tensor("sex", "BYTES", "[2]", sex_size)
+            )
+        };
+        let tail = [&age[..], &sex].concat();
+        // The header length past the body.
+        assert_eq!(
+            err(parse_v2_binary(b"{}", 3, &schema(), 10)),
+            "Inference-Header-Content-Length is 3, but the body has only 2 bytes"
+        );
+        // A truncated body names the input whose bytes are missing.
+        assert_eq!(
+            err(bin(&header(16, sex.len()), &tail[..20])),
+            "input \"sex\": binary_data_size is 10, but only 4 bytes of binary data are left"
+        );
+        assert_eq!(
+            err(bin(&header(16, sex.len()), &[&tail[..], &[0]].concat())),
+            "the inputs' binary_data_size add up to 26 bytes, but 27 bytes follow the JSON header"
+        );
+        // The size against the shape.
+        assert_eq!(
+            err(bin(&header(8, 18), &tail)),
+            "input \"age\": 2 FP64 values need 16 bytes, binary_data_size is 8"
+        );
+        // A declared size far beyond the body is refused by the sum.
+        assert_eq!(
+            err(bin(&header(usize::MAX, 10), &tail)),
+            format!(
+                "input \"age\": binary_data_size is {}, but only 26 bytes of binary data are left",
+                usize::MAX
+            )
+        );
+        // BYTES lengths must stay inside the tensor's bytes.
+        let long = [&age[..], &100u32.to_le_bytes(), b"m"].concat();
+        assert_eq!(
+            err(bin(&header(16, 5), &long)),
+            "input \"sex\", element 1: the length is 100 bytes, but only 1 are left"
+        );
+        let short = [&age[..], &[1, 0]].concat();
+        assert_eq!(
+            err(bin(&header(16, 2), &short)),
+            "input \"sex\", element 1: the binary data ends before its 4-byte length (2 bytes left)"
+        );
+        let extra = [&age[..], &sex, b"x"].concat();
+        assert_eq!(
+            err(bin(&header(16, 11), &extra)),
+            "input \"sex\": 1 bytes are left after its 2 BYTES elements"
+        );
+        let bad = [&age[..], &strings(&["m"]), &1u32.to_le_bytes(), &[0xff]].concat();
+        assert_eq!(
+            err(bin(&header(16, 10), &bad)),
+            "input \"sex\", element 2: the bytes are not UTF-8"
+        );
+    }
+
+    #[test]
+    fn binary_shape_bombs_are_refused() {
+        // A huge shape is refused by --max-rows before its size is
+        // multiplied or anything is allocated.
+        for shape in [
+            "[1152921504606846976]".to_string(),
+            format!("[{}, 1]", u64::MAX),
+        ] {
+            let header = format!(r#"{{"inputs": [{}]}}"#, tensor("age", "FP64", &shape, 8));
+            let msg = err(bin(&header, &[0; 8]));
+            assert!(
+                msg.starts_with("input \"age\": \"shape\" declares")
+                    && msg.ends_with("(--max-rows)"),
+                "{msg}"
+            );
+        }
+        let header = format!(
+            r#"{{"inputs": [{}]}}"#,
+            tensor("sex", "BYTES", "[1000000]", 4)
+        );
+        assert_eq!(
+            err(bin(&header, &[0; 4])),
+            "input \"sex\": \"shape\" declares 1000000 values, more than the limit of 10 rows (--max-rows)"
         );
     }
 }

@@ -576,13 +576,14 @@ impl App {
     /// Runs `work` on the blocking pool, at most `workers` at once. The
     /// admission place is held until the work is done, even if the client
     /// has gone or the request timed out meanwhile.
-    async fn blocking<F>(
+    async fn blocking<F, T>(
         self: &Arc<Self>,
         admitted: OwnedSemaphorePermit,
         work: F,
-    ) -> Result<Vec<u8>, ApiError>
+    ) -> Result<T, ApiError>
     where
-        F: FnOnce(&App) -> Result<Vec<u8>, ApiError> + Send + 'static,
+        F: FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
     {
         let permit = self
             .permits
@@ -661,7 +662,7 @@ struct V2Response<'a> {
 }
 
 async fn v2_infer(State(app): State<Arc<App>>, Path(name): Path<String>, req: Request) -> Response {
-    respond(infer_v2(app, &name, None, req).await)
+    respond_v2(infer_v2(app, &name, None, req).await)
 }
 
 async fn v2_infer_version(
@@ -669,7 +670,57 @@ async fn v2_infer_version(
     Path((name, version)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    respond(infer_v2(app, &name, Some(&version), req).await)
+    respond_v2(infer_v2(app, &name, Some(&version), req).await)
+}
+
+/// A v2 answer: JSON, or (binary tensor data extension) a JSON header of
+/// `header_len` bytes followed by the binary outputs.
+struct V2Answer {
+    body: Vec<u8>,
+    header_len: Option<usize>,
+}
+
+/// The request and response header of the binary tensor data extension.
+const HEADER_LENGTH: &str = "inference-header-content-length";
+
+fn respond_v2(result: Result<V2Answer, ApiError>) -> Response {
+    match result {
+        Ok(V2Answer {
+            body,
+            header_len: None,
+        }) => json_bytes(StatusCode::OK, body),
+        Ok(V2Answer {
+            body,
+            header_len: Some(n),
+        }) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
+                (header::HeaderName::from_static(HEADER_LENGTH), n.into()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The JSON header's length when the request uses the binary tensor data
+/// extension.
+fn header_length(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
+    let Some(value) = headers.get(HEADER_LENGTH) else {
+        return Ok(None);
+    };
+    match value.to_str().ok().and_then(|v| v.trim().parse().ok()) {
+        Some(n) => Ok(Some(n)),
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Inference-Header-Content-Length must be a byte count",
+        )),
+    }
 }
 
 fn respond(result: Result<Vec<u8>, ApiError>) -> Response {
@@ -687,30 +738,58 @@ async fn infer_v2(
     name: &str,
     version: Option<&str>,
     req: Request,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<V2Answer, ApiError> {
     app.check_model(name, version)?;
-    match content_type(req.headers()) {
-        BodyKind::Json => {}
+    let header_len = header_length(req.headers())?;
+    // Triton's clients send binary requests without a Content-Type. The
+    // Inference-Header-Content-Length header is not one a browser may add
+    // to a cross-origin request without a preflight this server never
+    // grants, so it protects as a JSON Content-Type does.
+    match (content_type(req.headers()), header_len) {
+        (BodyKind::Json, _) | (_, Some(_)) => {}
         _ => return Err(unsupported(req.headers(), "application/json")),
     }
     let admitted = app.admit(req.headers())?;
     let body = app.read_body(req).await?;
     app.blocking(admitted, move |app| {
-        let req =
-            request::parse_v2(&body, &app.schema, app.max_rows).map_err(|e| app.invalid(e))?;
+        let req = match header_len {
+            None => request::parse_v2(&body, &app.schema, app.max_rows),
+            Some(n) => request::parse_v2_binary(&body, n, &app.schema, app.max_rows),
+        }
+        .map_err(|e| app.invalid(e))?;
         let rows = req.batch.rows;
         let p =
             infer::predict(&app.artifact, &app.schema, req.batch).map_err(ApiError::internal)?;
         app.metrics.rows_predicted(rows);
-        let response = V2Response {
-            model_name: &app.name,
-            model_version: &app.id,
-            id: req.id.as_ref(),
-            outputs: p.v2_outputs(req.outputs.as_deref()),
-        };
-        serde_json::to_vec(&response).map_err(ApiError::internal)
+        let outputs = p.v2_outputs(req.outputs.as_deref(), &req.binary);
+        v2_answer(app, req.id.as_ref(), outputs)
     })
     .await
+}
+
+/// The JSON answer, then the binary outputs' bytes when there are any.
+fn v2_answer(app: &App, id: Option<&Value>, outputs: Vec<V2Output>) -> Result<V2Answer, ApiError> {
+    let response = V2Response {
+        model_name: &app.name,
+        model_version: &app.id,
+        id,
+        outputs,
+    };
+    let mut body = serde_json::to_vec(&response).map_err(ApiError::internal)?;
+    if !response.outputs.iter().any(|o| o.binary) {
+        return Ok(V2Answer {
+            body,
+            header_len: None,
+        });
+    }
+    let header_len = body.len();
+    for o in response.outputs.iter().filter(|o| o.binary) {
+        o.put_binary(&mut body);
+    }
+    Ok(V2Answer {
+        body,
+        header_len: Some(header_len),
+    })
 }
 
 /// What a request body declares itself to be.
