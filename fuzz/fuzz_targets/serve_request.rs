@@ -1,5 +1,6 @@
 //! The `anneal serve` request parsers on arbitrary bytes: the KServe v2
-//! JSON body, the /invocations JSON body and the /invocations CSV body,
+//! JSON body, the v2 binary tensor body (the first two bytes give the JSON
+//! header's length), the /invocations JSON body and the /invocations CSV body,
 //! against a schema with a numeric and a categorical input. Errors, never
 //! panics; every error is one line; an accepted batch never exceeds the
 //! row limit and its columns are all as long as it says.
@@ -63,6 +64,10 @@ fn check(result: Result<Batch, request::Invalid>) {
 
 fuzz_target!(|data: &[u8]| {
     check(request::parse_v2(data, schema(), MAX_ROWS).map(|r| r.batch));
+    if let [a, b, rest @ ..] = data {
+        let header = usize::from(u16::from_le_bytes([*a, *b]));
+        check(request::parse_v2_binary(rest, header, schema(), MAX_ROWS).map(|r| r.batch));
+    }
     check(request::parse_invocations(data, schema(), MAX_ROWS));
     check(request::parse_csv(data, schema(), MAX_ROWS));
 });
