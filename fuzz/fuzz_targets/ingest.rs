@@ -19,7 +19,10 @@ fn scratch() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    for (name, format) in [("in.csv", DataFormat::Csv), ("in.ndjson", DataFormat::Ndjson)] {
+    for (name, format) in [
+        ("in.csv", DataFormat::Csv),
+        ("in.ndjson", DataFormat::Ndjson),
+    ] {
         let path = scratch().join(name);
         if std::fs::write(&path, data).is_err() {
             return;

@@ -8,42 +8,15 @@
 
 use std::sync::OnceLock;
 
-use anneal_data::preprocess::ValueType;
 use anneal_serve::request::{self, Batch, Cells};
-use anneal_serve::schema::{Input, Kind, Output, Schema};
+use anneal_serve::schema::Schema;
 use libfuzzer_sys::fuzz_target;
 
 const MAX_ROWS: usize = 64;
 
 fn schema() -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
-    S.get_or_init(|| {
-        Schema::new(
-            vec![
-                Input {
-                    name: "age".into(),
-                    kind: Kind::Numeric,
-                    source_type: ValueType::Double,
-                },
-                Input {
-                    name: "sex".into(),
-                    kind: Kind::Categorical,
-                    source_type: ValueType::String,
-                },
-            ],
-            vec![
-                Output {
-                    name: "prediction".into(),
-                    datatype: "BYTES",
-                },
-                Output {
-                    name: "proba_a".into(),
-                    datatype: "FP64",
-                },
-            ],
-            Some(vec!["a".into()]),
-        )
-    })
+    S.get_or_init(Schema::example)
 }
 
 fn check(result: Result<Batch, request::Invalid>) {

@@ -763,35 +763,9 @@ fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Output;
-    use anneal_data::preprocess::ValueType;
 
     fn schema() -> Schema {
-        Schema::new(
-            vec![
-                Input {
-                    name: "age".into(),
-                    kind: Kind::Numeric,
-                    source_type: ValueType::Double,
-                },
-                Input {
-                    name: "sex".into(),
-                    kind: Kind::Categorical,
-                    source_type: ValueType::String,
-                },
-            ],
-            vec![
-                Output {
-                    name: "prediction".into(),
-                    datatype: "BYTES",
-                },
-                Output {
-                    name: "proba_a".into(),
-                    datatype: "FP64",
-                },
-            ],
-            Some(vec!["a".into()]),
-        )
+        Schema::example()
     }
 
     fn v2(body: &str) -> Result<V2Request> {

@@ -118,6 +118,38 @@ impl Schema {
         }
     }
 
+    /// A two-input schema (numeric `age`, categorical `sex`; labels `a`)
+    /// shared by the request parsers' tests, their soak test and the fuzz
+    /// target.
+    #[doc(hidden)]
+    pub fn example() -> Schema {
+        Schema::new(
+            vec![
+                Input {
+                    name: "age".into(),
+                    kind: Kind::Numeric,
+                    source_type: ValueType::Double,
+                },
+                Input {
+                    name: "sex".into(),
+                    kind: Kind::Categorical,
+                    source_type: ValueType::String,
+                },
+            ],
+            vec![
+                Output {
+                    name: "prediction".into(),
+                    datatype: "BYTES",
+                },
+                Output {
+                    name: "proba_a".into(),
+                    datatype: "FP64",
+                },
+            ],
+            Some(vec!["a".into()]),
+        )
+    }
+
     /// Position of the input column `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()

@@ -5,38 +5,13 @@
 //! `ANNEAL_SOAK_CALLS=1000000 cargo test --release -p anneal-serve --test
 //! parser_soak` runs as many as asked.
 
-use anneal_data::preprocess::ValueType;
 use anneal_serve::request::{self, Batch, Cells, Invalid};
-use anneal_serve::schema::{Input, Kind, Output, Schema};
+use anneal_serve::schema::Schema;
 
 const MAX_ROWS: usize = 64;
 
 fn schema() -> Schema {
-    Schema::new(
-        vec![
-            Input {
-                name: "age".into(),
-                kind: Kind::Numeric,
-                source_type: ValueType::Double,
-            },
-            Input {
-                name: "sex".into(),
-                kind: Kind::Categorical,
-                source_type: ValueType::String,
-            },
-        ],
-        vec![
-            Output {
-                name: "prediction".into(),
-                datatype: "BYTES",
-            },
-            Output {
-                name: "proba_a".into(),
-                datatype: "FP64",
-            },
-        ],
-        Some(vec!["a".into()]),
-    )
+    Schema::example()
 }
 
 const SEEDS: [&str; 6] = [
