@@ -94,6 +94,32 @@ impl Architecture {
         }
     }
 
+    /// What the forward pass relies on, for an architecture read from a
+    /// file: at least one member, and periodic columns that are distinct
+    /// inputs with at least one frequency and embedding dimension.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.ensemble.as_ref().is_some_and(|e| e.k == 0) {
+            return Err("the ensemble has no members (k = 0)".into());
+        }
+        if let Some(p) = &self.periodic {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(c) = p
+                .columns
+                .iter()
+                .find(|&&c| c >= self.inputs || !seen.insert(c))
+            {
+                return Err(format!(
+                    "periodic column {c} is repeated or not among the {} inputs",
+                    self.inputs
+                ));
+            }
+            if p.frequencies == 0 || p.width == 0 {
+                return Err("periodic embeddings need frequencies and a width".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Members whose outputs are averaged (1 for a plain network).
     pub fn members(&self) -> usize {
         self.ensemble.as_ref().map_or(1, |e| e.k)
@@ -278,6 +304,7 @@ impl Network {
         tensors: &[NetworkTensor],
         device: &Device,
     ) -> Result<Network> {
+        arch.check().map_err(ModelError::Weights)?;
         let specs = arch.tensor_specs();
         let mut net = Network {
             vectors: Vec::new(),
@@ -565,4 +592,60 @@ pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f64> {
         out.extend(exps.iter().map(|e| e / sum));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arch(periodic: Option<Periodic>, ensemble: Option<Ensemble>) -> Architecture {
+        Architecture {
+            inputs: 3,
+            hidden: vec![4],
+            outputs: 2,
+            activation: Activation::Relu,
+            ensemble,
+            periodic,
+        }
+    }
+
+    /// A model.json that the forward pass could not run (a periodic column
+    /// beyond the inputs, no members) is refused when the weights are
+    /// loaded, never a panic in the first forward pass.
+    #[test]
+    fn impossible_architectures_are_refused_at_load() {
+        let device = crate::backend::device(anneal_config::Backend::Flex).unwrap();
+        let periodic = |columns: Vec<usize>| Periodic {
+            columns,
+            frequencies: 2,
+            sigma: 0.1,
+            width: 2,
+        };
+        let good = arch(Some(periodic(vec![0, 2])), None);
+        let tensors = Network::init(&good, 1, &device).to_tensors(&good).unwrap();
+        assert!(Network::from_tensors(&good, &tensors, &device).is_ok());
+        for (bad, why) in [
+            (
+                arch(Some(periodic(vec![0, 3])), None),
+                "not among the 3 inputs",
+            ),
+            (arch(Some(periodic(vec![1, 1])), None), "repeated"),
+            (
+                arch(
+                    None,
+                    Some(Ensemble {
+                        k: 0,
+                        variant: EnsembleVariant::Mini,
+                        average: Average::Values,
+                    }),
+                ),
+                "no members",
+            ),
+        ] {
+            let e = Network::from_tensors(&bad, &tensors, &device)
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+    }
 }
