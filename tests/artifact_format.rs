@@ -354,7 +354,7 @@ fn predict_streams_in_batches_with_the_same_output() {
     );
     assert_error(
         &o,
-        3,
+        2,
         &format!(
             "error: cannot write {}: unknown output format: use a .csv or .parquet file name",
             dir.join("x.json").display()

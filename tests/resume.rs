@@ -28,6 +28,11 @@ fn config(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     path
 }
 
+/// Where the test driver says it is paused: beside the staging folder.
+fn paused_marker(run: &Path) -> PathBuf {
+    partial(run).with_extension("partial.paused")
+}
+
 fn partial(run: &Path) -> PathBuf {
     run.parent().unwrap().join(format!(
         ".{}.partial",
@@ -54,15 +59,15 @@ fn kill(pid: u32, signal: &str) {
 /// A training of `cfg` into `run`, started with `args` and held at step
 /// `at` (the pause hook), ready to be killed there.
 fn paused_at(cfg: &Path, run: &Path, args: [&str; 2], at: u64) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_anneal"))
+    let child = Command::new(common::anneal_paused())
         .args(["train", "--config", s(cfg), "--out", s(run), "--quiet"])
         .args(args)
-        .env("ANNEAL_PAUSE_AT_STEP", at.to_string())
+        .env("ANNEAL_TEST_PAUSE_AT_STEP", at.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let marker = partial(run).join("paused");
+    let marker = paused_marker(run);
     let start = Instant::now();
     while !marker.exists() {
         assert!(start.elapsed() < Duration::from_secs(60), "never paused");
@@ -153,12 +158,12 @@ fn sigkill_at_a_random_step_then_resume_equals_an_uninterrupted_run() {
 
     // Killed before its first checkpoint: nothing to resume, said plainly.
     let run = dir.join("early");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_anneal"))
+    let mut child = Command::new(common::anneal_paused())
         .args(["train", "--config", s(&cfg), "--out", s(&run), "--quiet"])
-        .env("ANNEAL_PAUSE_AT_STEP", "3")
+        .env("ANNEAL_TEST_PAUSE_AT_STEP", "3")
         .spawn()
         .unwrap();
-    while !partial(&run).join("paused").exists() {
+    while !paused_marker(&run).exists() {
         std::thread::sleep(Duration::from_millis(20));
     }
     kill(child.id(), "-KILL");

@@ -330,13 +330,13 @@ fn bad_sweep_sections_are_config_errors_with_a_line() {
     );
 }
 
-/// Waits until `n` trials of `out` are paused at their step (the
-/// ANNEAL_PAUSE_AT_STEP hook) and returns their indices.
+/// Waits until `n` trials of `out` are paused at their step (the test
+/// driver's ANNEAL_TEST_PAUSE_AT_STEP hook) and returns their indices.
 fn wait_paused(out: &Path, n: usize) -> Vec<usize> {
     let t0 = Instant::now();
     loop {
         let paused: Vec<usize> = (0..4)
-            .filter(|i| out.join(format!("trials/.{i:04}.partial/paused")).exists())
+            .filter(|i| out.join(format!("trials/.{i:04}.partial.paused")).exists())
             .collect();
         if paused.len() >= n {
             return paused;
@@ -370,7 +370,7 @@ fn sigterm_checkpoints_running_trials_and_the_same_command_resumes_them() {
     }
 
     let out = dir.join("sweep");
-    let child = Command::new(env!("CARGO_BIN_EXE_anneal"))
+    let child = Command::new(common::anneal_paused())
         .args([
             "sweep",
             "run",
@@ -382,7 +382,7 @@ fn sigterm_checkpoints_running_trials_and_the_same_command_resumes_them() {
             "2",
         ])
         .current_dir(root())
-        .env("ANNEAL_PAUSE_AT_STEP", "7")
+        .env("ANNEAL_TEST_PAUSE_AT_STEP", "7")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -26,6 +26,17 @@ pub fn anneal(args: &[&str]) -> Output {
         .expect("the anneal binary runs")
 }
 
+/// The CLI with a pause-at-step hook (tests/drivers/anneal_paused.rs),
+/// which `cargo test` builds beside the test binaries as an example.
+pub fn anneal_paused() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    profile.join("examples").join("anneal_paused")
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

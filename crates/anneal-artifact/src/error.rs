@@ -47,6 +47,9 @@ pub enum ArtifactError {
     Model(#[from] anneal_model::ModelError),
     #[error("cannot write {}: {reason}", path.display())]
     Output { path: PathBuf, reason: String },
+    /// An output file name whose extension names no format anneal writes.
+    #[error("cannot write {}: unknown output format: use a .csv or .parquet file name", path.display())]
+    OutputFormat { path: PathBuf },
     /// No folder to unpack an archive into: none of the variables that
     /// name the cache is set.
     #[error("cannot unpack {}: no artifact cache folder; set ANNEAL_CACHE_DIR (or XDG_CACHE_HOME or HOME)", archive.display())]
@@ -54,10 +57,19 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
-    /// Whether the fix is in the command's environment or arguments (exit
-    /// 2) rather than in the artifact (exit 3).
-    pub fn is_usage(&self) -> bool {
-        matches!(self, ArtifactError::NoCache { .. })
+    /// A missing cache folder is fixed in the command's environment
+    /// (usage); an output that cannot be written is transient; everything
+    /// else is about the artifact (data).
+    pub fn failure(&self) -> anneal_core::Failure {
+        use anneal_core::Failure;
+        match self {
+            ArtifactError::NoCache { .. } | ArtifactError::OutputFormat { .. } => Failure::Usage,
+            ArtifactError::Output { .. } => Failure::Transient,
+            ArtifactError::Core(e @ anneal_core::CoreError::Write { .. }) => e.failure(),
+            ArtifactError::Model(e) => e.failure(),
+            ArtifactError::Data(e) => e.failure(),
+            _ => Failure::Data,
+        }
     }
 }
 

@@ -62,9 +62,9 @@ impl Artifact {
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         if ext != "csv" && ext != "parquet" {
-            return Err(err(
-                "unknown output format: use a .csv or .parquet file name".into(),
-            ));
+            return Err(ArtifactError::OutputFormat {
+                path: output.to_path_buf(),
+            });
         }
         let csv = self.csv_options()?;
         let (tmp, file) =
@@ -229,9 +229,9 @@ pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<()> {
                 .map_err(|e| err(e.to_string()))?;
         }
         _ => {
-            return Err(err(
-                "unknown output format: use a .csv or .parquet file name".into(),
-            ));
+            return Err(ArtifactError::OutputFormat {
+                path: path.to_path_buf(),
+            });
         }
     }
     anneal_core::fsio::atomic_write(path, &buf)?;

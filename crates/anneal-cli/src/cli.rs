@@ -105,7 +105,7 @@ pub enum SweepCommand {
     },
 }
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// The training config (TOML).
     #[arg(long, short, required_unless_present = "resume")]
@@ -145,18 +145,6 @@ pub struct TrainArgs {
     /// Checkpoints kept (older ones are deleted).
     #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub keep_checkpoints: u64,
-    /// The config's text, when it does not come from `config` itself
-    /// (`anneal verify` re-runs the config stored in an artifact, resolved
-    /// against the original config's folder).
-    #[arg(skip)]
-    pub config_text: Option<String>,
-    /// Print nothing, not even the summary (`anneal verify`).
-    #[arg(skip)]
-    pub silent: bool,
-    /// The sweep trial this run is (`--trial`, resolved): recorded as
-    /// trial.json in the run folder and in resume.json.
-    #[arg(skip)]
-    pub trial_record: Option<anneal_sweep::plan::TrialRecord>,
     /// Print only the final summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -180,7 +168,7 @@ pub struct BenchArgs {
         value_delimiter = ',',
         default_value = "prep,train,predict"
     )]
-    pub stages: Vec<BenchStage>,
+    pub stages: Vec<BenchStageArg>,
     /// Rows per forward pass when predicting in batches.
     #[arg(long, value_name = "ROWS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub predict_batch: u64,
@@ -193,7 +181,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BenchStage {
+pub enum BenchStageArg {
     /// Read, clean, split, fit and transform the data.
     Prep,
     /// Train the configured model (the standard loop, no checkpoints).

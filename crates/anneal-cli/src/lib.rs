@@ -1,5 +1,7 @@
-//! The `anneal` command line: argument parsing, one module per subcommand
-//! under `commands/`, and terminal output kept in `output.rs`.
+//! The `anneal` command line: argument parsing (`cli.rs`), one module per
+//! subcommand under `commands/` that turns arguments into a call of
+//! `anneal-pipeline` (or of the crate that owns the job), and everything
+//! printed in `output.rs`.
 
 mod cli;
 mod commands;
@@ -8,21 +10,28 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use error::CliError;
+
+use anneal_pipeline::{Observer, Silent};
+use clap::Parser;
 
 /// Runs one command line (`args[0]` is the program name) and returns its
 /// outcome instead of exiting: for benches and embedding.
 pub fn run_from(args: Vec<String>) -> Result<(), CliError> {
-    let cli = cli::Cli::try_parse_from(args).map_err(|e| CliError::Io(e.to_string()))?;
-    commands::run(cli)
+    let cli =
+        cli::Cli::try_parse_from(args).map_err(|e| anneal_pipeline::Error::Usage(e.to_string()))?;
+    commands::run(cli, &mut Silent)
 }
 
-/// Runs the command line and maps the outcome to the documented exit codes:
-/// 0 success, 1 a run that failed, 2 a usage or config error, 3 a data or
-/// artifact error.
+/// Runs the command line and exits with the code of the failure's class
+/// (`anneal_core::failure::EXIT_CODES`).
 pub fn main() -> ExitCode {
+    main_with(&mut Silent)
+}
+
+/// `main`, with `extra` hearing training's progress and steps as well: a
+/// test driver's hooks (tests/drivers), never the product's.
+pub fn main_with(extra: &mut dyn Observer) -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -31,11 +40,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match commands::run(args) {
+    match commands::run(args, extra) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             output::error(&e);
-            ExitCode::from(e.exit_code())
+            ExitCode::from(e.failure().exit_code())
         }
     }
 }

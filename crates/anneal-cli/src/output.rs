@@ -11,6 +11,8 @@ use anneal_model::{Architecture, EpochLog};
 use anneal_report::Report;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use anneal_pipeline::{Error, Observer, StopToken};
+
 use crate::error::CliError;
 
 /// `println!` that ignores a closed stdout (`anneal ... | head`) instead of
@@ -43,7 +45,7 @@ pub fn predicted(rows: usize, output: &Path, id: &str) {
     );
 }
 
-pub fn train_start(loaded: &Loaded, data: &Prepared, arch: &Architecture) {
+fn train_start(loaded: &Loaded, data: &Prepared, arch: &Architecture) {
     let r = &data.stats.rows;
     eprintln!(
         "anneal: {} rows from {} ({} train / {} valid / {} test), task {}, {} inputs, {} {:?} on {}",
@@ -148,7 +150,9 @@ pub fn eval_done(out: &Path, report: &Report, seconds: f64) {
     );
 }
 
-/// Per-epoch progress.
+/// What `train` and `bench` show while they work: the run's headline
+/// when the data is ready, then per-epoch progress (a bar on a terminal,
+/// one line per epoch elsewhere); `quiet` shows neither.
 pub struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
@@ -156,9 +160,24 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(epochs: u32, quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(u64::from(epochs));
+    pub fn new(quiet: bool) -> Self {
+        Progress {
+            bar: None,
+            quiet,
+            epochs: 0,
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn data_ready(&mut self, loaded: &Loaded, data: &Prepared, arch: &Architecture) {
+        self.epochs = loaded.config.train.epochs;
+        if self.quiet {
+            return;
+        }
+        train_start(loaded, data, arch);
+        self.bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(u64::from(self.epochs));
             let style = ProgressStyle::with_template(
                 "{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]",
             )
@@ -166,10 +185,15 @@ impl Progress {
             bar.set_style(style);
             bar
         });
-        Progress { bar, quiet, epochs }
     }
 
-    pub fn epoch(&mut self, log: &EpochLog) {
+    fn resuming(&mut self, checkpoint: &Path, epoch: u32, step: u64) {
+        if !self.quiet {
+            resuming(checkpoint, epoch, step);
+        }
+    }
+
+    fn epoch(&mut self, log: &EpochLog) {
         let mut msg = format!("loss {:.4}", log.train_loss);
         if let Some(v) = log.valid_loss {
             msg.push_str(&format!(" valid_loss {v:.4}"));
@@ -187,16 +211,59 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self) {
+    fn training_done(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
 }
 
-/// The current UTC time as RFC 3339, for `run.json` only.
-pub fn utc_now() -> String {
-    anneal_core::time::utc_now()
+/// Two observers hearing the same run (the terminal's, and a front-end's
+/// own, such as a test driver's).
+pub struct Both<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
+
+impl Observer for Both<'_> {
+    fn data_ready(&mut self, loaded: &Loaded, data: &Prepared, arch: &Architecture) {
+        self.0.data_ready(loaded, data, arch);
+        self.1.data_ready(loaded, data, arch);
+    }
+    fn resuming(&mut self, checkpoint: &Path, epoch: u32, step: u64) {
+        self.0.resuming(checkpoint, epoch, step);
+        self.1.resuming(checkpoint, epoch, step);
+    }
+    fn epoch(&mut self, log: &EpochLog) {
+        self.0.epoch(log);
+        self.1.epoch(log);
+    }
+    fn step(&mut self, step: u64, staging: &Path, stop: &StopToken) {
+        self.0.step(step, staging, stop);
+        self.1.step(step, staging, stop);
+    }
+    fn training_done(&mut self) {
+        self.0.training_done();
+        self.1.training_done();
+    }
+}
+
+/// `anneal sweep run`'s lines as trials end.
+pub struct SweepProgress;
+
+impl anneal_pipeline::SweepObserver for SweepProgress {
+    fn started(&mut self, dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
+        sweep_started(dir, plan, todo, workers);
+    }
+    fn trial_done(
+        &mut self,
+        plan: &anneal_sweep::Plan,
+        dir: &Path,
+        index: usize,
+        code: Option<i32>,
+        seconds: f64,
+        completed: usize,
+        total: usize,
+    ) {
+        sweep_trial(plan, dir, index, code, seconds, completed, total);
+    }
 }
 
 // ---- anneal registry -------------------------------------------------------
@@ -361,7 +428,7 @@ pub fn registry_show(d: &anneal_registry::VersionDetails) {
     out!("path:      {}", v.path.display());
 }
 
-pub fn registry_show_json(d: &anneal_registry::VersionDetails) -> Result<(), CliError> {
+pub fn registry_show_json(d: &anneal_registry::VersionDetails) -> Result<(), Error> {
     let v = &d.version;
     let value = serde_json::json!({
         "name": v.name,
@@ -613,7 +680,7 @@ pub fn verdict(v: &anneal_gate::Verdict, files: &[std::path::PathBuf]) {
     }
 }
 
-pub fn resuming(checkpoint: &Path, epoch: u32, step: u64) {
+fn resuming(checkpoint: &Path, epoch: u32, step: u64) {
     eprintln!(
         "resuming from {} (epoch {}, step {step})",
         checkpoint.display(),
@@ -622,7 +689,7 @@ pub fn resuming(checkpoint: &Path, epoch: u32, step: u64) {
 }
 
 /// `anneal verify`: one line per compared hash, then the environment.
-pub fn verified(run: &Path, compared: &[crate::commands::verify::Compared], environment: &str) {
+pub fn verified(run: &Path, compared: &[anneal_pipeline::verify::Compared], environment: &str) {
     let short = |h: &Option<String>| {
         h.as_deref()
             .map(|h| h.chars().take(16).collect::<String>())
@@ -684,7 +751,7 @@ pub fn trial_skipped(index: usize, id: &str, dir: &Path) {
     );
 }
 
-pub fn sweep_started(dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
+fn sweep_started(dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
     eprintln!(
         "anneal: sweep of {} trials into {}: {} to run, {} at a time (logs in {})",
         plan.trials.len(),
@@ -696,7 +763,7 @@ pub fn sweep_started(dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers
 }
 
 /// One line per trial as it ends: `[3/8] trial 2 (id) ...`.
-pub fn sweep_trial(
+fn sweep_trial(
     plan: &anneal_sweep::Plan,
     dir: &Path,
     index: usize,
@@ -788,7 +855,7 @@ pub fn sweep_done(seconds: f64) {
 }
 
 /// `anneal bench`'s table.
-pub fn bench(r: &crate::commands::bench::BenchReport, out: Option<&Path>) {
+pub fn bench(r: &anneal_pipeline::BenchReport, out: Option<&Path>) {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     out!(
         "bench {} on {} ({}, {} threads)",
@@ -856,7 +923,7 @@ pub fn bench(r: &crate::commands::bench::BenchReport, out: Option<&Path>) {
 pub fn verified_against_cpu(
     run: &Path,
     backend: &str,
-    agreed: &[crate::commands::verify::Agreement],
+    agreed: &[anneal_pipeline::verify::Agreement],
     tolerance: f64,
 ) {
     out!(

@@ -30,4 +30,11 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
+impl ConfigError {
+    /// Every config error is the command's to fix.
+    pub fn failure(&self) -> anneal_core::Failure {
+        anneal_core::Failure::Usage
+    }
+}
+
 pub type Result<T, E = ConfigError> = std::result::Result<T, E>;

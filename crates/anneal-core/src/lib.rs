@@ -6,6 +6,7 @@
 //! the crate graph so that determinism has exactly one implementation.
 
 pub mod error;
+pub mod failure;
 pub mod fsio;
 pub mod hash;
 pub mod json;
@@ -14,3 +15,4 @@ pub mod time;
 pub mod versions;
 
 pub use error::{CoreError, Result};
+pub use failure::{Failure, Stop};

@@ -70,4 +70,15 @@ pub enum DataError {
     },
 }
 
+impl DataError {
+    /// A config value the data shows to be impossible is the config's to
+    /// fix (usage); everything else is about the data.
+    pub fn failure(&self) -> anneal_core::Failure {
+        match self {
+            DataError::Config(_) => anneal_core::Failure::Usage,
+            _ => anneal_core::Failure::Data,
+        }
+    }
+}
+
 pub type Result<T, E = DataError> = std::result::Result<T, E>;

@@ -19,26 +19,26 @@ pub enum GateError {
     Model(#[from] anneal_model::ModelError),
     #[error(transparent)]
     Registry(#[from] anneal_registry::RegistryError),
-    /// Writing the outputs failed: exit 1.
+    /// Writing the outputs failed: transient (exit 75).
     #[error("{0}")]
     Io(String),
 }
 
 impl GateError {
-    pub fn exit_code(&self) -> u8 {
+    /// A baseline that cannot be read from the registry is bad input to
+    /// the gate (data), whatever the registry's own class.
+    pub fn failure(&self) -> anneal_core::Failure {
+        use anneal_core::Failure;
         match self {
-            GateError::Config(_) | GateError::Usage(_) => 2,
-            GateError::Data(anneal_data::DataError::Config(_)) => 2,
-            GateError::Artifact(e) if e.is_usage() => 2,
-            GateError::Registry(e) => match e.exit_code() {
-                2 => 2,
-                _ => 3,
+            GateError::Config(_) | GateError::Usage(_) => Failure::Usage,
+            GateError::Registry(e) => match e.failure() {
+                Failure::Usage => Failure::Usage,
+                _ => Failure::Data,
             },
-            GateError::Input(_)
-            | GateError::Data(_)
-            | GateError::Artifact(_)
-            | GateError::Model(_) => 3,
-            GateError::Io(_) => 1,
+            GateError::Data(e) => e.failure(),
+            GateError::Artifact(e) => e.failure(),
+            GateError::Input(_) | GateError::Model(_) => Failure::Data,
+            GateError::Io(_) => Failure::Transient,
         }
     }
 }

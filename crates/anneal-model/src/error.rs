@@ -20,4 +20,17 @@ pub enum ModelError {
     Checkpoint(String),
 }
 
+impl ModelError {
+    /// A backend that cannot be opened is fixed by the command or the
+    /// machine's drivers (usage); the rest are run failures.
+    pub fn failure(&self) -> anneal_core::Failure {
+        use anneal_core::Failure;
+        match self {
+            ModelError::BackendUnavailable { .. } => Failure::Usage,
+            ModelError::Interrupted => Failure::Interrupted(anneal_core::Stop::Sigint),
+            _ => Failure::RunFailed,
+        }
+    }
+}
+
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;

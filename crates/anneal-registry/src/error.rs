@@ -77,13 +77,15 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// 2 for a bad name or reference (including one that names nothing
-    /// that exists) and for `pull` into an existing folder; 3 for a damaged
-    /// registry or artifact; 1 for I/O failures and a lock that stays held.
-    pub fn exit_code(&self) -> u8 {
+    /// Usage for a bad name or reference (including one that names
+    /// nothing that exists) and for `pull` into an existing folder; data
+    /// for a damaged registry or artifact; transient for a file or folder
+    /// that could not be created, written, renamed or removed; a run
+    /// failure for other I/O and a lock that stays held.
+    pub fn failure(&self) -> anneal_core::Failure {
         use RegistryError::*;
+        use anneal_core::Failure;
         match self {
-            Artifact(e) if e.is_usage() => 2,
             BadName { .. }
             | BadReference { .. }
             | UnknownModel { .. }
@@ -91,12 +93,25 @@ impl RegistryError {
             | UnknownVersion { .. }
             | AmbiguousId { .. }
             | OtherModel { .. }
-            | Exists { .. } => 2,
-            Corrupt { .. } | Artifact(_) => 3,
-            Model(_) | Core(_) | Io { .. } | Locked { .. } => 1,
+            | Exists { .. } => Failure::Usage,
+            Corrupt { .. } => Failure::Data,
+            Artifact(e) => e.failure(),
+            Model(e) => e.failure(),
+            Core(e) => e.failure(),
+            Io { action, .. } if WRITES.contains(action) => Failure::Transient,
+            Io { .. } | Locked { .. } => Failure::RunFailed,
         }
     }
 }
+
+/// The `Io` actions that write: their failures may pass if retried.
+const WRITES: [&str; 5] = [
+    "create",
+    "create a folder beside",
+    "write",
+    "rename into place",
+    "remove",
+];
 
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 

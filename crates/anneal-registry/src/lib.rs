@@ -1073,7 +1073,7 @@ mod tests {
             e("m:aaaaaaaa").to_string(),
             "id prefix aaaaaaaa of model m is ambiguous: it matches v1 aaaaaaaa1111, v2 aaaaaaaa2222; give more characters"
         );
-        assert_eq!(e("m:aaaaaaaa").exit_code(), 2);
+        assert_eq!(e("m:aaaaaaaa").failure(), anneal_core::Failure::Usage);
         assert_eq!(
             e("m:cccccccc").to_string(),
             "model m has no version with id prefix cccccccc; versions: v1 aaaaaaaa1111, v2 aaaaaaaa2222, v3 bbbbbbbb3333"
@@ -1105,7 +1105,7 @@ mod tests {
         fsio::atomic_write(&reg.model_dir("m").join("aliases/old"), b"ffffffff\n").unwrap();
         let err = reg.resolve("m@old").unwrap_err();
         assert_eq!(reg.delete_alias("m", "old").unwrap(), None);
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.failure(), anneal_core::Failure::Data);
         assert_eq!(
             err.to_string(),
             format!(
@@ -1187,7 +1187,7 @@ mod tests {
             fs::write(&path, text.replace(&first, &bad)).unwrap();
             for r in ["m", "m:v1", "m:aaaaaaaa2222"] {
                 let err = reg.resolve(r).unwrap_err();
-                assert_eq!(err.exit_code(), 3);
+                assert_eq!(err.failure(), anneal_core::Failure::Data);
                 assert_eq!(
                     err.to_string(),
                     format!(

@@ -15,4 +15,14 @@ pub enum ReportError {
     Plot { plot: String, reason: String },
 }
 
+impl ReportError {
+    pub fn failure(&self) -> anneal_core::Failure {
+        match self {
+            ReportError::Core(e) => e.failure(),
+            ReportError::CreateDir { .. } => anneal_core::Failure::Transient,
+            ReportError::Plot { .. } => anneal_core::Failure::RunFailed,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, ReportError>;

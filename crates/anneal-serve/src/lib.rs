@@ -75,9 +75,13 @@ pub enum ServeError {
 }
 
 impl ServeError {
-    /// Whether the command line was at fault (exit code 2).
-    pub fn is_usage(&self) -> bool {
-        matches!(self, ServeError::Addr { .. } | ServeError::Options(_))
+    /// A bad address or option is the command line's fault (usage); a
+    /// port that cannot be bound or a server that fails is a run failure.
+    pub fn failure(&self) -> anneal_core::Failure {
+        match self {
+            ServeError::Addr { .. } | ServeError::Options(_) => anneal_core::Failure::Usage,
+            ServeError::Bind { .. } | ServeError::Runtime(_) => anneal_core::Failure::RunFailed,
+        }
     }
 }
 

@@ -22,4 +22,16 @@ pub enum SweepError {
     Read { path: PathBuf, reason: String },
 }
 
+impl SweepError {
+    pub fn failure(&self) -> anneal_core::Failure {
+        use anneal_core::Failure;
+        match self {
+            SweepError::Config(_) | SweepError::Index(_) | SweepError::Folder(_) => Failure::Usage,
+            SweepError::Core(e) => e.failure(),
+            SweepError::Read { .. } => Failure::Data,
+            SweepError::Plot { .. } => Failure::RunFailed,
+        }
+    }
+}
+
 pub type Result<T, E = SweepError> = std::result::Result<T, E>;

@@ -4,10 +4,10 @@
 use anneal_artifact::{ArtifactError, inspect, pack, verify};
 
 use crate::cli::ArtifactCommand;
-use crate::error::CliError;
 use crate::output;
+use anneal_pipeline::Error;
 
-pub fn run(cmd: &ArtifactCommand) -> Result<(), CliError> {
+pub fn run(cmd: &ArtifactCommand) -> Result<(), Error> {
     match cmd {
         ArtifactCommand::Pack { artifact, out } => {
             let packed = pack::pack_artifact(artifact, out)?;

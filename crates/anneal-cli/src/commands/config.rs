@@ -1,10 +1,10 @@
 //! `anneal config`: validate a config, or print it resolved.
 
 use crate::cli::ConfigArgs;
-use crate::error::CliError;
 use crate::output;
+use anneal_pipeline::Error;
 
-pub fn run(args: &ConfigArgs) -> Result<(), CliError> {
+pub fn run(args: &ConfigArgs) -> Result<(), Error> {
     let mut loaded = anneal_config::load(&args.config)?;
     if args.resolved {
         // The epoch budget and the batch size follow the training split's
@@ -19,7 +19,7 @@ pub fn run(args: &ConfigArgs) -> Result<(), CliError> {
             return Ok(());
         }
         let data = anneal_data::prepare(&loaded, loaded.config.train.seed)?;
-        super::train::fit_to_data(&mut loaded, &data)?;
+        anneal_pipeline::setup::fit_to_data(&mut loaded, &data)?;
         output::print_resolved(&loaded.resolved_toml());
     } else if args.data_path {
         output::print_resolved(&format!("{}\n", loaded.data_path().display()));

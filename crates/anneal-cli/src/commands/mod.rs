@@ -1,36 +1,37 @@
-//! One module per subcommand.
+//! One module per subcommand: arguments in, a library call, output out.
 
 mod artifact;
-pub(crate) mod bench;
+mod bench;
 mod check_data;
 mod config;
 mod eval;
 mod gate;
 mod predict;
 mod registry;
-mod run_dir;
 mod serve;
-mod signals;
 mod sweep;
 mod train;
-pub(crate) mod verify;
+mod verify;
+
+use anneal_pipeline::Observer;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
-pub fn run(cli: Cli) -> Result<(), CliError> {
+/// Runs one parsed command line. `extra` hears `train`'s progress too.
+pub fn run(cli: Cli, extra: &mut dyn Observer) -> Result<(), CliError> {
     match cli.command {
-        Command::Train(a) => train::run(&a),
-        Command::Predict(a) => predict::run(&a),
-        Command::Eval(a) => eval::run(&a),
-        Command::Artifact(a) => artifact::run(&a),
-        Command::Registry(a) => registry::run(&a),
         Command::Serve(a) => serve::run(&a),
-        Command::Gate(a) => gate::run(&a),
-        Command::CheckData(a) => check_data::run(&a),
-        Command::Verify(a) => verify::run(&a),
-        Command::Bench(a) => bench::run(&a),
-        Command::Config(a) => config::run(&a),
-        Command::Sweep(c) => sweep::run(&c),
+        Command::Train(a) => Ok(train::run(&a, extra)?),
+        Command::Predict(a) => Ok(predict::run(&a)?),
+        Command::Eval(a) => Ok(eval::run(&a)?),
+        Command::Artifact(a) => Ok(artifact::run(&a)?),
+        Command::Registry(a) => Ok(registry::run(&a)?),
+        Command::Gate(a) => Ok(gate::run(&a)?),
+        Command::CheckData(a) => Ok(check_data::run(&a)?),
+        Command::Verify(a) => Ok(verify::run(&a)?),
+        Command::Bench(a) => Ok(bench::run(&a)?),
+        Command::Config(a) => Ok(config::run(&a)?),
+        Command::Sweep(c) => Ok(sweep::run(&c)?),
     }
 }

@@ -2,10 +2,10 @@
 //! batch of rows at a time.
 
 use crate::cli::PredictArgs;
-use crate::error::CliError;
 use crate::output;
+use anneal_pipeline::Error;
 
-pub fn run(args: &PredictArgs) -> Result<(), CliError> {
+pub fn run(args: &PredictArgs) -> Result<(), Error> {
     let device = anneal_model::device(anneal_config::Backend::Flex)?;
     let dir = anneal_artifact::resolve(&args.artifact)?;
     let artifact = anneal_artifact::Artifact::load(&dir, device)?;

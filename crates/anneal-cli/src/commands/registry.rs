@@ -4,10 +4,10 @@
 use anneal_registry::{Registry, parse_alias_ref};
 
 use crate::cli::{RegistryArgs, RegistryCommand};
-use crate::error::CliError;
 use crate::output;
+use anneal_pipeline::Error;
 
-pub fn run(args: &RegistryArgs) -> Result<(), CliError> {
+pub fn run(args: &RegistryArgs) -> Result<(), Error> {
     let root = args.registry.clone().unwrap_or_else(Registry::default_root);
     let registry = Registry::open(&root)?;
     match &args.command {
@@ -49,7 +49,7 @@ pub fn run(args: &RegistryArgs) -> Result<(), CliError> {
                     output::registry_alias_set(&change);
                 }
                 (None, false) => {
-                    return Err(CliError::Io(format!(
+                    return Err(Error::Io(format!(
                         "alias {name}@{alias}: give the version to point at, or --delete"
                     )));
                 }

@@ -12,13 +12,18 @@ const TOKEN_ENV: &str = "ANNEAL_SERVE_TOKEN";
 
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     let options = options(args)?;
-    let dir = anneal_artifact::resolve(&args.artifact)?;
-    let device = anneal_model::device(anneal_config::Backend::Flex)?;
-    let artifact = anneal_artifact::Artifact::load(&dir, device)?;
+    let artifact = load(args).map_err(anneal_pipeline::Error::from)?;
     anneal_serve::run(artifact, options, |l| {
         output::listening(l.addr, &l.name, &l.id);
     })?;
     Ok(())
+}
+
+/// The artifact, on the CPU.
+fn load(args: &ServeArgs) -> Result<anneal_artifact::Artifact, anneal_artifact::ArtifactError> {
+    let dir = anneal_artifact::resolve(&args.artifact)?;
+    let device = anneal_model::device(anneal_config::Backend::Flex)?;
+    anneal_artifact::Artifact::load(&dir, device)
 }
 
 fn options(args: &ServeArgs) -> Result<anneal_serve::Options, CliError> {

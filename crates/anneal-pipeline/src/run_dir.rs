@@ -9,7 +9,7 @@ use anneal_data::{Preprocessor, SplitData, TargetSpec, Targets};
 use anneal_eval::{Predictions, predictions_from_outputs};
 use anneal_report::dvc::csv_field;
 
-use crate::error::CliError;
+use crate::error::{Error, Result};
 
 /// A run folder being written.
 pub struct Staging {
@@ -40,10 +40,10 @@ pub struct Spill {
 }
 
 impl Spill {
-    pub fn create(out: &Path) -> Result<Spill, CliError> {
+    pub fn create(out: &Path) -> Result<Spill> {
         let dir = partial_dir(out).with_extension(format!("spill-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
-            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Spill { dir })
     }
 }
@@ -59,21 +59,21 @@ impl Staging {
     /// folder beside it. An interrupted run's staging folder (one holding
     /// checkpoints) is refused too unless `force`: it is resumed with
     /// `--resume`, not overwritten by accident.
-    pub fn begin(out: &Path, force: bool) -> Result<Staging, CliError> {
+    pub fn begin(out: &Path, force: bool) -> Result<Staging> {
         if out.exists() && !force {
-            return Err(CliError::RunExists(out.to_path_buf()));
+            return Err(Error::RunExists(out.to_path_buf()));
         }
         let dir = partial_dir(out);
         if dir.join("checkpoints").exists() && !force {
-            return Err(CliError::InterruptedRunExists(out.to_path_buf()));
+            return Err(Error::InterruptedRunExists(out.to_path_buf()));
         }
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|e| CliError::Write(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| Error::Write(format!("cannot create {}: {e}", parent.display())))?;
         }
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
-            .map_err(|e| CliError::Write(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Write(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -81,10 +81,10 @@ impl Staging {
     }
 
     /// The staging folder of an interrupted run of `out`, kept as it is.
-    pub fn reopen(out: &Path) -> Result<Staging, CliError> {
+    pub fn reopen(out: &Path) -> Result<Staging> {
         let dir = partial_dir(out);
         if !dir.is_dir() {
-            return Err(CliError::NothingToResume {
+            return Err(Error::NothingToResume {
                 run: out.to_path_buf(),
                 reason: if out.join("report.json").is_file() {
                     "the run is complete".into()
@@ -108,7 +108,7 @@ impl Staging {
     }
 
     /// Writes `text` to `name` inside the staging folder.
-    pub fn write(&self, name: &str, text: &str) -> Result<(), CliError> {
+    pub fn write(&self, name: &str, text: &str) -> Result<()> {
         Ok(anneal_core::fsio::atomic_write(
             &self.dir.join(name),
             text.as_bytes(),
@@ -116,14 +116,13 @@ impl Staging {
     }
 
     /// Moves the finished folder into place, replacing an old one.
-    pub fn commit(self) -> Result<PathBuf, CliError> {
+    pub fn commit(self) -> Result<PathBuf> {
         if self.out.exists() {
-            std::fs::remove_dir_all(&self.out).map_err(|e| {
-                CliError::Write(format!("cannot replace {}: {e}", self.out.display()))
-            })?;
+            std::fs::remove_dir_all(&self.out)
+                .map_err(|e| Error::Write(format!("cannot replace {}: {e}", self.out.display())))?;
         }
         std::fs::rename(&self.dir, &self.out).map_err(|e| {
-            CliError::Write(format!(
+            Error::Write(format!(
                 "cannot move the run into {}: {e}",
                 self.out.display()
             ))

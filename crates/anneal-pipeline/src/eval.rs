@@ -1,0 +1,156 @@
+//! `eval`: an artifact scored on any labelled file, through the
+//! artifact's own preprocessing, with the same evaluation code and the
+//! same documents as `train` (the split is named `eval`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anneal_artifact::Artifact;
+use anneal_core::json;
+use anneal_eval::{EvalSettings, evaluate};
+use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility};
+
+use crate::error::{Error, Result};
+use crate::run_dir::{self, Staging};
+
+/// What to evaluate, and where the documents go.
+#[derive(Debug, Clone)]
+pub struct EvalRequest {
+    /// An artifact folder or packed archive.
+    pub artifact: PathBuf,
+    /// A labelled data file.
+    pub data: PathBuf,
+    /// The folder to write the documents into.
+    pub out: PathBuf,
+    pub force: bool,
+    /// Override the training config's [eval] slices.
+    pub slices: Vec<String>,
+    /// Override the bootstrap resamples.
+    pub bootstrap: Option<u32>,
+    /// Override the artifact's seed (bootstrap).
+    pub seed: Option<u64>,
+    /// The command line recorded in run.json.
+    pub command: Vec<String>,
+}
+
+/// The written folder and its report.
+pub struct EvalSummary {
+    pub out: PathBuf,
+    pub report: Report,
+    pub seconds: f64,
+}
+
+/// Rows per forward pass.
+const BATCH: usize = 4096;
+
+/// Scores the artifact on the file and writes report.json, .md, .html,
+/// predictions.csv and run.json into `req.out`.
+pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
+    let args = req;
+    let started = Instant::now();
+    let started_at = anneal_core::time::utc_now();
+    if args.out.exists() && !args.force {
+        return Err(Error::RunExists(args.out.clone()));
+    }
+    let backend = anneal_config::Backend::Flex;
+    let device = anneal_model::device(backend)?;
+    let dir = anneal_artifact::resolve(&args.artifact)?;
+    let artifact = Artifact::load(&dir, device)?;
+
+    // The training config travels in the artifact: its CSV options and
+    // [eval] section apply unless overridden here.
+    let config = artifact.config()?;
+    let mut eval_cfg = config.eval.clone();
+    if !args.slices.is_empty() {
+        eval_cfg.slices = args.slices.clone();
+    }
+    if let Some(b) = args.bootstrap {
+        eval_cfg.bootstrap = b;
+    }
+    let settings = EvalSettings::new(&eval_cfg, args.seed.unwrap_or(artifact.manifest.seed));
+
+    let table =
+        anneal_data::read_table(&args.data, None, &config.data.csv, &artifact.text_columns())?;
+    let source = args.data.to_string_lossy();
+    let labelled =
+        anneal_data::labelled(&artifact.preprocessor, &table, &source, &eval_cfg.slices)?;
+    let data = &labelled.data;
+    let arch = &artifact.model.architecture;
+    let outputs = artifact
+        .network
+        .infer(&data.x, data.len(), arch, BATCH, &artifact.device)?;
+    let pre = &artifact.preprocessor;
+    let evaluation = evaluate("eval", &outputs, data, &pre.target, &settings);
+    let metrics = BTreeMap::from([("eval".to_string(), evaluation.metrics.clone())]);
+    // The prior from the training profile (artifacts without one have no
+    // baseline).
+    let baseline: BTreeMap<String, BTreeMap<String, f64>> = artifact
+        .profile
+        .as_ref()
+        .and_then(|p| anneal_eval::prior_row_from_profile(p, &pre.target))
+        .map(|row| {
+            let scored = anneal_eval::baseline_metrics(&row, data, &pre.target);
+            BTreeMap::from([("eval".to_string(), scored)])
+        })
+        .unwrap_or_default();
+
+    let report = Report {
+        schema_version: anneal_report::SCHEMA_VERSION,
+        task: pre.task.name().into(),
+        target: pre.target.column().into(),
+        labels: match &pre.target {
+            anneal_data::TargetSpec::Classes { labels, .. } => Some(labels.clone()),
+            anneal_data::TargetSpec::Regression { .. } => None,
+        },
+        lift: anneal_report::report::lift(&metrics, &baseline),
+        metrics,
+        baseline,
+        evaluation: BTreeMap::from([("eval".to_string(), evaluation)]),
+        evaluation_settings: settings,
+        data: labelled.stats.clone(),
+        model: ModelSummary {
+            kind: artifact.model.kind.clone(),
+            architecture: arch.clone(),
+            parameters: arch.parameter_count(),
+            input_names: pre.input_names(),
+        },
+        training: None,
+        reproducibility: Reproducibility {
+            config_sha256: artifact.manifest.config_sha256.clone(),
+            data_sha256: table.sha256.clone(),
+            seed: args.seed.unwrap_or(artifact.manifest.seed),
+            backend: backend.name().into(),
+            bit_reproducible: anneal_model::backend::is_deterministic(backend),
+            versions: anneal_artifact::export::versions(),
+            git_commit: run_dir::git_commit(
+                args.data.parent().unwrap_or(std::path::Path::new(".")),
+            ),
+            cpu: CpuInfo::detect(),
+        },
+        artifact_id: Some(artifact.manifest.id.clone()),
+    };
+
+    let staging = Staging::begin(&args.out, args.force)?;
+    anneal_report::write_documents(&staging.dir, &report)?;
+    staging.write(
+        "predictions.csv",
+        &run_dir::predictions_csv(pre, &[("eval", data, outputs)]),
+    )?;
+    let total_secs = started.elapsed().as_secs_f64();
+    let run = serde_json::json!({
+        "started_at": started_at,
+        "finished_at": anneal_core::time::utc_now(),
+        "seconds": {"total": total_secs},
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "command": req.command,
+        "data_path": run_dir::absolute(&args.data),
+    });
+    staging.write("run.json", &json::canonical(&run))?;
+    let out = staging.commit()?;
+    Ok(EvalSummary {
+        out,
+        report,
+        seconds: total_secs,
+    })
+}
