@@ -344,28 +344,9 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     p
 }
 
-/// Metrics a gate rule may name: every scalar a report holds.
-pub const GATE_METRICS: &[&str] = &[
-    "accuracy",
-    "balanced_accuracy",
-    "brier",
-    "ece",
-    "f1_macro",
-    "f1_weighted",
-    "log_loss",
-    "pr_auc",
-    "precision_macro",
-    "precision_weighted",
-    "recall_macro",
-    "recall_weighted",
-    "roc_auc",
-    "mae",
-    "mape",
-    "median_absolute_error",
-    "mse",
-    "r2",
-    "rmse",
-];
+/// Metrics a gate rule may name: every scalar a report holds (the names
+/// of [`anneal_core::Metric::ALL`]).
+pub const GATE_METRICS: &[&str] = &anneal_core::Metric::NAMES;
 
 /// The ensemble and numeric-embedding keys of `[model]`, and the
 /// per-column embedding overrides.
@@ -447,7 +428,7 @@ pub(crate) fn validate_gate(g: &GatePolicy) -> Vec<Problem> {
     for (i, rule) in g.rules.iter().enumerate() {
         let key = format!("gate.rules[{i}]");
         let t = rule.target();
-        if !GATE_METRICS.contains(&t.metric.as_str()) {
+        if anneal_core::Metric::parse(&t.metric).is_none() {
             bad(
                 &key,
                 format!(
