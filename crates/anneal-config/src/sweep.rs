@@ -235,7 +235,7 @@ fn distribution(t: &toml::Table, at: &str) -> Result<Values, (String, String)> {
 /// The checks of a `[sweep]` section as `(key, message)` problems.
 pub(crate) fn validate_sweep(s: &SweepConfig) -> Vec<(String, String)> {
     let mut p = Vec::new();
-    if !GATE_METRICS.contains(&s.objective.as_str()) {
+    if anneal_core::Metric::parse(&s.objective).is_none() {
         p.push((
             "sweep.objective".into(),
             format!(

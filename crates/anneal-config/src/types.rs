@@ -634,21 +634,12 @@ impl Default for EarlyStopping {
 }
 
 /// Whether a larger value of a validation metric is better. `None` for a
-/// name anneal does not know.
+/// name anneal does not know. Besides the metrics of
+/// [`anneal_core::Metric::ALL`], early stopping may watch `"loss"` (lower
+/// is better).
 pub fn metric_higher_is_better(name: &str) -> Option<bool> {
-    match name {
-        "accuracy" | "balanced_accuracy" | "f1_macro" | "f1_weighted" | "precision_macro"
-        | "recall_macro" | "precision_weighted" | "recall_weighted" | "roc_auc" | "pr_auc"
-        | "r2" => Some(true),
-        "loss"
-        | "log_loss"
-        | "brier"
-        | "ece"
-        | "rmse"
-        | "mae"
-        | "mse"
-        | "mape"
-        | "median_absolute_error" => Some(false),
-        _ => None,
+    if name == "loss" {
+        return Some(false);
     }
+    anneal_core::Metric::parse(name).map(anneal_core::Metric::higher_is_better)
 }

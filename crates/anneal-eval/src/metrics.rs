@@ -1563,4 +1563,35 @@ mod tests {
             ["mae", "mape", "median_absolute_error", "mse", "r2", "rmse"]
         );
     }
+
+    /// Every scalar the evaluation reports is in anneal-core's metric table
+    /// with the task it was computed for, and the table has nothing else.
+    #[test]
+    fn every_scalar_is_in_the_metric_table() {
+        use anneal_core::{Metric, MetricTask};
+        let mut reported = std::collections::BTreeSet::new();
+        let tasks = [
+            (
+                classification(&BINARY_Y, &BINARY_P, 2).scalars(),
+                MetricTask::Classification,
+            ),
+            (
+                classification(&MULTI_Y, &MULTI_P, 3).scalars(),
+                MetricTask::Classification,
+            ),
+            (
+                regression(&REG_Y, &REG_YHAT).scalars(),
+                MetricTask::Regression,
+            ),
+        ];
+        for (scalars, task) in tasks {
+            for name in scalars.into_keys() {
+                let m = Metric::parse(name).unwrap_or_else(|| panic!("{name} is not in the table"));
+                assert_eq!(m.task(), task, "{name}");
+                reported.insert(name);
+            }
+        }
+        let table: std::collections::BTreeSet<&str> = Metric::NAMES.into_iter().collect();
+        assert_eq!(reported, table);
+    }
 }

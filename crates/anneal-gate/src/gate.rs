@@ -96,7 +96,9 @@ pub fn run_gate(mut input: GateInput<'_>) -> Result<Verdict> {
         let metric = t.metric.as_str();
         let higher = t
             .higher_is_better
-            .or_else(|| anneal_config::metric_higher_is_better(metric))
+            .or_else(|| {
+                anneal_core::Metric::parse(metric).map(anneal_core::Metric::higher_is_better)
+            })
             .unwrap_or(true);
         let min_rows = t
             .min_rows

@@ -1,19 +1,20 @@
 //! anneal's training loop on burn's module and optimizer API.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
-use anneal_config::{Loss, Optimizer, TrainConfig};
+use anneal_config::{EarlyStopping, Loss, Optimizer, TrainConfig};
 use anneal_core::rng::Rng;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::error::{ModelError, Result};
-use crate::network::{Architecture, Network, softmax_rows};
+use crate::network::{Architecture, Network, NetworkTensor, softmax_rows};
 use crate::schedule::learning_rate;
 
 /// One split as the loop sees it: `n` rows of `inputs` floats, and either
@@ -190,6 +191,11 @@ pub fn train(
 }
 
 /// [`train`] with checkpoints, resume and interruption.
+///
+/// Each epoch: its learning rate, the batches still to do (one optimizer
+/// step each, with step checkpoints), the epoch's log (training loss,
+/// validation loss and metric), early stopping, and an epoch-end
+/// checkpoint.
 #[allow(clippy::too_many_arguments)]
 pub fn train_with(
     cfg: &TrainConfig,
@@ -204,11 +210,368 @@ pub fn train_with(
     mut checkpoints: Option<Checkpoints<'_>>,
 ) -> Result<TrainOutput> {
     let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
-    let mut model = match &resume {
-        Some(state) => Network::from_tensors(arch, &state.weights, device)?.train(),
-        None => Network::init(arch, cfg.seed, device).train(),
+    let t = Trainer {
+        cfg,
+        dropout,
+        arch,
+        objective,
+        train,
+        device,
+        batch: (cfg.batch_size as usize).max(1),
+        defer_loss: !crate::backend::is_deterministic(cfg.backend),
     };
-    let mut optim = match cfg.optimizer {
+    let (mut learner, mut p) = t.start(resume)?;
+    let mut saver = checkpoints.map(Saver::new);
+    let mut stopped_early = false;
+    while p.epoch < cfg.epochs {
+        let lr = learning_rate(cfg.learning_rate, &cfg.schedule, p.epoch, cfg.epochs);
+        p.begin_epoch();
+        learner = t.run_batches(learner, &mut p, lr, saver.as_mut())?;
+        let log = t.close_epoch(&mut learner, &mut p, lr, valid.as_ref(), monitor.as_ref())?;
+        on_epoch(&log);
+        let watched = watched(&log, monitor.as_ref());
+        p.history.push(log);
+        if let Some(es) = cfg.early_stopping()
+            && p.early_stopping(es, watched, || learner.network.valid().to_tensors(arch))?
+        {
+            stopped_early = p.epoch + 1 < cfg.epochs;
+            break;
+        }
+        p.next_epoch();
+        // A checkpoint at every epoch end (the last one needs none: the
+        // run is about to finish).
+        if let Some(s) = saver.as_mut()
+            && p.epoch < cfg.epochs
+            && s.epoch_end_due()
+        {
+            s.save(&t.snapshot(&learner, &p)?)?;
+            if s.stop_requested() {
+                return Err(ModelError::Interrupted);
+            }
+        }
+    }
+    t.finish(learner, p, monitor, stopped_early)
+}
+
+/// Early stopping's best value so far, its (1-based) epoch and weights.
+type Best = (f64, u32, Vec<NetworkTensor>);
+
+/// What a run reads and never changes.
+struct Trainer<'a> {
+    cfg: &'a TrainConfig,
+    dropout: f64,
+    arch: &'a Architecture,
+    objective: &'a Objective,
+    train: TrainData<'a>,
+    device: &'a Device,
+    /// Rows per batch (at least 1).
+    batch: usize,
+    /// On a GPU, reading each step's loss back would make the host wait
+    /// for the device at every step: the losses are summed on the device
+    /// and read at the epoch end (or a checkpoint) instead, where
+    /// divergence is then reported. The CPU backends read every step, as
+    /// they always have (their sums, and so their reports, stay bit for bit
+    /// the same).
+    defer_loss: bool,
+}
+
+/// The network being trained and what updates it.
+struct Learner {
+    network: Network,
+    optim: ModuleOptimizer,
+    /// With `defer_loss`: the row-weighted loss sum of the epoch's steps
+    /// since the last read, still on the device.
+    pending_loss: Option<Tensor<1>>,
+}
+
+/// Where the loop stands at a step boundary: a [`TrainState`] without the
+/// weights and the optimizer (the [`Learner`] holds those), with its random
+/// streams live.
+#[derive(Debug, Clone, PartialEq)]
+struct Progress {
+    /// The epoch in progress (0-based).
+    epoch: u32,
+    /// Batches of that epoch already done (0: not started, its shuffle is
+    /// still to come).
+    batch: u64,
+    order: Vec<usize>,
+    order_rng: Rng,
+    dropout_rng: Rng,
+    /// The epoch's loss sum so far (read back from the device).
+    loss_sum: f64,
+    steps: u64,
+    samples: u64,
+    history: Vec<EpochLog>,
+    best: Option<Best>,
+    since_best: u32,
+}
+
+/// Checkpointing as the loop uses it: the caller's settings and when the
+/// last checkpoint was written.
+struct Saver<'c> {
+    c: Checkpoints<'c>,
+    last_save: Instant,
+}
+
+/// What happens after a step: a checkpoint, a stop, both or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AfterStep {
+    save: bool,
+    stop: bool,
+}
+
+impl Trainer<'_> {
+    /// The network, the optimizer and the progress to start from: fresh,
+    /// or the state `resume` holds (checked against the training split).
+    fn start(&self, resume: Option<TrainState>) -> Result<(Learner, Progress)> {
+        let (cfg, arch, device) = (self.cfg, self.arch, self.device);
+        let network = match &resume {
+            Some(state) => Network::from_tensors(arch, &state.weights, device)?.train(),
+            None => Network::init(arch, cfg.seed, device).train(),
+        };
+        let mut optim = optimizer(cfg);
+        let progress = match resume {
+            None => Progress::new(cfg.seed, self.train.n),
+            Some(mut state) => {
+                check_resume(&state, self.train.n)?;
+                let bytes = std::mem::take(&mut state.optimizer);
+                optim = optim
+                    .from_bytes(Bytes::from_bytes_vec(bytes))
+                    .map_err(|e| ModelError::Weights(format!("optimizer state: {e:?}")))?;
+                Progress::from_state(state)
+            }
+        };
+        let learner = Learner {
+            network,
+            optim,
+            pending_loss: None,
+        };
+        Ok((learner, progress))
+    }
+
+    /// The batches of the epoch in progress still to do, one optimizer
+    /// step each; after each, a checkpoint when one is due and a stop when
+    /// one is requested.
+    fn run_batches(
+        &self,
+        mut learner: Learner,
+        p: &mut Progress,
+        lr: f64,
+        mut saver: Option<&mut Saver>,
+    ) -> Result<Learner> {
+        let skip = p.batch as usize;
+        for (batch_index, chunk) in p.order.chunks(self.batch).enumerate().skip(skip) {
+            learner = self.step(
+                learner,
+                chunk,
+                &mut p.dropout_rng,
+                &mut p.loss_sum,
+                p.epoch,
+                lr,
+            )?;
+            p.steps += 1;
+            p.samples += chunk.len() as u64;
+            p.batch = batch_index as u64 + 1;
+            let Some(s) = saver.as_deref_mut() else {
+                continue;
+            };
+            let last_of_epoch = (batch_index + 1) * self.batch >= self.train.n;
+            let after = s.after_step(p.steps, last_of_epoch);
+            if after.save {
+                learner.settle(&mut p.loss_sum, p.epoch)?;
+                s.save(&self.snapshot(&learner, p)?)?;
+            }
+            if after.stop {
+                return Err(ModelError::Interrupted);
+            }
+        }
+        Ok(learner)
+    }
+
+    /// One optimizer step on the rows `chunk` of epoch `epoch`: their
+    /// loss is added to `loss_sum` (or, deferred, to the learner's pending
+    /// sum).
+    fn step(
+        &self,
+        mut learner: Learner,
+        chunk: &[usize],
+        dropout_rng: &mut Rng,
+        loss_sum: &mut f64,
+        epoch: u32,
+        lr: f64,
+    ) -> Result<Learner> {
+        let x = self.inputs(chunk);
+        let masks = self.dropout_masks(dropout_rng, chunk.len());
+        let out = learner.network.forward(x, self.arch, &masks);
+        let loss = self.loss(out, chunk);
+        learner.record_loss(&loss, chunk.len(), loss_sum, epoch, self.defer_loss)?;
+        Ok(learner.descend(loss, lr, self.cfg.grad_clip))
+    }
+
+    /// The input rows `chunk` as a tensor. Each batch buffer is built once
+    /// and moved into its tensor.
+    fn inputs(&self, chunk: &[usize]) -> Tensor<2> {
+        let (b, d) = (chunk.len(), self.arch.inputs);
+        let mut xb = Vec::with_capacity(b * d);
+        for &i in chunk {
+            xb.extend_from_slice(&self.train.x[i * d..(i + 1) * d]);
+        }
+        Tensor::<2>::from_data(TensorData::new(xb, [b, d]), self.device).autodiff()
+    }
+
+    /// The dropout masks of a batch of `b` rows, one per hidden layer (none
+    /// without dropout). An ensemble's members each get their own rows of
+    /// the mask.
+    fn dropout_masks(&self, rng: &mut Rng, b: usize) -> Vec<Tensor<2>> {
+        let members = self.arch.members();
+        if self.dropout > 0.0 {
+            let keep = 1.0 - self.dropout;
+            self.arch
+                .hidden
+                .iter()
+                .map(|&h| {
+                    let m: Vec<f32> = (0..members * b * h)
+                        .map(|_| {
+                            if rng.next_f64() < keep {
+                                (1.0 / keep) as f32
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    Tensor::<2>::from_data(TensorData::new(m, [members * b, h]), self.device)
+                        .autodiff()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The objective on the batch `chunk` from the network's outputs `out`.
+    /// Every member is scored on the same rows; the loss is the mean of the
+    /// members' losses.
+    fn loss(&self, out: Tensor<2>, chunk: &[usize]) -> Tensor<1> {
+        let (b, members, device) = (chunk.len(), self.arch.members(), self.device);
+        match self.objective {
+            Objective::CrossEntropy { classes, weights } => {
+                let k = *classes;
+                let mut tb = vec![0.0f32; b * k];
+                let mut wsum = 0.0f32;
+                let ys = self.train.classes.unwrap_or(&[]);
+                for (r, &i) in chunk.iter().enumerate() {
+                    let c = ys[i] as usize;
+                    let w = weights.get(c).copied().unwrap_or(1.0);
+                    tb[r * k + c] = w;
+                    wsum += w;
+                }
+                let tb = tb.repeat(members);
+                let target = Tensor::<2>::from_data(TensorData::new(tb, [members * b, k]), device)
+                    .autodiff();
+                (log_softmax(out, 1) * target).sum().neg() / (wsum * members as f32)
+            }
+            Objective::Mse | Objective::Huber { .. } => {
+                let ys = self.train.values.unwrap_or(&[]);
+                let tb: Vec<f32> = chunk.iter().map(|&i| ys[i]).collect();
+                let tb = tb.repeat(members);
+                let target = Tensor::<2>::from_data(TensorData::new(tb, [members * b, 1]), device)
+                    .autodiff();
+                let diff = out - target;
+                match self.objective {
+                    Objective::Huber { delta } => {
+                        let a = diff.abs();
+                        let quad = a.clone().clamp_max(*delta);
+                        let lin = a - quad.clone();
+                        (quad.clone() * quad * 0.5 + lin * *delta).mean()
+                    }
+                    _ => (diff.clone() * diff).mean(),
+                }
+            }
+        }
+    }
+
+    /// The log of the epoch in progress at learning rate `lr`: its mean
+    /// training loss (with the pending device-side sum read now) and the
+    /// validation loss and monitored metric on `valid`.
+    fn close_epoch(
+        &self,
+        learner: &mut Learner,
+        p: &mut Progress,
+        lr: f64,
+        valid: Option<&TrainData>,
+        monitor: Option<&Monitor>,
+    ) -> Result<EpochLog> {
+        learner.settle(&mut p.loss_sum, p.epoch)?;
+        let train_loss = p.loss_sum / self.train.n.max(1) as f64;
+        let (valid_loss, valid_metric) = match valid {
+            Some(v) if v.n > 0 => {
+                let plain = learner.network.valid();
+                let outputs = plain.infer(
+                    v.x,
+                    v.n,
+                    self.arch,
+                    self.cfg.eval_batch_size as usize,
+                    self.device,
+                )?;
+                let vl = self.objective.host_loss(&outputs, v);
+                let vm = monitor.map(|m| (m.compute)(&outputs));
+                (Some(vl), vm)
+            }
+            _ => (None, None),
+        };
+        Ok(EpochLog {
+            epoch: p.epoch + 1,
+            learning_rate: lr,
+            train_loss,
+            valid_loss,
+            valid_metric,
+        })
+    }
+
+    /// The state at a step boundary, for a checkpoint.
+    fn snapshot(&self, learner: &Learner, p: &Progress) -> Result<TrainState> {
+        let optimizer = learner
+            .optim
+            .into_bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))?;
+        let weights = learner.network.valid().to_tensors(self.arch)?;
+        Ok(p.state(weights, optimizer))
+    }
+
+    /// The trained network (the best epoch's, when early stopping restores
+    /// it) and what the run did.
+    fn finish(
+        &self,
+        learner: Learner,
+        p: Progress,
+        monitor: Option<Monitor>,
+        stopped_early: bool,
+    ) -> Result<TrainOutput> {
+        let restore = self.cfg.early_stopping().is_some_and(|e| e.restore_best);
+        let best_epoch = p.best.as_ref().map(|b| b.1);
+        let network = match p.best {
+            Some((_, _, tensors)) if restore => {
+                let plain = Network::from_tensors(self.arch, &tensors, self.device)?;
+                plain.valid()
+            }
+            _ => learner.network.valid(),
+        };
+        Ok(TrainOutput {
+            network,
+            history: p.history,
+            monitor: monitor.map(|m| m.name),
+            best_epoch,
+            stopped_early,
+            steps: p.steps,
+            samples: p.samples,
+        })
+    }
+}
+
+/// The optimizer `cfg` names, with its weight decay and momentum.
+fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    match cfg.optimizer {
         Optimizer::Adam => AdamConfig::new()
             .with_epsilon(1e-8)
             .with_weight_decay(
@@ -229,92 +592,66 @@ pub fn train_with(
                     .with_dampening(0.0)
             }))
             .init(),
-    };
-    let mut order_rng = Rng::stream(cfg.seed, "shuffle");
-    let mut dropout_rng = Rng::stream(cfg.seed, "dropout");
-    let d = arch.inputs;
-    let batch = (cfg.batch_size as usize).max(1);
-    let mut order: Vec<usize> = (0..train.n).collect();
-    let mut history = Vec::new();
-    let mut best: Option<(f64, u32, Vec<crate::network::NetworkTensor>)> = None;
-    let mut since_best = 0u32;
-    let mut stopped_early = false;
-    let mut steps = 0u64;
-    let mut samples = 0u64;
-    let es = cfg.early_stopping();
-    let mut first_epoch = 0u32;
-    let mut skip_batches = 0u64;
-    let mut resumed_loss_sum = 0.0f64;
-    if let Some(state) = resume {
-        if state.order.len() != train.n || state.order.iter().any(|&i| i as usize >= train.n) {
-            return Err(ModelError::Weights(format!(
-                "the checkpoint orders {} rows but the training split has {}",
-                state.order.len(),
-                train.n
-            )));
-        }
-        optim = optim
-            .from_bytes(Bytes::from_bytes_vec(state.optimizer))
-            .map_err(|e| ModelError::Weights(format!("optimizer state: {e:?}")))?;
-        order = state.order.iter().map(|&i| i as usize).collect();
-        order_rng = Rng::from_state(state.order_rng);
-        dropout_rng = Rng::from_state(state.dropout_rng);
-        history = state.history;
-        best = state.best;
-        since_best = state.since_best;
-        steps = state.steps;
-        samples = state.samples;
-        first_epoch = state.epoch;
-        skip_batches = state.batch;
-        resumed_loss_sum = state.loss_sum;
     }
-    // The state at a step boundary, for a checkpoint.
-    let snapshot = |model: &Network,
-                    optim_bytes: Vec<u8>,
-                    epoch: u32,
-                    batch_done: u64,
-                    order: &[usize],
-                    order_rng: &Rng,
-                    dropout_rng: &Rng,
-                    loss_sum: f64,
-                    steps: u64,
-                    samples: u64,
-                    history: &[EpochLog],
-                    best: &Option<(f64, u32, Vec<crate::network::NetworkTensor>)>,
-                    since_best: u32|
-     -> Result<TrainState> {
-        Ok(TrainState {
-            epoch,
-            batch: batch_done,
-            order: order.iter().map(|&i| i as u32).collect(),
-            order_rng: order_rng.state(),
-            dropout_rng: dropout_rng.state(),
-            loss_sum,
-            steps,
-            samples,
-            history: history.to_vec(),
-            best: best.clone(),
-            since_best,
-            weights: model.valid().to_tensors(arch)?,
-            optimizer: optim_bytes,
-        })
-    };
-    let optim_bytes = |o: &_| -> Result<Vec<u8>> {
-        let o: &burn::optim::ModuleOptimizer = o;
-        o.into_bytes()
-            .map(|b| b.to_vec())
-            .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))
-    };
+}
 
-    // On a GPU, reading each step's loss back would make the host wait for
-    // the device at every step: the losses are summed on the device and
-    // read at the epoch end (or a checkpoint) instead, where divergence is
-    // then reported. The CPU backends read every step, as they always have
-    // (their sums, and so their reports, stay bit for bit the same).
-    let defer_loss = !crate::backend::is_deterministic(cfg.backend);
-    let mut pending_loss: Option<Tensor<1>> = None;
-    let settle = |pending: &mut Option<Tensor<1>>, sum: &mut f64, epoch: u32| -> Result<()> {
-        if let Some(p) = pending.take() {
+/// A checkpoint fits a training split of `n` rows when it orders exactly
+/// those rows.
+fn check_resume(state: &TrainState, n: usize) -> Result<()> {
+    if state.order.len() != n || state.order.iter().any(|&i| i as usize >= n) {
+        return Err(ModelError::Weights(format!(
+            "the checkpoint orders {} rows but the training split has {}",
+            state.order.len(),
+            n
+        )));
+    }
+    Ok(())
+}
+
+/// The value early stopping watches in an epoch's log, and whether higher
+/// is better: the monitored metric, else the validation loss.
+fn watched(log: &EpochLog, monitor: Option<&Monitor>) -> Option<(f64, bool)> {
+    match (monitor, log.valid_metric, log.valid_loss) {
+        (Some(m), Some(v), _) => Some((v, m.higher_is_better)),
+        (_, _, Some(l)) => Some((l, false)),
+        _ => None,
+    }
+}
+
+impl Learner {
+    /// Adds the loss of a batch of `b` rows of epoch `epoch` to the
+    /// epoch's sum: `loss_sum` at once, or the pending device-side sum
+    /// when `defer` is set. A loss read that is not finite is divergence.
+    fn record_loss(
+        &mut self,
+        loss: &Tensor<1>,
+        b: usize,
+        loss_sum: &mut f64,
+        epoch: u32,
+        defer: bool,
+    ) -> Result<()> {
+        if defer {
+            let weighted = loss.clone().detach() * b as f32;
+            self.pending_loss = Some(match self.pending_loss.take() {
+                Some(p) => p + weighted,
+                None => weighted,
+            });
+        } else {
+            let loss_value = loss.clone().into_scalar::<f32>() as f64;
+            if !loss_value.is_finite() {
+                return Err(ModelError::Diverged {
+                    epoch: epoch + 1,
+                    loss: loss_value,
+                });
+            }
+            *loss_sum += loss_value * b as f64;
+        }
+        Ok(())
+    }
+
+    /// Reads the pending device-side loss sum into `sum`.
+    fn settle(&mut self, sum: &mut f64, epoch: u32) -> Result<()> {
+        if let Some(p) = self.pending_loss.take() {
             let v = p.into_scalar::<f32>() as f64;
             if !v.is_finite() {
                 return Err(ModelError::Diverged {
@@ -325,247 +662,167 @@ pub fn train_with(
             *sum += v;
         }
         Ok(())
-    };
-    let mut last_save = std::time::Instant::now();
-    for epoch in first_epoch..cfg.epochs {
-        let lr = learning_rate(cfg.learning_rate, &cfg.schedule, epoch, cfg.epochs);
-        let resuming_mid_epoch = epoch == first_epoch && skip_batches > 0;
-        if !resuming_mid_epoch {
-            order_rng.shuffle(&mut order);
-        }
-        let mut loss_sum = if resuming_mid_epoch {
-            resumed_loss_sum
-        } else {
-            0.0f64
-        };
-        let skip = if resuming_mid_epoch { skip_batches } else { 0 };
-        for (batch_index, chunk) in order.chunks(batch).enumerate().skip(skip as usize) {
-            let b = chunk.len();
-            // Each batch buffer is built once and moved into its tensor.
-            let mut xb = Vec::with_capacity(b * d);
-            for &i in chunk {
-                xb.extend_from_slice(&train.x[i * d..(i + 1) * d]);
-            }
-            let x = Tensor::<2>::from_data(TensorData::new(xb, [b, d]), device).autodiff();
-            // An ensemble's members each get their own rows of the mask.
-            let members = arch.members();
-            let masks: Vec<Tensor<2>> = if dropout > 0.0 {
-                let keep = 1.0 - dropout;
-                arch.hidden
-                    .iter()
-                    .map(|&h| {
-                        let m: Vec<f32> = (0..members * b * h)
-                            .map(|_| {
-                                if dropout_rng.next_f64() < keep {
-                                    (1.0 / keep) as f32
-                                } else {
-                                    0.0
-                                }
-                            })
-                            .collect();
-                        Tensor::<2>::from_data(TensorData::new(m, [members * b, h]), device)
-                            .autodiff()
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let out = model.forward(x, arch, &masks);
-            let loss = match objective {
-                Objective::CrossEntropy { classes, weights } => {
-                    let k = *classes;
-                    let mut tb = vec![0.0f32; b * k];
-                    let mut wsum = 0.0f32;
-                    let ys = train.classes.unwrap_or(&[]);
-                    for (r, &i) in chunk.iter().enumerate() {
-                        let c = ys[i] as usize;
-                        let w = weights.get(c).copied().unwrap_or(1.0);
-                        tb[r * k + c] = w;
-                        wsum += w;
-                    }
-                    // Every member is scored on the same rows; the loss is
-                    // the mean of the members' losses.
-                    let tb = tb.repeat(members);
-                    let target =
-                        Tensor::<2>::from_data(TensorData::new(tb, [members * b, k]), device)
-                            .autodiff();
-                    (log_softmax(out, 1) * target).sum().neg() / (wsum * members as f32)
-                }
-                Objective::Mse | Objective::Huber { .. } => {
-                    let ys = train.values.unwrap_or(&[]);
-                    let tb: Vec<f32> = chunk.iter().map(|&i| ys[i]).collect();
-                    let tb = tb.repeat(members);
-                    let target =
-                        Tensor::<2>::from_data(TensorData::new(tb, [members * b, 1]), device)
-                            .autodiff();
-                    let diff = out - target;
-                    match objective {
-                        Objective::Huber { delta } => {
-                            let a = diff.abs();
-                            let quad = a.clone().clamp_max(*delta);
-                            let lin = a - quad.clone();
-                            (quad.clone() * quad * 0.5 + lin * *delta).mean()
-                        }
-                        _ => (diff.clone() * diff).mean(),
-                    }
-                }
-            };
-            if defer_loss {
-                let weighted = loss.clone().detach() * b as f32;
-                pending_loss = Some(match pending_loss.take() {
-                    Some(p) => p + weighted,
-                    None => weighted,
-                });
-            } else {
-                let loss_value = loss.clone().into_scalar::<f32>() as f64;
-                if !loss_value.is_finite() {
-                    return Err(ModelError::Diverged {
-                        epoch: epoch + 1,
-                        loss: loss_value,
-                    });
-                }
-                loss_sum += loss_value * b as f64;
-            }
-            let grads = loss.backward();
-            let mut grads = GradientsParams::from_grads(grads, &model);
-            if cfg.grad_clip > 0.0 {
-                clip_global_norm(&model, &mut grads, cfg.grad_clip);
-            }
-            model = optim.step(lr, model, grads);
-            steps += 1;
-            samples += b as u64;
-            if let Some(c) = checkpoints.as_mut() {
-                (c.on_step)(steps);
-                let stop = c.stop.is_some_and(|s| s.load(Ordering::SeqCst));
-                let due = c.every_steps > 0 && steps.is_multiple_of(c.every_steps);
-                let last_of_epoch = (batch_index + 1) * batch >= train.n;
-                // A due checkpoint on an epoch's last batch is left to the
-                // epoch-end one that follows (after validation).
-                if stop || (due && !last_of_epoch) {
-                    settle(&mut pending_loss, &mut loss_sum, epoch)?;
-                    let state = snapshot(
-                        &model,
-                        optim_bytes(&optim)?,
-                        epoch,
-                        batch_index as u64 + 1,
-                        &order,
-                        &order_rng,
-                        &dropout_rng,
-                        loss_sum,
-                        steps,
-                        samples,
-                        &history,
-                        &best,
-                        since_best,
-                    )?;
-                    (c.save)(&state)?;
-                    last_save = std::time::Instant::now();
-                }
-                if stop {
-                    return Err(ModelError::Interrupted);
-                }
-            }
-        }
-        settle(&mut pending_loss, &mut loss_sum, epoch)?;
-        let train_loss = loss_sum / train.n.max(1) as f64;
+    }
 
-        let (valid_loss, valid_metric) = match &valid {
-            Some(v) if v.n > 0 => {
-                let plain = model.valid();
-                let outputs = plain.infer(v.x, v.n, arch, cfg.eval_batch_size as usize, device)?;
-                let vl = objective.host_loss(&outputs, v);
-                let vm = monitor.as_ref().map(|m| (m.compute)(&outputs));
-                (Some(vl), vm)
-            }
-            _ => (None, None),
-        };
-        let log = EpochLog {
-            epoch: epoch + 1,
-            learning_rate: lr,
-            train_loss,
-            valid_loss,
-            valid_metric,
-        };
-        on_epoch(&log);
-        history.push(log);
-
-        if let Some(es) = es {
-            let watched = match (&monitor, valid_metric, valid_loss) {
-                (Some(m), Some(v), _) => Some((v, m.higher_is_better)),
-                (_, _, Some(l)) => Some((l, false)),
-                _ => None,
-            };
-            if let Some((value, higher)) = watched {
-                let improved = match &best {
-                    None => true,
-                    Some((b, _, _)) => {
-                        if higher {
-                            value > b + es.min_delta
-                        } else {
-                            value < b - es.min_delta
-                        }
-                    }
-                };
-                if improved {
-                    best = Some((value, epoch + 1, model.valid().to_tensors(arch)?));
-                    since_best = 0;
-                } else {
-                    since_best += 1;
-                    if since_best >= es.patience {
-                        stopped_early = epoch + 1 < cfg.epochs;
-                        break;
-                    }
-                }
-            }
+    /// One optimizer step down the gradient of `loss` at learning rate
+    /// `lr`, the gradients clipped to a global norm of `grad_clip` first
+    /// (0: no clipping).
+    fn descend(mut self, loss: Tensor<1>, lr: f64, grad_clip: f64) -> Self {
+        let grads = loss.backward();
+        let mut grads = GradientsParams::from_grads(grads, &self.network);
+        if grad_clip > 0.0 {
+            clip_global_norm(&self.network, &mut grads, grad_clip);
         }
-        // A checkpoint at every epoch end (the last one needs none: the
-        // run is about to finish).
-        if let Some(c) = checkpoints.as_mut()
-            && epoch + 1 < cfg.epochs
-            && (last_save.elapsed() >= c.min_interval
-                || c.stop.is_some_and(|s| s.load(Ordering::SeqCst)))
-        {
-            let state = snapshot(
-                &model,
-                optim_bytes(&optim)?,
-                epoch + 1,
-                0,
-                &order,
-                &order_rng,
-                &dropout_rng,
-                0.0,
-                steps,
-                samples,
-                &history,
-                &best,
-                since_best,
-            )?;
-            (c.save)(&state)?;
-            last_save = std::time::Instant::now();
-            if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
-                return Err(ModelError::Interrupted);
-            }
+        self.network = self.optim.step(lr, self.network, grads);
+        self
+    }
+}
+
+impl Progress {
+    /// A fresh run's start: the rows in file order (each epoch shuffles
+    /// the previous order) and the seed's streams.
+    fn new(seed: u64, n: usize) -> Self {
+        Progress {
+            epoch: 0,
+            batch: 0,
+            order: (0..n).collect(),
+            order_rng: Rng::stream(seed, "shuffle"),
+            dropout_rng: Rng::stream(seed, "dropout"),
+            loss_sum: 0.0,
+            steps: 0,
+            samples: 0,
+            history: Vec::new(),
+            best: None,
+            since_best: 0,
         }
     }
 
-    let restore = es.is_some_and(|e| e.restore_best);
-    let best_epoch = best.as_ref().map(|b| b.1);
-    let network = match best {
-        Some((_, _, tensors)) if restore => {
-            let plain = Network::from_tensors(arch, &tensors, device)?;
-            plain.valid()
+    /// Where a checkpoint left off (its weights and optimizer state are
+    /// the learner's; see [`Trainer::start`]).
+    fn from_state(state: TrainState) -> Self {
+        Progress {
+            epoch: state.epoch,
+            batch: state.batch,
+            order: state.order.iter().map(|&i| i as usize).collect(),
+            order_rng: Rng::from_state(state.order_rng),
+            dropout_rng: Rng::from_state(state.dropout_rng),
+            loss_sum: state.loss_sum,
+            steps: state.steps,
+            samples: state.samples,
+            history: state.history,
+            best: state.best,
+            since_best: state.since_best,
         }
-        _ => model.valid(),
-    };
-    Ok(TrainOutput {
-        network,
-        history,
-        monitor: monitor.map(|m| m.name),
-        best_epoch,
-        stopped_early,
-        steps,
-        samples,
-    })
+    }
+
+    /// The checkpoint state with the learner's `weights` and `optimizer`.
+    fn state(&self, weights: Vec<NetworkTensor>, optimizer: Vec<u8>) -> TrainState {
+        TrainState {
+            epoch: self.epoch,
+            batch: self.batch,
+            order: self.order.iter().map(|&i| i as u32).collect(),
+            order_rng: self.order_rng.state(),
+            dropout_rng: self.dropout_rng.state(),
+            loss_sum: self.loss_sum,
+            steps: self.steps,
+            samples: self.samples,
+            history: self.history.clone(),
+            best: self.best.clone(),
+            since_best: self.since_best,
+            weights,
+            optimizer,
+        }
+    }
+
+    /// Starts the epoch in progress: unless a resumed run continues it
+    /// mid-way, the rows are shuffled and the loss sum starts at zero.
+    fn begin_epoch(&mut self) {
+        if self.batch == 0 {
+            self.order_rng.shuffle(&mut self.order);
+            self.loss_sum = 0.0;
+        }
+    }
+
+    /// Moves on to the next epoch, not yet started.
+    fn next_epoch(&mut self) {
+        self.epoch += 1;
+        self.batch = 0;
+        self.loss_sum = 0.0;
+    }
+
+    /// Early stopping's bookkeeping for the epoch in progress, which
+    /// scored `watched` (value, higher is better): a value better than the
+    /// best by more than `min_delta` becomes the best, with the weights
+    /// `weights` gives; otherwise the epochs since the best grow, and
+    /// reaching the patience stops the run (`true`). Nothing watched,
+    /// nothing changes.
+    fn early_stopping(
+        &mut self,
+        es: &EarlyStopping,
+        watched: Option<(f64, bool)>,
+        weights: impl FnOnce() -> Result<Vec<NetworkTensor>>,
+    ) -> Result<bool> {
+        let Some((value, higher)) = watched else {
+            return Ok(false);
+        };
+        let improved = match &self.best {
+            None => true,
+            Some((b, _, _)) => {
+                if higher {
+                    value > b + es.min_delta
+                } else {
+                    value < b - es.min_delta
+                }
+            }
+        };
+        if improved {
+            self.best = Some((value, self.epoch + 1, weights()?));
+            self.since_best = 0;
+            return Ok(false);
+        }
+        self.since_best += 1;
+        Ok(self.since_best >= es.patience)
+    }
+}
+
+impl<'c> Saver<'c> {
+    /// The last checkpoint counts from now.
+    fn new(c: Checkpoints<'c>) -> Self {
+        Saver {
+            c,
+            last_save: Instant::now(),
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.c.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// Reports step `steps` and says what follows it: a checkpoint every
+    /// `every_steps` steps (one due on an epoch's last batch is left to the
+    /// epoch-end one that follows, after validation), and a checkpoint and
+    /// a stop when one is requested.
+    fn after_step(&mut self, steps: u64, last_of_epoch: bool) -> AfterStep {
+        (self.c.on_step)(steps);
+        let stop = self.stop_requested();
+        let due = self.c.every_steps > 0 && steps.is_multiple_of(self.c.every_steps);
+        AfterStep {
+            save: stop || (due && !last_of_epoch),
+            stop,
+        }
+    }
+
+    /// Whether an epoch end gets a checkpoint: `min_interval` after the
+    /// last one, or at once when a stop is requested.
+    fn epoch_end_due(&self) -> bool {
+        self.last_save.elapsed() >= self.c.min_interval || self.stop_requested()
+    }
+
+    fn save(&mut self, state: &TrainState) -> Result<()> {
+        (self.c.save)(state)?;
+        self.last_save = Instant::now();
+        Ok(())
+    }
 }
 
 /// Scales all gradients so that their joint L2 norm is at most `max_norm`.
@@ -607,5 +864,303 @@ fn squared_norm<const D: usize>(g: Option<Tensor<D>>) -> Option<Tensor<1>> {
 fn rescale<const D: usize>(grads: &mut GradientsParams, id: burn::module::ParamId, factor: f32) {
     if let Some(g) = grads.remove::<D>(id) {
         grads.register(id, g * factor);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anneal_config::{Activation, Backend, Schedule, ScheduleKind};
+
+    fn weighed(p: &mut Progress, es: &EarlyStopping, value: f64, higher: bool) -> bool {
+        let stop = p
+            .early_stopping(es, Some((value, higher)), || Ok(Vec::new()))
+            .unwrap();
+        if !stop {
+            p.next_epoch();
+        }
+        stop
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_and_counts_the_rest() {
+        let es = EarlyStopping {
+            patience: 2,
+            min_delta: 0.1,
+            ..EarlyStopping::default()
+        };
+        let mut p = Progress::new(1, 0);
+        // Lower is better: an improvement must beat the best by 0.1.
+        assert!(!weighed(&mut p, &es, 1.0, false));
+        assert_eq!(
+            (p.best.as_ref().map(|b| (b.0, b.1)), p.since_best),
+            (Some((1.0, 1)), 0)
+        );
+        assert!(!weighed(&mut p, &es, 0.95, false));
+        assert_eq!(p.since_best, 1);
+        assert!(!weighed(&mut p, &es, 0.85, false));
+        assert_eq!(
+            (p.best.as_ref().map(|b| (b.0, b.1)), p.since_best),
+            (Some((0.85, 3)), 0)
+        );
+        assert!(!weighed(&mut p, &es, 0.9, false));
+        assert!(weighed(&mut p, &es, 0.8, false));
+        assert_eq!((p.epoch, p.since_best), (4, 2));
+        assert_eq!(p.best.as_ref().map(|b| b.1), Some(3));
+
+        // Higher is better; nothing watched changes nothing.
+        let es = EarlyStopping {
+            patience: 1,
+            min_delta: 0.1,
+            ..EarlyStopping::default()
+        };
+        let mut p = Progress::new(1, 0);
+        assert!(!weighed(&mut p, &es, 0.5, true));
+        assert!(!p.early_stopping(&es, None, || Ok(Vec::new())).unwrap());
+        assert_eq!(p.since_best, 0);
+        p.next_epoch();
+        assert!(!weighed(&mut p, &es, 0.7, true));
+        assert_eq!(p.best.as_ref().map(|b| (b.0, b.1)), Some((0.7, 3)));
+        assert!(weighed(&mut p, &es, 0.75, true));
+        assert_eq!(p.since_best, 1);
+    }
+
+    #[test]
+    fn the_watched_value_is_the_metric_else_the_loss() {
+        let log = |metric: Option<f64>, loss: Option<f64>| EpochLog {
+            epoch: 1,
+            learning_rate: 0.1,
+            train_loss: 1.0,
+            valid_loss: loss,
+            valid_metric: metric,
+        };
+        let m = Monitor {
+            name: "r2".into(),
+            higher_is_better: true,
+            compute: Box::new(|_: &[f32]| 0.0),
+        };
+        assert_eq!(
+            watched(&log(Some(0.8), Some(0.3)), Some(&m)),
+            Some((0.8, true))
+        );
+        assert_eq!(watched(&log(None, Some(0.3)), Some(&m)), Some((0.3, false)));
+        assert_eq!(
+            watched(&log(Some(0.8), Some(0.3)), None),
+            Some((0.3, false))
+        );
+        assert_eq!(watched(&log(None, None), Some(&m)), None);
+    }
+
+    #[test]
+    fn epochs_shuffle_unless_resumed_mid_way() {
+        let mut p = Progress::new(7, 5);
+        p.loss_sum = 2.5;
+        p.begin_epoch();
+        let mut want: Vec<usize> = (0..5).collect();
+        let mut rng = Rng::stream(7, "shuffle");
+        rng.shuffle(&mut want);
+        assert_eq!((p.order.clone(), p.loss_sum), (want.clone(), 0.0));
+        // Mid-epoch (as resumed from a step checkpoint): no shuffle, the
+        // loss sum goes on.
+        p.batch = 2;
+        p.loss_sum = 1.5;
+        p.begin_epoch();
+        assert_eq!((p.order.clone(), p.loss_sum), (want.clone(), 1.5));
+        p.next_epoch();
+        assert_eq!((p.epoch, p.batch, p.loss_sum), (1, 0, 0.0));
+        // The next epoch shuffles the previous order.
+        p.begin_epoch();
+        rng.shuffle(&mut want);
+        assert_eq!(p.order, want);
+    }
+
+    #[test]
+    fn progress_round_trips_through_the_checkpoint_state() {
+        let mut p = Progress::new(3, 4);
+        p.begin_epoch();
+        p.dropout_rng.next_u64();
+        (p.epoch, p.batch, p.loss_sum, p.steps, p.samples) = (2, 1, 0.25, 9, 33);
+        p.best = Some((0.5, 2, Vec::new()));
+        p.since_best = 1;
+        let state = p.state(Vec::new(), vec![1, 2]);
+        assert_eq!(
+            (state.epoch, state.batch, state.steps, state.samples),
+            (2, 1, 9, 33)
+        );
+        assert_eq!(
+            state.order,
+            p.order.iter().map(|&i| i as u32).collect::<Vec<_>>()
+        );
+        assert_eq!(state.dropout_rng, p.dropout_rng.state());
+        assert_eq!(state.optimizer, [1, 2]);
+        assert_eq!(Progress::from_state(state), p);
+    }
+
+    #[test]
+    fn a_checkpoint_must_order_the_training_rows() {
+        let mut state = Progress::new(0, 3).state(Vec::new(), Vec::new());
+        assert!(check_resume(&state, 3).is_ok());
+        let message = |r: Result<()>| match r {
+            Err(ModelError::Weights(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            message(check_resume(&state, 4)),
+            "the checkpoint orders 3 rows but the training split has 4"
+        );
+        state.order[1] = 3;
+        assert_eq!(
+            message(check_resume(&state, 3)),
+            "the checkpoint orders 3 rows but the training split has 3"
+        );
+    }
+
+    #[test]
+    fn step_checkpoints_wait_for_the_epoch_end_and_stops_save() {
+        let stop = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let mut on_step = |s: u64| seen.push(s);
+        let mut save = |_: &TrainState| Ok(());
+        let mut s = Saver::new(Checkpoints {
+            every_steps: 3,
+            min_interval: std::time::Duration::from_secs(3600),
+            resume: None,
+            stop: Some(&stop),
+            save: &mut save,
+            on_step: &mut on_step,
+        });
+        let after = |save, stop| AfterStep { save, stop };
+        assert_eq!(s.after_step(3, false), after(true, false));
+        assert_eq!(s.after_step(3, true), after(false, false));
+        assert_eq!(s.after_step(4, false), after(false, false));
+        assert!(!s.epoch_end_due());
+        stop.store(true, Ordering::SeqCst);
+        assert_eq!(s.after_step(5, true), after(true, true));
+        assert!(s.epoch_end_due());
+        drop(s);
+        assert_eq!(seen, [3, 3, 4, 5]);
+    }
+
+    /// y = x0 - 2 x1 on 10 rows.
+    fn data() -> (Vec<f32>, Vec<f32>) {
+        let x: Vec<f32> = (0..20).map(|i| ((i * 7) % 11) as f32 / 11.0).collect();
+        let y = x.chunks(2).map(|r| r[0] - 2.0 * r[1]).collect();
+        (x, y)
+    }
+
+    fn config() -> TrainConfig {
+        TrainConfig {
+            epochs: 3,
+            batch_size: 3,
+            learning_rate: 0.01,
+            backend: Backend::Flex,
+            schedule: Schedule {
+                kind: ScheduleKind::Step,
+                step_epochs: 1,
+                gamma: 0.5,
+                ..Schedule::default()
+            },
+            early_stopping: Some(EarlyStopping {
+                patience: 10,
+                ..EarlyStopping::default()
+            }),
+            ..TrainConfig::default()
+        }
+    }
+
+    fn arch() -> Architecture {
+        Architecture {
+            inputs: 2,
+            hidden: vec![3],
+            outputs: 1,
+            activation: Activation::Relu,
+            ensemble: None,
+            periodic: None,
+        }
+    }
+
+    /// Trains on [`data`] (the first 8 rows, validated on the last 2),
+    /// resuming from `resume`; returns the output and the states saved
+    /// every 2 steps and at epoch ends.
+    fn run(resume: Option<TrainState>) -> (TrainOutput, Vec<TrainState>) {
+        let (x, y) = data();
+        let train = TrainData {
+            x: &x[..16],
+            n: 8,
+            classes: None,
+            values: Some(&y[..8]),
+        };
+        let valid = TrainData {
+            x: &x[16..],
+            n: 2,
+            classes: None,
+            values: Some(&y[8..]),
+        };
+        let device = crate::backend::device(Backend::Flex).unwrap();
+        let mut states = Vec::new();
+        let mut save = |s: &TrainState| {
+            states.push(s.clone());
+            Ok(())
+        };
+        let out = train_with(
+            &config(),
+            0.25,
+            &arch(),
+            &Objective::Mse,
+            train,
+            Some(valid),
+            None,
+            &device,
+            &mut |_| {},
+            Some(Checkpoints {
+                every_steps: 2,
+                min_interval: std::time::Duration::ZERO,
+                resume,
+                stop: None,
+                save: &mut save,
+                on_step: &mut |_| {},
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (out, states)
+    }
+
+    #[test]
+    fn epochs_steps_and_learning_rates_add_up() {
+        let (out, states) = run(None);
+        let arch = arch();
+        // 8 rows in batches of 3: 3 steps an epoch.
+        assert_eq!((out.steps, out.samples, out.stopped_early), (9, 24, false));
+        let epochs: Vec<(u32, f64)> = out
+            .history
+            .iter()
+            .map(|h| (h.epoch, h.learning_rate))
+            .collect();
+        assert_eq!(epochs, [(1, 0.01), (2, 0.005), (3, 0.0025)]);
+        assert!(
+            out.history
+                .iter()
+                .all(|h| h.valid_loss.is_some() && h.valid_metric.is_none())
+        );
+        assert!(out.best_epoch.is_some());
+        // A step checkpoint on an epoch's last batch is left to the epoch
+        // end's; the last epoch has none.
+        let at: Vec<(u32, u64, u64)> = states.iter().map(|s| (s.epoch, s.batch, s.steps)).collect();
+        assert_eq!(at, [(0, 2, 2), (1, 0, 3), (1, 1, 4), (2, 0, 6), (2, 2, 8)]);
+
+        // Resumed from each checkpoint, a run ends exactly where the
+        // uninterrupted one did.
+        for state in states {
+            let (again, _) = run(Some(state));
+            assert_eq!(again.history, out.history);
+            assert_eq!(
+                (again.steps, again.samples, again.best_epoch),
+                (9, 24, out.best_epoch)
+            );
+            assert_eq!(
+                again.network.to_tensors(&arch).unwrap(),
+                out.network.to_tensors(&arch).unwrap()
+            );
+        }
     }
 }

@@ -69,6 +69,7 @@ use std::time::Duration;
 
 use anneal_artifact::{Artifact, ArtifactError, Manifest};
 use anneal_core::fsio;
+use anneal_core::metric::{Metric, MetricTask};
 use serde::{Deserialize, Serialize};
 
 pub use error::{RegistryError, Result};
@@ -128,8 +129,9 @@ impl VersionEntry {
     /// Test accuracy, else test R², when present.
     pub fn headline(&self) -> Option<(&'static str, f64)> {
         let test = self.metrics.get("test")?;
-        ["accuracy", "r2"]
+        [MetricTask::Classification, MetricTask::Regression]
             .into_iter()
+            .map(|t| Metric::headline(t).name())
             .find_map(|k| test.get(k).map(|v| (k, *v)))
     }
 

@@ -167,11 +167,8 @@ fn slice_metric<'a>(
     r: &Report,
     slices: &'a BTreeMap<String, anneal_eval::SliceEval>,
 ) -> Option<&'a str> {
-    let wanted = if is_classification(r) {
-        "accuracy"
-    } else {
-        "r2"
-    };
+    let wanted =
+        anneal_core::Metric::headline(anneal_core::MetricTask::of(is_classification(r))).name();
     let names: BTreeSet<&String> = slices.values().flat_map(|s| s.metrics.keys()).collect();
     names
         .iter()

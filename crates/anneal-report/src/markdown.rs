@@ -36,7 +36,7 @@ fn cell(s: &str) -> String {
 
 /// The metric a slice table shows.
 pub fn headline_metric(r: &Report) -> &'static str {
-    if r.labels.is_some() { "accuracy" } else { "r2" }
+    anneal_core::Metric::headline(anneal_core::MetricTask::of(r.labels.is_some())).name()
 }
 
 /// A concise Markdown summary for people (and pull-request comments).
