@@ -634,7 +634,7 @@ fn bad_paths_and_names_are_one_line_errors() {
         let out = d.join(name);
         assert_error(
             &pack(&r.a, &out, &cache),
-            3,
+            2,
             &format!(
                 "error: cannot write {}: unknown archive extension; name it .tar.gz, .tgz or .tar.zst",
                 out.display()
@@ -645,7 +645,7 @@ fn bad_paths_and_names_are_one_line_errors() {
     let inside = r.a.join("self.tar.gz");
     assert_error(
         &pack(&r.a, &inside, &cache),
-        3,
+        2,
         &format!(
             "error: cannot write {}: is inside the artifact folder {}; write the archive elsewhere",
             inside.display(),

@@ -23,20 +23,11 @@ fn root() -> PathBuf {
 /// Trains the shipped titanic config into a scratch folder and loads it.
 fn artifact(dir: &Path) -> Artifact {
     let out = dir.join("run");
-    let args: Vec<String> = [
-        "anneal",
-        "train",
-        "--config",
-        root().join("configs/titanic.toml").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--force",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    anneal_cli::run_from(args).expect("titanic trains");
+    let mut req = anneal_pipeline::TrainRequest::new(root().join("configs/titanic.toml"));
+    req.out = Some(out.clone());
+    req.force = true;
+    let stop = anneal_pipeline::StopToken::new();
+    anneal_pipeline::train(&req, &mut anneal_pipeline::Silent, &stop).expect("titanic trains");
     let device = anneal_model::device(Backend::Flex).unwrap();
     Artifact::load(&out.join("artifact"), device).unwrap()
 }

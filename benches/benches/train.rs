@@ -11,7 +11,7 @@
 use anneal_benches::Synth;
 use anneal_config::Backend;
 use anneal_data::Targets;
-use anneal_model::{Architecture, Objective, TrainData};
+use anneal_model::TrainData;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const ROWS: usize = 100_000;
@@ -29,16 +29,10 @@ fn bench(c: &mut Criterion) {
         classes: Some(y),
         values: None,
     };
-    let arch = Architecture {
-        inputs: data.preprocessor.n_inputs(),
-        hidden: vec![64, 64],
-        outputs: data.preprocessor.n_outputs(),
-        activation: loaded.config.model.activation,
-    };
-    let objective = Objective::CrossEntropy {
-        classes: arch.outputs,
-        weights: vec![1.0; arch.outputs],
-    };
+    // The network and loss exactly as `anneal train` builds them from the
+    // synthetic config (an MLP 64-64, no numeric embedding).
+    let (arch, objective) =
+        anneal_pipeline::setup::model_setup(&loaded, &data).expect("the model is set up");
     let mut cfg = loaded.config.train.clone();
     cfg.epochs = 1;
 

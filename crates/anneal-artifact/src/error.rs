@@ -47,9 +47,10 @@ pub enum ArtifactError {
     Model(#[from] anneal_model::ModelError),
     #[error("cannot write {}: {reason}", path.display())]
     Output { path: PathBuf, reason: String },
-    /// An output file name whose extension names no format anneal writes.
-    #[error("cannot write {}: unknown output format: use a .csv or .parquet file name", path.display())]
-    OutputFormat { path: PathBuf },
+    /// An output file name whose extension names no format anneal writes:
+    /// the command's to fix.
+    #[error("cannot write {}: {reason}", path.display())]
+    OutputName { path: PathBuf, reason: String },
     /// No folder to unpack an archive into: none of the variables that
     /// name the cache is set.
     #[error("cannot unpack {}: no artifact cache folder; set ANNEAL_CACHE_DIR (or XDG_CACHE_HOME or HOME)", archive.display())]
@@ -63,7 +64,7 @@ impl ArtifactError {
     pub fn failure(&self) -> anneal_core::Failure {
         use anneal_core::Failure;
         match self {
-            ArtifactError::NoCache { .. } | ArtifactError::OutputFormat { .. } => Failure::Usage,
+            ArtifactError::NoCache { .. } | ArtifactError::OutputName { .. } => Failure::Usage,
             ArtifactError::Output { .. } => Failure::Transient,
             ArtifactError::Core(e @ anneal_core::CoreError::Write { .. }) => e.failure(),
             ArtifactError::Model(e) => e.failure(),

@@ -142,10 +142,15 @@ pub fn pack_artifact(dir: &Path, out: &Path) -> Result<Packed> {
         path: out.to_path_buf(),
         reason,
     };
-    let compression = Compression::from_name(out)
-        .ok_or_else(|| output(format!("unknown archive extension; name it {ACCEPTED}")))?;
+    let compression = Compression::from_name(out).ok_or_else(|| ArtifactError::OutputName {
+        path: out.to_path_buf(),
+        reason: format!("unknown archive extension; name it {ACCEPTED}"),
+    })?;
     if out.is_dir() {
-        return Err(output("is a folder; give the archive's file name".into()));
+        return Err(ArtifactError::OutputName {
+            path: out.to_path_buf(),
+            reason: "is a folder; give the archive's file name".into(),
+        });
     }
     let src = resolve(dir)?;
     let report = verify::verify(&src)?;
@@ -168,10 +173,13 @@ pub fn pack_artifact(dir: &Path, out: &Path) -> Result<Packed> {
     if let (Ok(a), Ok(b)) = (src.canonicalize(), parent.canonicalize())
         && b.starts_with(&a)
     {
-        return Err(output(format!(
-            "is inside the artifact folder {}; write the archive elsewhere",
-            src.display()
-        )));
+        return Err(ArtifactError::OutputName {
+            path: out.to_path_buf(),
+            reason: format!(
+                "is inside the artifact folder {}; write the archive elsewhere",
+                src.display()
+            ),
+        });
     }
     let names: Vec<String> = report.files.keys().cloned().collect();
     for name in &names {

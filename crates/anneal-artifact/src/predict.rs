@@ -18,6 +18,9 @@ use crate::load::Artifact;
 /// Rows per forward pass.
 pub const BATCH: usize = 4096;
 
+/// An output file name anneal cannot write predictions to.
+const UNKNOWN_FORMAT: &str = "unknown output format: use a .csv or .parquet file name";
+
 impl Artifact {
     /// Columns that must be read as text whatever they look like.
     pub fn text_columns(&self) -> Vec<String> {
@@ -62,8 +65,9 @@ impl Artifact {
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         if ext != "csv" && ext != "parquet" {
-            return Err(ArtifactError::OutputFormat {
+            return Err(ArtifactError::OutputName {
                 path: output.to_path_buf(),
+                reason: UNKNOWN_FORMAT.into(),
             });
         }
         let csv = self.csv_options()?;
@@ -229,8 +233,9 @@ pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<()> {
                 .map_err(|e| err(e.to_string()))?;
         }
         _ => {
-            return Err(ArtifactError::OutputFormat {
+            return Err(ArtifactError::OutputName {
                 path: path.to_path_buf(),
+                reason: UNKNOWN_FORMAT.into(),
             });
         }
     }

@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::observer::Observer;
 use crate::run_dir::Spill;
-use crate::setup::{fit_to_data, model_setup, monitor, train_data};
+use crate::setup::{monitor, train_data};
+use crate::train::{Setup, prepare};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -133,18 +134,17 @@ pub fn bench(req: &BenchRequest, obs: &mut dyn Observer) -> Result<BenchReport> 
         true => Some(Spill::create(std::path::Path::new("bench"))?),
         false => None,
     };
-    let t = Instant::now();
     let seed = loaded.config.train.seed;
-    let data = match &spill {
-        Some(s) => anneal_data::prepare_with(&loaded, seed, &s.dir)?,
-        None => anneal_data::prepare(&loaded, seed)?,
-    };
-    let prepare_seconds = t.elapsed().as_secs_f64();
-    fit_to_data(&mut loaded, &data)?;
+    let Setup {
+        mut loaded,
+        data,
+        arch,
+        objective,
+        data_secs: prepare_seconds,
+    } = prepare(loaded, spill.as_ref())?;
     if let Some(e) = req.epochs {
         loaded.config.train.epochs = e;
     }
-    let (arch, objective) = model_setup(&loaded, &data)?;
     let figures = DataFigures {
         file_bytes: data.stats.source.bytes,
         rows_read: data.stats.rows.read,

@@ -3,7 +3,8 @@
 //! weights and the early-stopping monitor. `train`, `bench` and
 //! `config --resolved` share these steps.
 
-use anneal_config::{ClassWeights, Loaded, ModelKind, metric_higher_is_better};
+use anneal_config::{ClassWeights, Loaded, ModelKind};
+use anneal_core::{Metric, MetricTask};
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
 use anneal_eval::score_split;
 use anneal_model::network::{Average, Ensemble, EnsembleVariant, Periodic};
@@ -191,19 +192,8 @@ pub fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor
     if es.metric == "loss" {
         return Ok(None);
     }
-    let classification = data.preprocessor.task.is_classification();
-    let known_for_task = if classification {
-        !matches!(
-            es.metric.as_str(),
-            "rmse" | "mae" | "mse" | "r2" | "mape" | "median_absolute_error"
-        )
-    } else {
-        matches!(
-            es.metric.as_str(),
-            "rmse" | "mae" | "mse" | "r2" | "mape" | "median_absolute_error"
-        )
-    };
-    if !known_for_task {
+    let task = MetricTask::of(data.preprocessor.task.is_classification());
+    let Some(metric) = Metric::parse(&es.metric).filter(|m| m.applies_to(task)) else {
         return Err(loaded
             .error_at(
                 "train.early_stopping.metric",
@@ -214,10 +204,10 @@ pub fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor
                 ),
             )
             .into());
-    }
-    let name = es.metric.clone();
+    };
+    let name = metric.name().to_string();
     let key = name.clone();
-    let higher = metric_higher_is_better(&name).unwrap_or(false);
+    let higher = metric.higher_is_better();
     let target = data.preprocessor.target.clone();
     let valid = &data.valid;
     Ok(Some(Monitor {

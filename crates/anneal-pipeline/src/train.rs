@@ -212,12 +212,13 @@ fn resume(
 }
 
 /// The data, model and loss of a run, ready to train.
-struct Setup {
-    loaded: Loaded,
-    data: Prepared,
-    arch: Architecture,
-    objective: anneal_model::Objective,
-    data_secs: f64,
+pub(crate) struct Setup {
+    pub loaded: Loaded,
+    pub data: Prepared,
+    pub arch: Architecture,
+    pub objective: anneal_model::Objective,
+    /// The data stage's wall time.
+    pub data_secs: f64,
 }
 
 /// Trains, evaluates and exports one resolved run.
@@ -300,7 +301,7 @@ fn load(job: &Job) -> Result<Loaded> {
 
 /// The data stage, then the defaults that follow the data's size, the
 /// network's shape and the loss.
-fn prepare(mut loaded: Loaded, spill: Option<&Spill>) -> Result<Setup> {
+pub(crate) fn prepare(mut loaded: Loaded, spill: Option<&Spill>) -> Result<Setup> {
     let t = Instant::now();
     let seed = loaded.config.train.seed;
     let data = match spill {
