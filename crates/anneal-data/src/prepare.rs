@@ -970,3 +970,134 @@ pub(crate) fn split_keys(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::tests::project;
+
+    /// Six rows: the fifth has no target, the sixth repeats the second.
+    const CSV: &str = "x,c,flag,y\n1,a,true,no\n2,b,false,yes\n,a,true,no\n4,,false,yes\n5,a,true,\n2,b,false,yes\n";
+    const ALL_TRAIN: &str = "[data.split]\ntrain = 1.0\nvalid = 0.0\ntest = 0.0\n[train.early_stopping]\nenabled = false\n";
+
+    fn cleaned(loaded: &Loaded) -> Cleaned {
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let table = read_table(&path, cfg.format, &cfg.csv, &[]).expect("table");
+        let available = column_names(&table.df);
+        assert_eq!(available, ["c", "flag", "x", "y"]);
+        clean(&table.df, cfg, &[], &available, &path).expect("cleaned")
+    }
+
+    #[test]
+    fn cleaning_counts_missing_targets_and_repeated_rows() {
+        let (_, loaded) = project("mem-clean", CSV, "");
+        let c = cleaned(&loaded);
+        assert_eq!(c.rows, [0, 1, 2, 3, 5]);
+        assert_eq!(
+            (c.counts.read, c.counts.missing_target, c.counts.repeated),
+            (6, 1, 1)
+        );
+        assert_eq!(c.counts.duplicates, 0);
+
+        let (_, loaded) = project("mem-dedup", CSV, "[data.clean]\ndrop_duplicates = true\n");
+        let c = cleaned(&loaded);
+        assert_eq!(c.rows, [0, 1, 2, 3]);
+        assert_eq!((c.counts.duplicates, c.counts.repeated), (1, 0));
+    }
+
+    #[test]
+    fn feature_columns_record_roles_kinds_and_missing_cells() {
+        let (_, loaded) = project("mem-roles", CSV, "");
+        let c = cleaned(&loaded);
+        let cfg = &loaded.config.data;
+        let (columns, plans) =
+            feature_columns(cfg, &c.df, &c.rows, &loaded.data_path()).expect("roles");
+        let seen: Vec<(&str, &str, Option<&str>, u64)> = columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.role.as_str(),
+                    c.kind.as_deref(),
+                    c.missing,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("x", "feature", Some("numeric"), 1),
+                ("c", "feature", Some("categorical"), 1),
+                ("flag", "feature", Some("boolean"), 0),
+                ("y", "target", None, 0),
+            ]
+        );
+        assert_eq!(plans.len(), 3);
+        assert_eq!(plans[2].2, ValueType::Boolean);
+    }
+
+    #[test]
+    fn a_feature_without_a_value_is_an_error() {
+        let (_, loaded) = project("mem-empty", "x,e,y\n1,,a\n2,,b\n", "");
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let table = read_table(&path, cfg.format, &cfg.csv, &[]).expect("table");
+        let available = column_names(&table.df);
+        let c = clean(&table.df, cfg, &[], &available, &path).expect("cleaned");
+        let e = feature_columns(cfg, &c.df, &c.rows, &path).expect_err("empty column");
+        assert!(
+            e.to_string()
+                .contains("column \"e\" has no values (every cell is missing)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_stratified_split_cuts_each_class_on_its_own() {
+        let extra = "[data.split]\ntrain = 0.6\nvalid = 0.2\ntest = 0.2\n";
+        let (_, loaded) = project("mem-split", CSV, extra);
+        let c = cleaned(&loaded);
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let target = c.df.column("y").expect("target");
+        let (task, kind) = infer_task(&loaded, target, &path).expect("task");
+        assert_eq!(task, Task::Binary);
+        let s = split_rows(cfg, 7, &c.df, &c.rows, task, &kind, &path).expect("split");
+        // "no": 2 rows -> 1 train, 0 valid, 1 test; "yes": 3 rows -> 2, 1, 0.
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (3, 1, 1));
+        assert_eq!(split_class_counts(&kind, &s), [[1, 0, 1], [2, 1, 0]]);
+    }
+
+    /// The two data stages run the same steps: on the same rows (all of
+    /// them in training, where their splits cannot differ) they fit, profile
+    /// and record the same.
+    #[test]
+    fn the_in_memory_and_streaming_stages_agree() {
+        let extra = format!("{ALL_TRAIN}[data.clean]\ndrop_duplicates = true\n");
+        let (dir, loaded) = project("parity", CSV, &extra);
+        let memory = prepare(&loaded, 7).expect("in memory");
+        let spill = dir.join("spill");
+        std::fs::create_dir_all(&spill).expect("spill dir");
+        let streamed = crate::stream::prepare(&loaded, 7, &spill).expect("streaming");
+        assert_eq!(memory.preprocessor, streamed.preprocessor);
+        assert_eq!(memory.profile, streamed.profile);
+        assert_eq!(memory.stats, streamed.stats);
+        assert_eq!(memory.train, streamed.train);
+        assert!(memory.examples.equals_missing(&streamed.examples));
+        let rows = &memory.stats.rows;
+        assert_eq!(
+            (
+                rows.read,
+                rows.missing_target,
+                rows.duplicates,
+                rows.used,
+                rows.train
+            ),
+            (6, 1, 1, 4, 4)
+        );
+        assert_eq!(memory.stats.class_counts["yes"], [2, 0, 0]);
+        assert_eq!(memory.profile.rows, 4);
+        assert_eq!(memory.examples.height(), 4);
+    }
+}

@@ -423,3 +423,269 @@ pub(crate) fn source_info(
         bytes,
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
+    use anneal_config::{Filter, Outliers, Scale};
+
+    use super::*;
+    use crate::prepare::filter_expr;
+
+    /// A project directory holding `d.csv` and a config reading it (the
+    /// `[data]` table first, then `extra`).
+    pub(crate) fn project(tag: &str, csv: &str, extra: &str) -> (PathBuf, Loaded) {
+        let dir = std::env::temp_dir().join(format!("anneal-steps-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("d.csv"), csv).expect("csv");
+        let config = format!("[data]\npath = \"d.csv\"\ntarget = \"y\"\n{extra}");
+        let loaded = anneal_config::parse(&config, &dir.join("c.toml")).expect("config");
+        (dir, loaded)
+    }
+
+    fn fit(scale: Scale) -> NumericFit {
+        NumericFit {
+            bins: 0,
+            impute: Impute::Median,
+            constant: 0.0,
+            indicator: true,
+            outliers: Outliers::None,
+            quantiles: [0.01, 0.99],
+            zscore: 3.0,
+            scale,
+        }
+    }
+
+    #[test]
+    fn text_columns_are_declared_categorical_or_id_and_data_id() {
+        let (_, loaded) = project(
+            "text",
+            "a,b,c,y\n1,2,3,4\n",
+            "id = [\"c\"]\n[data.columns.a]\ntype = \"categorical\"\n[data.columns.b]\ntype = \"numeric\"\n",
+        );
+        assert_eq!(text_columns(&loaded.config.data), ["a", "c"]);
+    }
+
+    #[test]
+    fn cleaning_counts_untargeted_and_filtered_rows() {
+        let df = df!(
+            "y" => [Some(1.0), None, Some(f64::NAN), Some(4.0), Some(5.0), Some(6.0)],
+            "x" => [1, 2, 3, 4, 5, 6],
+        )
+        .expect("frame");
+        let filters = vec![(
+            "x >= 5".to_string(),
+            filter_expr(&Filter::parse("x >= 5").expect("filter")),
+        )];
+        let mut counts = RowCounts::default();
+        let path = Path::new("d.csv");
+        let df =
+            drop_untargeted_and_filtered(df, "y", &filters, path, &mut counts).expect("cleaned");
+        assert_eq!(counts.missing_target, 2);
+        assert_eq!(counts.filtered, 2);
+        let x: Vec<i32> = df
+            .column("x")
+            .and_then(|c| Ok(c.i32()?.into_no_null_iter().collect()))
+            .expect("x");
+        assert_eq!(x, [5, 6]);
+        // Counts add up over batches.
+        let more = df!("y" => [None::<f64>], "x" => [7]).expect("frame");
+        drop_untargeted_and_filtered(more, "y", &filters, path, &mut counts).expect("cleaned");
+        assert_eq!((counts.missing_target, counts.filtered), (3, 2));
+    }
+
+    #[test]
+    fn training_values_are_taken_at_the_training_positions() {
+        let values = [Some(1.0), None, Some(3.0), Some(4.0), Some(5.0)];
+        assert_eq!(train_present(&values, &[0, 1, 3]), [1.0, 4.0]);
+        let text = StringChunked::new(
+            "c".into(),
+            &[Some("a"), Some("b"), None, Some("a"), Some("c"), Some("b")],
+        );
+        let mut counts = train_counts(&text, &[0, 2, 3, 4]);
+        counts.sort();
+        assert_eq!(counts, [("a".to_string(), 2), ("c".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_numeric_feature_is_fitted_and_profiled_on_the_same_values() {
+        let f = FeatureFit {
+            name: "x",
+            kind: ColumnType::Numeric,
+            source_type: ValueType::Double,
+            dtype: "f64",
+            settings: FitSettings::Numeric(fit(Scale::Standard)),
+        };
+        // Five training rows, one missing: the median 2 fills it, so the
+        // scaling sees 1, 2, 2, 2, 4.
+        let gathered = Gathered::Numeric(vec![4.0, 2.0, 1.0, 2.0]);
+        let (spec, profile) = fit_feature(f, gathered, 5, 100, Path::new("d.csv")).expect("fit");
+        let FeatureSpec::Numeric {
+            fill,
+            offset,
+            scale,
+            indicator,
+            ..
+        } = spec
+        else {
+            panic!("numeric spec expected");
+        };
+        assert_eq!(fill, 2.0);
+        assert!((offset - 2.2).abs() < 1e-12, "{offset}");
+        assert!((scale - 0.96f64.sqrt()).abs() < 1e-12, "{scale}");
+        assert!(indicator);
+        assert_eq!((profile.kind.as_str(), profile.count), ("numeric", 4));
+        assert!((profile.null_fraction - 0.2).abs() < 1e-12);
+        let np = profile.numeric.expect("numeric profile");
+        assert_eq!((np.min, np.max, np.mean), (1.0, 4.0, 2.25));
+    }
+
+    #[test]
+    fn a_numeric_feature_without_training_values_is_an_error() {
+        let f = FeatureFit {
+            name: "x",
+            kind: ColumnType::Boolean,
+            source_type: ValueType::Boolean,
+            dtype: "bool",
+            settings: FitSettings::Numeric(fit(Scale::None)),
+        };
+        let e = fit_feature(f, Gathered::Numeric(Vec::new()), 3, 100, Path::new("d.csv"))
+            .expect_err("no values");
+        assert!(
+            e.to_string()
+                .contains("column \"x\" has no values in the training split"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_text_feature_keeps_the_most_frequent_categories_in_name_order() {
+        let f = FeatureFit {
+            name: "c",
+            kind: ColumnType::Categorical,
+            source_type: ValueType::String,
+            dtype: "str",
+            settings: FitSettings::Text(Impute::Mode),
+        };
+        let counts = vec![("b".into(), 1), ("c".into(), 3), ("a".into(), 3)];
+        let (spec, profile) =
+            fit_feature(f, Gathered::Text(counts), 8, 2, Path::new("d.csv")).expect("fit");
+        assert_eq!(
+            spec,
+            FeatureSpec::Categorical {
+                column: "c".into(),
+                source_type: ValueType::String,
+                categories: vec!["a".into(), "c".into()],
+                missing_fill: Some("a".into()),
+            }
+        );
+        assert_eq!(profile.count, 7);
+        assert!((profile.null_fraction - 0.125).abs() < 1e-12);
+        let cat = profile.categories.expect("categories");
+        assert_eq!(cat.distinct, 3);
+        assert_eq!(cat.frequencies[2], ("b".to_string(), 1.0 / 7.0));
+    }
+
+    #[test]
+    fn gathered_values_of_the_wrong_kind_are_an_internal_error() {
+        let f = FeatureFit {
+            name: "c",
+            kind: ColumnType::Categorical,
+            source_type: ValueType::String,
+            dtype: "str",
+            settings: FitSettings::Text(Impute::Mode),
+        };
+        let e = fit_feature(f, Gathered::Numeric(vec![1.0]), 1, 2, Path::new("d.csv"))
+            .expect_err("mismatch");
+        assert!(e.to_string().contains("internal error"), "{e}");
+    }
+
+    #[test]
+    fn targets_are_fitted_and_profiled() {
+        let labels = ["no".to_string(), "yes".to_string()];
+        let train = TrainTarget::Classes {
+            labels: &labels,
+            label_type: ValueType::String,
+            counts: vec![3, 1],
+        };
+        let (spec, profile) = fit_target("y", "str", train, 4);
+        assert_eq!(
+            spec,
+            TargetSpec::Classes {
+                column: "y".into(),
+                labels: labels.to_vec(),
+                label_type: ValueType::String,
+            }
+        );
+        assert_eq!((profile.role.as_str(), profile.count), ("target", 4));
+        let cat = profile.categories.expect("categories");
+        assert_eq!(
+            cat.frequencies,
+            [("no".to_string(), 0.75), ("yes".to_string(), 0.25)]
+        );
+
+        let (spec, profile) = fit_target("y", "f64", TrainTarget::Values(vec![3.0, 1.0, 2.0]), 3);
+        let TargetSpec::Regression { offset, scale, .. } = spec else {
+            panic!("regression expected");
+        };
+        assert_eq!(offset, 2.0);
+        assert!((scale - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(profile.numeric.expect("numeric").max, 3.0);
+
+        let Targets::Values { scaled, raw } = scaled_targets(vec![4.0, 0.0], 2.0, 2.0) else {
+            panic!("values expected");
+        };
+        assert_eq!((scaled, raw), (vec![1.0f32, -1.0], vec![4.0, 0.0]));
+    }
+
+    #[test]
+    fn class_counts_need_two_classes_in_training() {
+        let labels = ["a".to_string(), "b".to_string()];
+        let counts = class_counts(&labels, |k| [[3, 1, 0], [2, 0, 1]][k], Path::new("d.csv"))
+            .expect("counts");
+        assert_eq!(counts["b"], [2, 0, 1]);
+        let e = class_counts(&labels, |k| [[3, 1, 0], [0, 2, 1]][k], Path::new("d.csv"))
+            .expect_err("single class");
+        assert!(
+            e.to_string()
+                .contains("the training split holds a single class"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_profile_follows_the_columns_and_the_preprocessor_takes_their_ids() {
+        let (_, loaded) = project("profile", "x,y,id\n1,2,3\n", "id = [\"id\"]\n");
+        let cfg = &loaded.config.data;
+        let columns = vec![
+            column_info(cfg, "x", "i64".into(), 0, Some("numeric")),
+            column_info(cfg, "y", "i64".into(), 0, None),
+            column_info(cfg, "id", "i64".into(), 0, None),
+        ];
+        assert_eq!(
+            columns.iter().map(|c| c.role.as_str()).collect::<Vec<_>>(),
+            ["feature", "target", "id"]
+        );
+        let x = profile::numeric_column_present("x", "feature", "numeric", "i64", vec![1.0], 1);
+        let y = profile::numeric_column_present("y", "target", "numeric", "i64", vec![2.0], 1);
+        let features = BTreeMap::from([("x".to_string(), x)]);
+        let p = data_profile(1, &columns, features, y);
+        assert_eq!(p.rows, 1);
+        assert_eq!(
+            p.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["x", "y"]
+        );
+        let (target, _) = fit_target("y", "i64", TrainTarget::Values(vec![2.0]), 1);
+        let pre = preprocessor(Task::Regression, target, Vec::new(), &columns);
+        assert_eq!(pre.id_columns, ["id"]);
+        assert_eq!(
+            source_info(cfg, DataFormat::Csv, "s".into(), "l".into(), 9).format,
+            "csv"
+        );
+    }
+}

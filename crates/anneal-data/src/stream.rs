@@ -949,3 +949,71 @@ fn bit(bits: &[u64], i: u64) -> bool {
     bits.get((i / 64) as usize)
         .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::tests::project;
+
+    #[test]
+    fn bits_and_positions() {
+        let mut bits = Vec::new();
+        for i in [0, 63, 64, 200] {
+            set_bit(&mut bits, i);
+        }
+        assert_eq!(bits.len(), 4);
+        let set: Vec<u64> = (0..256).filter(|&i| bit(&bits, i)).collect();
+        assert_eq!(set, [0, 63, 64, 200]);
+        assert!(!bit(&bits, 10_000));
+        assert_eq!(positions(&[0, 2, 0, 1, 2], 2), [1, 4]);
+        assert_eq!(positions(&[0, 2, 0, 1, 2], 0), [0, 2]);
+    }
+
+    #[test]
+    fn what_needs_the_whole_table_is_refused() {
+        let (_, loaded) = project(
+            "stream-refuse",
+            "x,y\n1,a\n",
+            "[data.schema.columns.x]\ntype = \"numeric\"\n",
+        );
+        let e = refuse_whole_table(&loaded).expect_err("schema");
+        assert!(e.to_string().contains("data.schema"), "{e}");
+        let (_, loaded) = project(
+            "stream-stratify",
+            "x,y\n1,a\n",
+            "[data.split]\nstratify = true\n",
+        );
+        let e = refuse_whole_table(&loaded).expect_err("stratify");
+        assert!(e.to_string().contains("a stratified split needs"), "{e}");
+        let (_, loaded) = project("stream-ok", "x,y\n1,a\n", "");
+        assert!(refuse_whole_table(&loaded).is_ok());
+    }
+
+    #[test]
+    fn pass_one_counts_and_checks() {
+        let csv = "x,c,y\n1,a,no\n2,b,yes\n,a,no\n4,,yes\n5,a,\n2,b,yes\n";
+        let extra = "[data.split]\ntrain = 1.0\nvalid = 0.0\ntest = 0.0\n[train.early_stopping]\nenabled = false\n";
+        let (dir, loaded) = project("stream-pass1", csv, extra);
+        let path = loaded.data_path();
+        let setup = Setup::new(&loaded, &path, 7, &dir).expect("setup");
+        assert_eq!(setup.names, ["x", "c", "y"]);
+        assert!(setup.count_labels && !setup.spill_target);
+        let mut p1 = Pass1::new(&setup).expect("pass 1");
+        for_each_batch(&setup.source, setup.scan.clone(), |df| p1.batch(&setup, df))
+            .expect("batches");
+        let c = &p1.counts;
+        assert_eq!(
+            (c.read, c.missing_target, c.used, c.train, c.duplicates),
+            (6, 1, 5, 5, 0)
+        );
+        assert_eq!(p1.missing, [1, 1, 0]);
+        assert_eq!(p1.labels["yes"], [3, 0, 0]);
+        let plans = p1.check(&setup).expect("checked");
+        let kinds: Vec<ColumnType> = plans.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ColumnType::Numeric, ColumnType::Categorical]);
+        let kept = p1.finish();
+        // Row 4 (no target) is not kept.
+        assert_eq!(kept.keep, [0b101111]);
+        assert_eq!(kept.examples[0].as_ref().map(DataFrame::height), Some(5));
+    }
+}
