@@ -361,49 +361,9 @@ fn check_column(
     out: &mut Vec<Check>,
 ) -> Result<()> {
     let name = cp.name.as_str();
-    let is_target = cp.role == "target";
-    let col = df.column(name).ok();
-    // New data is often unlabelled: a target column that is absent, or
-    // present but empty (a placeholder), is not a problem, and comparing
-    // it would only produce noise.
-    let unlabelled = match col {
-        None => Some("is absent"),
-        Some(c) if is_target && c.null_count() == c.len() => Some("has no values"),
-        _ => None,
+    let Some(col) = check_presence(df, cp, out) else {
+        return Ok(());
     };
-    let col = match (col, unlabelled) {
-        (Some(c), None) => c,
-        _ if is_target => {
-            out.push(Check {
-                value: Some(f64::from(u8::from(col.is_some()))),
-                severity: Severity::Warning,
-                message: format!(
-                    "target column {name:?} {} (unlabelled data): its checks are skipped",
-                    unlabelled.unwrap_or("is absent")
-                ),
-                ..blank("missing_column", Some(name), "present")
-            });
-            return Ok(());
-        }
-        _ => {
-            out.push(Check {
-                value: Some(0.0),
-                passed: false,
-                message: format!(
-                    "column {name:?} is missing: the model was trained with it as a {} {}",
-                    cp.kind, cp.role
-                ),
-                ..blank("missing_column", Some(name), "present")
-            });
-            return Ok(());
-        }
-    };
-    out.push(Check {
-        value: Some(1.0),
-        message: format!("column {name:?} is present"),
-        ..blank("missing_column", Some(name), "present")
-    });
-
     let lim = limits(policy, name);
     let expected = Class::of_name(&cp.dtype);
     let found = Class::of(col.dtype());
@@ -417,11 +377,96 @@ fn check_column(
     } else {
         None
     };
+    let type_ok = check_type(col, cp, nums.as_ref(), out);
+    check_nulls(df, col, cp, nums.as_ref().filter(|_| type_ok), &lim, out);
 
-    // Type: text holding only values of the training class is a CSV quirk
-    // (a stray quote, a missing-value marker listed elsewhere), not a
-    // change; so is a training text column whose values were all numbers
-    // (a category code read without its declaration) arriving as numbers.
+    // Values against the training distribution: meaningless after a type
+    // change, and skipped where the policy says to ignore the column.
+    if !type_ok || lim.ignore {
+        return Ok(());
+    }
+    let small = |n: u64| n < policy.min_rows;
+    match (&cp.numeric, &cp.categories, nums) {
+        (Some(np), _, Some(n)) if numeric_kind => {
+            numeric_checks(name, cp, np, &n.values, &lim, small, out)
+        }
+        (_, Some(cat), _) => {
+            let text = category_text(col, cp, path)?;
+            categorical_checks(name, cp, cat, &text, &lim, policy, small, out);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether the column is there: its column when it is (and, for the
+/// target, holds a value). New data is often unlabelled: a target column
+/// that is absent, or present but empty (a placeholder), is not a problem,
+/// and comparing it would only produce noise.
+fn check_presence<'a>(
+    df: &'a DataFrame,
+    cp: &ColumnProfile,
+    out: &mut Vec<Check>,
+) -> Option<&'a Column> {
+    let name = cp.name.as_str();
+    let is_target = cp.role == "target";
+    let col = df.column(name).ok();
+    let unlabelled = match col {
+        None => Some("is absent"),
+        Some(c) if is_target && c.null_count() == c.len() => Some("has no values"),
+        _ => None,
+    };
+    match (col, unlabelled) {
+        (Some(c), None) => {
+            out.push(Check {
+                value: Some(1.0),
+                message: format!("column {name:?} is present"),
+                ..blank("missing_column", Some(name), "present")
+            });
+            Some(c)
+        }
+        _ if is_target => {
+            out.push(Check {
+                value: Some(f64::from(u8::from(col.is_some()))),
+                severity: Severity::Warning,
+                message: format!(
+                    "target column {name:?} {} (unlabelled data): its checks are skipped",
+                    unlabelled.unwrap_or("is absent")
+                ),
+                ..blank("missing_column", Some(name), "present")
+            });
+            None
+        }
+        _ => {
+            out.push(Check {
+                value: Some(0.0),
+                passed: false,
+                message: format!(
+                    "column {name:?} is missing: the model was trained with it as a {} {}",
+                    cp.kind, cp.role
+                ),
+                ..blank("missing_column", Some(name), "present")
+            });
+            None
+        }
+    }
+}
+
+/// Type: text holding only values of the training class is a CSV quirk
+/// (a stray quote, a missing-value marker listed elsewhere), not a change;
+/// so is a training text column whose values were all numbers (a category
+/// code read without its declaration) arriving as numbers. Whether the
+/// type is the training one.
+fn check_type(
+    col: &Column,
+    cp: &ColumnProfile,
+    nums: Option<&Numbers>,
+    out: &mut Vec<Check>,
+) -> bool {
+    let name = cp.name.as_str();
+    let expected = Class::of_name(&cp.dtype);
+    let found = Class::of(col.dtype());
+    let numeric_kind = cp.kind != "categorical";
     let categories_read_as = |r: Reading| {
         cp.categories
             .as_ref()
@@ -430,7 +475,7 @@ fn check_column(
     let dtype = col.dtype().to_string();
     let (type_ok, detail) = match (expected, found) {
         (a, b) if a == b => (true, String::new()),
-        (Class::Numeric | Class::Boolean, Class::Text) => match &nums {
+        (Class::Numeric | Class::Boolean, Class::Text) => match nums {
             Some(n) if n.unreadable == 0 => {
                 (true, format!(" holding only {}", expected.describe()))
             }
@@ -484,12 +529,24 @@ fn check_column(
         },
         ..blank("type_change", Some(name), "type")
     });
+    type_ok
+}
 
-    // Missing share, counted as training counted it (NaN is missing).
+/// Missing share, counted as training counted it (NaN is missing): from
+/// `nums` when the column read as its training type, else polars' nulls.
+fn check_nulls(
+    df: &DataFrame,
+    col: &Column,
+    cp: &ColumnProfile,
+    nums: Option<&Numbers>,
+    lim: &Limits,
+    out: &mut Vec<Check>,
+) {
+    let name = cp.name.as_str();
     let height = df.height() as u64;
-    let missing = match &nums {
-        Some(n) if type_ok => n.values.iter().filter(|v| v.is_none()).count() as u64,
-        _ => col.null_count() as u64,
+    let missing = match nums {
+        Some(n) => n.values.iter().filter(|v| v.is_none()).count() as u64,
+        None => col.null_count() as u64,
     };
     let null_fraction = share(missing, height);
     let increase = null_fraction - cp.null_fraction;
@@ -507,24 +564,6 @@ fn check_column(
         ),
         ..blank("null_fraction", Some(name), "null_fraction_increase")
     });
-
-    // Values against the training distribution: meaningless after a type
-    // change, and skipped where the policy says to ignore the column.
-    if !type_ok || lim.ignore {
-        return Ok(());
-    }
-    let small = |n: u64| n < policy.min_rows;
-    match (&cp.numeric, &cp.categories, nums) {
-        (Some(np), _, Some(n)) if numeric_kind => {
-            numeric_checks(name, cp, np, &n.values, &lim, small, out)
-        }
-        (_, Some(cat), _) => {
-            let text = category_text(col, cp, path)?;
-            categorical_checks(name, cp, cat, &text, &lim, policy, small, out);
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// The category texts of `col` as training wrote them. A code column that

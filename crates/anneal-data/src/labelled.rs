@@ -4,15 +4,17 @@
 //! so the figures mean exactly what they would have meant at training time.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use polars::prelude::*;
 
 use crate::error::{DataError, Result};
 use crate::extract;
-use crate::prepare::{ROW, SplitData, Targets, slice_columns};
+use crate::prepare::{ROW, SplitData, Targets, drop_missing_target, slice_columns};
 use crate::preprocess::{FeatureSpec, Preprocessor, TargetSpec};
 use crate::read::Table;
 use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
+use crate::steps::{row_numbers, scaled_targets};
 
 /// The rows of a labelled table ready to score, and what was read.
 #[derive(Debug, Clone)]
@@ -34,22 +36,55 @@ pub fn labelled(
 ) -> Result<Labelled> {
     let path = table.path.as_path();
     let target = pre.target.column();
+    let (df, rows) = labelled_rows(table, target, path)?;
+    let read_rows = table.df.height() as u64;
+    let missing_target = read_rows - df.height() as u64;
+    let col = extract::column(&df, target, TARGET_ROLE, path)?;
+    let y = targets(pre, col, &rows, path)?;
+    let x = pre.transform(&df, path, Some(&rows))?;
+    let slices = slice_columns(&df, slices, path)?;
+    let columns = column_infos(pre, &df);
+    let n = rows.len() as u64;
+    Ok(Labelled {
+        data: SplitData {
+            x: x.into(),
+            y,
+            rows,
+            slices,
+        },
+        stats: DataStats {
+            source: SourceInfo {
+                path: source.replace('\\', "/"),
+                format: format!("{:?}", table.format).to_lowercase(),
+                sha256: table.sha256.clone(),
+                logical_sha256: table.logical_sha256.clone(),
+                bytes: table.bytes,
+            },
+            rows: RowCounts {
+                read: read_rows,
+                missing_target,
+                used: n,
+                eval: n,
+                ..RowCounts::default()
+            },
+            columns,
+            class_counts: Default::default(),
+        },
+    })
+}
+
+/// What the target column is called in a message when it is missing.
+const TARGET_ROLE: &str = "the target the model was trained on";
+
+/// The rows of `table` with a value in the `target` column (with the
+/// [`ROW`] column), and their file rows; an error when there is none.
+fn labelled_rows(table: &Table, target: &str, path: &Path) -> Result<(DataFrame, Vec<u64>)> {
     let df = table
         .df
         .with_row_index(ROW.into(), None)
         .map_err(|e| extract::polars_err(path, e))?;
-    let read_rows = df.height() as u64;
-    let col = extract::column(&df, target, "the target the model was trained on", path)?;
-    let mut keep = col.is_not_null();
-    if col.dtype().is_float() {
-        let nan = col
-            .as_materialized_series()
-            .is_nan()
-            .map_err(|e| extract::polars_err(path, e))?;
-        keep = &keep & &!nan;
-    }
-    let df = df.filter(&keep).map_err(|e| extract::polars_err(path, e))?;
-    let missing_target = read_rows - df.height() as u64;
+    extract::column(&df, target, TARGET_ROLE, path)?;
+    let df = drop_missing_target(df, target, path)?;
     if df.height() == 0 {
         return Err(DataError::unusable(
             path,
@@ -58,14 +93,15 @@ pub fn labelled(
             ),
         ));
     }
-    let rows: Vec<u64> = df
-        .column(ROW)
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .and_then(|c| Ok(c.u64()?.into_no_null_iter().collect()))
-        .map_err(|e| extract::polars_err(path, e))?;
-    let col = extract::column(&df, target, "the target the model was trained on", path)?;
+    let rows = row_numbers(&df, path)?;
+    Ok((df, rows))
+}
 
-    let y = match &pre.target {
+/// The targets of the rows, through the model's own label mapping (an
+/// unknown class is an error naming its row) or its own scaling.
+fn targets(pre: &Preprocessor, col: &Column, rows: &[u64], path: &Path) -> Result<Targets> {
+    let target = pre.target.column();
+    Ok(match &pre.target {
         TargetSpec::Classes { labels, .. } => {
             let index: HashMap<&str, u32> = labels
                 .iter()
@@ -83,7 +119,7 @@ pub fn labelled(
                             path,
                             format!(
                                 "row {}: target {target:?} holds {:?}, a class the model was not trained on (it knows {})",
-                                extract::row_number(Some(&rows), i),
+                                extract::row_number(Some(rows), i),
                                 extract::truncate(v),
                                 labels
                                     .iter()
@@ -98,21 +134,20 @@ pub fn labelled(
             Targets::Classes(y)
         }
         TargetSpec::Regression { offset, scale, .. } => {
-            let raw: Vec<f64> = extract::numeric(col, path, Some(&rows), "")?
+            let raw: Vec<f64> = extract::numeric(col, path, Some(rows), "")?
                 .into_iter()
                 .map(|v| v.unwrap_or(f64::NAN))
                 .collect();
-            Targets::Values {
-                scaled: raw.iter().map(|y| ((y - offset) / scale) as f32).collect(),
-                raw,
-            }
+            scaled_targets(raw, *offset, *scale)
         }
-    };
-    let x = pre.transform(&df, path, Some(&rows))?;
-    let slices = slice_columns(&df, slices, path)?;
+    })
+}
 
-    let columns = df
-        .columns()
+/// What is recorded of every column of `df`: its role for the model
+/// (`unused` when the model does not read it).
+fn column_infos(pre: &Preprocessor, df: &DataFrame) -> Vec<ColumnInfo> {
+    let target = pre.target.column();
+    df.columns()
         .iter()
         .filter(|c| c.name().as_str() != ROW)
         .map(|c| {
@@ -141,32 +176,5 @@ pub fn labelled(
                 name,
             }
         })
-        .collect();
-    let n = rows.len() as u64;
-    Ok(Labelled {
-        data: SplitData {
-            x: x.into(),
-            y,
-            rows,
-            slices,
-        },
-        stats: DataStats {
-            source: SourceInfo {
-                path: source.replace('\\', "/"),
-                format: format!("{:?}", table.format).to_lowercase(),
-                sha256: table.sha256.clone(),
-                logical_sha256: table.logical_sha256.clone(),
-                bytes: table.bytes,
-            },
-            rows: RowCounts {
-                read: read_rows,
-                missing_target,
-                used: n,
-                eval: n,
-                ..RowCounts::default()
-            },
-            columns,
-            class_counts: Default::default(),
-        },
-    })
+        .collect()
 }

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod source;
 pub mod split;
 pub mod stats;
+mod steps;
 pub mod stream;
 
 pub use drift::{Check, DriftInput};

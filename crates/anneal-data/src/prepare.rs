@@ -13,13 +13,13 @@ use crate::error::{DataError, Result};
 use crate::extract;
 use crate::matrix::Matrix;
 use crate::preprocess::{
-    FeatureSpec, HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType,
-    fit_categorical_counts, fit_numeric_present, mean_std,
+    FeatureSpec, HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, mean_std,
 };
-use crate::profile::{self, ColumnProfile, DataProfile};
-use crate::read::{Table, read_table};
-use crate::split::{split, split_by_key};
-use crate::stats::{ColumnInfo, DataStats, RowCounts, SourceInfo};
+use crate::profile::{ColumnProfile, DataProfile};
+use crate::read::read_table;
+use crate::split::{SplitIndices, split, split_by_key};
+use crate::stats::{ColumnInfo, DataStats, RowCounts};
+use crate::steps::{self, FeatureFit, Gathered, TrainTarget};
 
 pub(crate) const ROW: &str = "__anneal_row";
 
@@ -135,308 +135,373 @@ pub fn prepare_with(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared
 }
 
 /// Runs the data stage for `loaded` in memory, with `seed` for the split.
+///
+/// The steps, in order (those in [`crate::steps`] are the streaming
+/// stage's too): read; check the contract; check the named columns; clean;
+/// infer the task and the feature roles; split; fit and profile on the
+/// training rows; transform each split; count classes; record.
 pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
     let cfg = &loaded.config.data;
     let path = loaded.data_path();
     let path = path.as_path();
+    let table = read_table(path, cfg.format, &cfg.csv, &steps::text_columns(cfg))?;
+    check_contract(&table.df, cfg, path)?;
+    let available = column_names(&table.df);
+    let filters = check_named_columns(loaded, path, &available)?;
+    let Cleaned { df, rows, counts } = clean(&table.df, cfg, &filters, &available, path)?;
+    let slices = slice_columns(&df, &loaded.config.eval.slices, path)?;
+    let target_col = df
+        .column(&cfg.target)
+        .map_err(|e| extract::polars_err(path, e))?;
+    let (task, target_kind) = infer_task(loaded, target_col, path)?;
+    let (columns, plans) = feature_columns(cfg, &df, &rows, path)?;
+    let s = split_rows(cfg, seed, &df, &rows, task, &target_kind, path)?;
+    let fitted = fit_features(loaded, &df, &plans, &rows, &s.train, path)?;
+    let per_class = split_class_counts(&target_kind, &s);
+    let (target, target_profile) = steps::fit_target(
+        &cfg.target,
+        &target_col.dtype().to_string(),
+        train_target(&target_kind, target_col.dtype(), &per_class, &s.train),
+        s.train.len(),
+    );
+    let profile = steps::data_profile(s.train.len(), &columns, fitted.profiles, target_profile);
+    let preprocessor = steps::preprocessor(task, target, fitted.features, &columns);
+    let [train, valid, test] = split_data(
+        &preprocessor,
+        &fitted.host,
+        &target_kind,
+        &rows,
+        &slices,
+        &s,
+    );
+    let class_counts = match &target_kind {
+        TargetKind::Classes(labels, _) => steps::class_counts(labels, |k| per_class[k], path)?,
+        TargetKind::Values(_) => BTreeMap::new(),
+    };
+    let stats = DataStats {
+        source: steps::source_info(
+            cfg,
+            table.format,
+            table.sha256.clone(),
+            table.logical_sha256.clone(),
+            table.bytes,
+        ),
+        rows: RowCounts {
+            used: df.height() as u64,
+            train: train.len() as u64,
+            valid: valid.len() as u64,
+            test: test.len() as u64,
+            ..counts
+        },
+        columns,
+        class_counts,
+    };
+    let examples = held_out_examples(&df, &s, &preprocessor, path)?;
+    Ok(Prepared {
+        preprocessor,
+        train,
+        valid,
+        test,
+        stats,
+        examples,
+        profile,
+    })
+}
 
-    let as_text: Vec<String> = cfg
-        .columns
-        .iter()
-        .filter(|(_, o)| matches!(o.kind, Some(ColumnType::Categorical | ColumnType::Id)))
-        .map(|(n, _)| n.clone())
-        .chain(cfg.id.iter().cloned())
-        .collect();
-    let table = read_table(path, cfg.format, &cfg.csv, &as_text)?;
-
-    // The contract comes first, on the table as read: a violation is
-    // reported by the file's own row numbers, before cleaning can hide or
-    // renumber anything. Training stops at the first; `check-data` lists
-    // them all.
-    if !cfg.schema.is_empty()
-        && let Some(v) = crate::schema::violations(&table.df, &cfg.schema, path)?
-            .into_iter()
-            .next()
+/// The `[data.schema]` contract, on the table as read: a violation is
+/// reported by the file's own row numbers, before cleaning can hide or
+/// renumber anything. Training stops at the first; `check-data` lists them
+/// all. In memory only: the streaming stage never holds the whole table and
+/// refuses a contract instead.
+fn check_contract(df: &DataFrame, cfg: &anneal_config::DataConfig, path: &Path) -> Result<()> {
+    if cfg.schema.is_empty() {
+        return Ok(());
+    }
+    match crate::schema::violations(df, &cfg.schema, path)?
+        .into_iter()
+        .next()
     {
-        return Err(DataError::Schema {
+        Some(v) => Err(DataError::Schema {
             path: path.to_path_buf(),
             message: v.message,
-        });
+        }),
+        None => Ok(()),
     }
-    let Table {
-        df, sha256, bytes, ..
-    } = &table;
-    let read_rows = df.height() as u64;
+}
 
-    // Every column the config names must exist.
+/// The names of `df`'s columns, sorted.
+fn column_names(df: &DataFrame) -> Vec<String> {
     let names: BTreeSet<String> = df
         .get_column_names()
         .iter()
         .map(|n| n.to_string())
         .collect();
-    let available: Vec<String> = names.iter().cloned().collect();
-    let filters = check_named_columns(loaded, path, &available)?;
+    names.into_iter().collect()
+}
 
-    // Cleaning: missing target, filters, exact duplicates.
+/// The cleaned table (with its [`ROW`] column), each row's file row and
+/// the row counts so far.
+struct Cleaned {
+    df: DataFrame,
+    rows: Vec<u64>,
+    counts: RowCounts,
+}
+
+/// Cleaning: rows without a target, rows the filters remove, then exact
+/// duplicates; an error when no row is left.
+fn clean(
+    df: &DataFrame,
+    cfg: &anneal_config::DataConfig,
+    filters: &[(String, Expr)],
+    available: &[String],
+    path: &Path,
+) -> Result<Cleaned> {
+    let mut counts = RowCounts {
+        read: df.height() as u64,
+        ..RowCounts::default()
+    };
     let df = df
         .with_row_index(ROW.into(), None)
         .map_err(|e| extract::polars_err(path, e))?;
-    let mut df = drop_missing_target(df, &cfg.target, path)?;
-    let missing_target = read_rows - df.height() as u64;
-
-    let before = df.height() as u64;
-    df = apply_filters(df, &filters, path)?;
-    let filtered = before - df.height() as u64;
-
-    let before = df.height() as u64;
-    let distinct = df
-        .unique_stable(Some(&available), UniqueKeepStrategy::First, None)
-        .map_err(|e| extract::polars_err(path, e))?;
-    let repeated = before - distinct.height() as u64;
-    let (duplicates, repeated) = if cfg.clean.drop_duplicates {
-        df = distinct;
-        (repeated, 0)
-    } else {
-        (0, repeated)
-    };
+    let df = steps::drop_untargeted_and_filtered(df, &cfg.target, filters, path, &mut counts)?;
+    let df = drop_duplicates(df, cfg.clean.drop_duplicates, available, path, &mut counts)?;
     if df.height() == 0 {
-        return Err(DataError::unusable(
-            path,
-            format!(
-                "no rows left after cleaning ({missing_target} without a target, {filtered} removed by filters, {duplicates} duplicates)"
-            ),
-        ));
+        return Err(steps::no_rows_left(path, &counts));
     }
-    let rows: Vec<u64> = df
-        .column(ROW)
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .and_then(|c| Ok(c.u64()?.into_no_null_iter().collect()))
-        .map_err(|e| extract::polars_err(path, e))?;
-    let slices = slice_columns(&df, &loaded.config.eval.slices, path)?;
+    let rows = steps::row_numbers(&df, path)?;
+    Ok(Cleaned { df, rows, counts })
+}
 
-    // Target and task.
-    let target_col = df
-        .column(&cfg.target)
+/// Exact duplicates over the columns `available` (the first is kept):
+/// dropped and counted as `duplicates` when `drop`, else kept and counted
+/// as `repeated`. In memory only: the whole table is at hand here, where
+/// the streaming stage remembers a hash per row instead (and counts no
+/// `repeated`).
+fn drop_duplicates(
+    df: DataFrame,
+    drop: bool,
+    available: &[String],
+    path: &Path,
+    counts: &mut RowCounts,
+) -> Result<DataFrame> {
+    let distinct = df
+        .unique_stable(Some(available), UniqueKeepStrategy::First, None)
         .map_err(|e| extract::polars_err(path, e))?;
-    let (task, target_kind) = infer_task(loaded, target_col, path)?;
+    let repeated = (df.height() - distinct.height()) as u64;
+    if drop {
+        counts.duplicates += repeated;
+        Ok(distinct)
+    } else {
+        counts.repeated += repeated;
+        Ok(df)
+    }
+}
 
-    // Feature roles.
+/// A feature column to fit: its name, kind and the type polars gave it.
+type FeaturePlan = (String, ColumnType, ValueType);
+
+/// What is recorded of every column, and the feature columns to fit; an
+/// error for a feature without a value, or when no feature is left.
+fn feature_columns(
+    cfg: &anneal_config::DataConfig,
+    df: &DataFrame,
+    rows: &[u64],
+    path: &Path,
+) -> Result<(Vec<ColumnInfo>, Vec<FeaturePlan>)> {
     let mut columns = Vec::new();
-    let mut plans: Vec<(String, ColumnType, ValueType)> = Vec::new();
+    let mut plans = Vec::new();
     for col in df.columns() {
         let name = col.name().to_string();
         if name == ROW {
             continue;
         }
-        let dtype = col.dtype().to_string();
         let missing = col.null_count() as u64;
-        let declared = cfg.columns.get(&name).and_then(|o| o.kind);
-        let role = role_of(cfg, &name);
         let mut kind = None;
-        if role == "feature" {
+        if role_of(cfg, &name) == "feature" {
             if missing == df.height() as u64 {
-                return Err(DataError::unusable(
-                    path,
-                    format!(
-                        "column {name:?} has no values (every cell is missing); remove it with data.drop = [{name:?}]"
-                    ),
-                ));
+                return Err(steps::no_values(path, &name));
             }
-            let t = match declared {
-                Some(t) => t,
-                None => infer_feature(col, path, &rows)?,
-            };
-            kind = Some(
-                match t {
-                    ColumnType::Numeric => "numeric",
-                    ColumnType::Boolean => "boolean",
-                    _ => "categorical",
-                }
-                .to_string(),
-            );
+            let t = steps::feature_type(cfg, &name, col, path, rows)?;
+            kind = Some(steps::kind_name(t));
             plans.push((name.clone(), t, ValueType::of(col.dtype())));
         }
-        columns.push(ColumnInfo {
-            name,
-            role: role.into(),
-            kind,
-            dtype,
+        columns.push(steps::column_info(
+            cfg,
+            &name,
+            col.dtype().to_string(),
             missing,
-        });
-    }
-    if plans.is_empty() {
-        return Err(DataError::unusable(
-            path,
-            "no feature columns are left (every column is the target, dropped or an id)",
+            kind,
         ));
     }
+    if plans.is_empty() {
+        return Err(steps::no_features(path));
+    }
+    Ok((columns, plans))
+}
 
-    // Split, stratified by class for classification unless told otherwise.
-    let (classes, labels, raw_y) = match &target_kind {
-        TargetKind::Classes(labels, idx) => (Some(idx.clone()), Some(labels.clone()), None),
-        TargetKind::Values(v) => (None, None, Some(v.clone())),
-    };
+/// The split, seeing every row at once: by `data.split.key`, or a seeded
+/// shuffle, stratified by class for classification unless told otherwise.
+/// In memory only: the streaming stage assigns each row by a seeded hash
+/// as its batch goes by.
+fn split_rows(
+    cfg: &anneal_config::DataConfig,
+    seed: u64,
+    df: &DataFrame,
+    rows: &[u64],
+    task: Task,
+    target: &TargetKind,
+    path: &Path,
+) -> Result<SplitIndices> {
     let fractions = [cfg.split.train, cfg.split.valid, cfg.split.test];
+    let seed = cfg.split.seed.unwrap_or(seed);
     let s = match &cfg.split.key {
         Some(key) => {
-            let keys = split_keys(&df, key, path, &rows)?;
-            split_by_key(
-                keys.iter().map(String::as_str),
-                fractions,
-                cfg.split.seed.unwrap_or(seed),
-            )
+            let keys = split_keys(df, key, path, rows)?;
+            split_by_key(keys.iter().map(String::as_str), fractions, seed)
         }
         None => {
             let stratify = cfg.split.stratify.unwrap_or(task.is_classification());
-            split(
-                df.height(),
-                if stratify { classes.as_deref() } else { None },
-                fractions,
-                cfg.split.seed.unwrap_or(seed),
-            )
+            let classes = match target {
+                TargetKind::Classes(_, idx) if stratify => Some(idx.as_slice()),
+                _ => None,
+            };
+            split(df.height(), classes, fractions, seed)
         }
     };
     if s.train.is_empty() {
-        return Err(DataError::unusable(
-            path,
-            format!(
-                "the split left no training rows ({} rows); use more data or a larger data.split.train",
-                df.height()
-            ),
-        ));
+        return Err(steps::no_training_rows(path, df.height() as u64));
     }
+    Ok(s)
+}
 
-    // Fit the preprocessing on the training rows only, and profile the
-    // same rows from the values just extracted (no second pass over the
-    // frame). Columns are independent: they are fitted in parallel, and
-    // each one's training values are gathered (numeric: sorted) or counted
-    // once for both its fit and its profile.
-    let mut in_train = vec![false; df.height()];
-    for &i in &s.train {
-        in_train[i] = true;
-    }
+/// The fitted features, their training profiles and their values (for the
+/// transform), in the plans' order.
+struct Fitted {
+    features: Vec<FeatureSpec>,
+    profiles: BTreeMap<String, ColumnProfile>,
+    host: Vec<HostColumn>,
+}
+
+/// Fits every feature on the training rows. Columns are independent: they
+/// are fitted in parallel; the first error in column order is returned.
+fn fit_features(
+    loaded: &Loaded,
+    df: &DataFrame,
+    plans: &[FeaturePlan],
+    rows: &[u64],
+    train: &[usize],
+    path: &Path,
+) -> Result<Fitted> {
     let fitted: Vec<Result<(FeatureSpec, ColumnProfile, HostColumn)>> = plans
         .par_iter()
-        .map(|(name, t, vt)| {
-            let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
-            let dtype = col.dtype().to_string();
-            Ok(match t {
-                ColumnType::Numeric | ColumnType::Boolean => {
-                    let hint = format!(
-                        "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
-                        toml_key(name)
-                    );
-                    let values = extract::numeric(col, path, Some(&rows), &hint)?;
-                    let fit = numeric_fit(loaded, name, *t)?;
-                    let mut present: Vec<f64> = s.train.iter().filter_map(|&i| values[i]).collect();
-                    present.sort_unstable_by(f64::total_cmp);
-                    let spec = fit_numeric_present(
-                        name,
-                        numeric_source_type(*t, *vt),
-                        present.clone(),
-                        s.train.len(),
-                        &fit,
-                    )
-                    .ok_or_else(|| no_training_values(path, name))?;
-                    let kind = if *t == ColumnType::Boolean {
-                        "boolean"
-                    } else {
-                        "numeric"
-                    };
-                    let profile = profile::numeric_column_present(
-                        name,
-                        "feature",
-                        kind,
-                        &dtype,
-                        present,
-                        s.train.len(),
-                    );
-                    (spec, profile, HostColumn::Num(values))
-                }
-                _ => {
-                    let values = extract::text(col, path)?;
-                    let impute = categorical_impute(loaded, name)?;
-                    let mut counts: PlHashMap<&str, u64> = PlHashMap::new();
-                    for (v, train) in values.iter().zip(&in_train) {
-                        if let (Some(v), true) = (v, train) {
-                            *counts.entry(v).or_default() += 1;
-                        }
-                    }
-                    let counts: Vec<(String, u64)> =
-                        counts.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
-                    let spec = fit_categorical_counts(
-                        name,
-                        categorical_source_type(*t, *vt),
-                        counts.clone(),
-                        impute,
-                        cfg.encode.max_categories,
-                    );
-                    let profile = profile::text_column_counts(
-                        name,
-                        "feature",
-                        &dtype,
-                        counts,
-                        s.train.len(),
-                    );
-                    (spec, profile, HostColumn::Text(values))
-                }
-            })
-        })
+        .map(|(name, t, vt)| fit_column(loaded, df, name, *t, *vt, rows, train, path))
         .collect();
-    let mut features = Vec::new();
-    let mut host = Vec::new();
-    let mut profiles: BTreeMap<String, ColumnProfile> = BTreeMap::new();
+    let mut out = Fitted {
+        features: Vec::new(),
+        profiles: BTreeMap::new(),
+        host: Vec::new(),
+    };
     for ((name, _, _), f) in plans.iter().zip(fitted) {
         let (spec, profile, values) = f?;
-        features.push(spec);
-        profiles.insert(name.clone(), profile);
-        host.push(values);
+        out.features.push(spec);
+        out.profiles.insert(name.clone(), profile);
+        out.host.push(values);
     }
+    Ok(out)
+}
 
-    let target = match (&labels, &raw_y) {
-        (Some(labels), _) => TargetSpec::Classes {
-            column: cfg.target.clone(),
-            labels: labels.clone(),
-            label_type: ValueType::of(target_col.dtype()),
+/// One feature column: its values extracted once, its training values
+/// gathered (present numbers, or a count per text) and fitted and
+/// profiled by the shared [`steps::fit_feature`].
+#[allow(clippy::too_many_arguments)]
+fn fit_column(
+    loaded: &Loaded,
+    df: &DataFrame,
+    name: &str,
+    kind: ColumnType,
+    vt: ValueType,
+    rows: &[u64],
+    train: &[usize],
+    path: &Path,
+) -> Result<(FeatureSpec, ColumnProfile, HostColumn)> {
+    let col = df.column(name).map_err(|e| extract::polars_err(path, e))?;
+    let dtype = col.dtype().to_string();
+    let (gathered, host) = match kind {
+        ColumnType::Numeric | ColumnType::Boolean => {
+            let values = steps::numeric_feature(col, name, path, rows)?;
+            let present = steps::train_present(&values, train);
+            (Gathered::Numeric(present), HostColumn::Num(values))
+        }
+        _ => {
+            let values = extract::text(col, path)?;
+            let counts = steps::train_counts(&values, train);
+            (Gathered::Text(counts), HostColumn::Text(values))
+        }
+    };
+    let (source_type, settings) = steps::fit_settings(loaded, name, kind, vt)?;
+    let f = FeatureFit {
+        name,
+        kind,
+        source_type,
+        dtype: &dtype,
+        settings,
+    };
+    let max_categories = loaded.config.data.encode.max_categories;
+    let (spec, profile) = steps::fit_feature(f, gathered, train.len(), max_categories, path)?;
+    Ok((spec, profile, host))
+}
+
+/// Per class, its rows in train, valid and test (none for regression).
+fn split_class_counts(target: &TargetKind, s: &SplitIndices) -> Vec<[u64; 3]> {
+    let TargetKind::Classes(labels, idx) = target else {
+        return Vec::new();
+    };
+    let mut counts = vec![[0u64; 3]; labels.len()];
+    for (k, part) in [&s.train, &s.valid, &s.test].into_iter().enumerate() {
+        for &i in part {
+            if let Some(c) = idx.get(i).and_then(|&c| counts.get_mut(c as usize)) {
+                c[k] += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// What the training rows hold of the target.
+fn train_target<'a>(
+    target: &'a TargetKind,
+    dtype: &DataType,
+    per_class: &[[u64; 3]],
+    train: &[usize],
+) -> TrainTarget<'a> {
+    match target {
+        TargetKind::Classes(labels, _) => TrainTarget::Classes {
+            labels,
+            label_type: ValueType::of(dtype),
+            counts: per_class.iter().map(|n| n[0]).collect(),
         },
-        (None, Some(y)) => regression_target(&cfg.target, s.train.iter().map(|&i| y[i]).collect()),
-        (None, None) => unreachable_target(path)?,
-    };
-    let target_profile = target_profile(&cfg.target, target_col, &target_kind, &s.train);
-    let profile = DataProfile {
-        rows: s.train.len() as u64,
-        columns: columns
-            .iter()
-            .filter_map(|c| match c.role.as_str() {
-                "feature" => profiles.remove(&c.name),
-                "target" => Some(target_profile.clone()),
-                _ => None,
-            })
-            .collect(),
-    };
-    let id_columns: Vec<String> = columns
-        .iter()
-        .filter(|c| c.role == "id")
-        .map(|c| c.name.clone())
-        .collect();
-    let preprocessor = Preprocessor {
-        task,
-        target,
-        features,
-        id_columns,
-    };
+        TargetKind::Values(y) => TrainTarget::Values(train.iter().map(|&i| y[i]).collect()),
+    }
+}
 
-    let codes = preprocessor.encode(&host);
+/// The three splits, each a selection of one transform of the whole frame
+/// (the categories are encoded once). In memory only: the streaming stage
+/// writes each split's matrix to a file, batch by batch.
+fn split_data(
+    pre: &Preprocessor,
+    host: &[HostColumn],
+    target: &TargetKind,
+    rows: &[u64],
+    slices: &[SliceColumn],
+    s: &SplitIndices,
+) -> [SplitData; 3] {
+    let codes = pre.encode(host);
     let make = |idx: &[usize]| -> SplitData {
-        let x = preprocessor.transform_encoded(&host, &codes, Some(idx));
-        let y = match (&classes, &raw_y, &preprocessor.target) {
-            (Some(c), _, _) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
-            (None, Some(v), TargetSpec::Regression { offset, scale, .. }) => {
-                let raw: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
-                Targets::Values {
-                    scaled: raw.iter().map(|y| ((y - offset) / scale) as f32).collect(),
-                    raw,
-                }
+        let x = pre.transform_encoded(host, &codes, Some(idx));
+        let y = match (target, &pre.target) {
+            (TargetKind::Classes(_, c), _) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
+            (TargetKind::Values(v), TargetSpec::Regression { offset, scale, .. }) => {
+                steps::scaled_targets(idx.iter().map(|&i| v[i]).collect(), *offset, *scale)
             }
             _ => Targets::Values {
                 scaled: Vec::new(),
@@ -450,52 +515,17 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
             slices: slices.iter().map(|c| c.select(idx)).collect(),
         }
     };
-    let train = make(&s.train);
-    let valid = make(&s.valid);
-    let test = make(&s.test);
+    [make(&s.train), make(&s.valid), make(&s.test)]
+}
 
-    let mut class_counts = BTreeMap::new();
-    if let (Some(labels), Some(c)) = (&labels, &classes) {
-        for (k, label) in labels.iter().enumerate() {
-            let count = |idx: &[usize]| idx.iter().filter(|&&i| c[i] as usize == k).count() as u64;
-            class_counts.insert(
-                label.clone(),
-                [count(&s.train), count(&s.valid), count(&s.test)],
-            );
-        }
-        if labels.len() >= 2 {
-            let in_train = class_counts.values().filter(|n| n[0] > 0).count();
-            if in_train < 2 {
-                return Err(DataError::unusable(
-                    path,
-                    "the training split holds a single class; more rows or another split are needed",
-                ));
-            }
-        }
-    }
-    let stats = DataStats {
-        source: SourceInfo {
-            path: loaded.config.data.path.to_string_lossy().replace('\\', "/"),
-            format: format!("{:?}", table.format).to_lowercase(),
-            sha256: sha256.clone(),
-            logical_sha256: table.logical_sha256.clone(),
-            bytes: *bytes,
-        },
-        rows: RowCounts {
-            read: read_rows,
-            missing_target,
-            filtered,
-            duplicates,
-            repeated,
-            used: df.height() as u64,
-            train: train.len() as u64,
-            valid: valid.len() as u64,
-            test: test.len() as u64,
-            eval: 0,
-        },
-        columns,
-        class_counts,
-    };
+/// The golden examples: the first rows of the test split, else of the
+/// validation split, else of the training split.
+fn held_out_examples(
+    df: &DataFrame,
+    s: &SplitIndices,
+    pre: &Preprocessor,
+    path: &Path,
+) -> Result<DataFrame> {
     let held_out = [&s.test, &s.valid, &s.train]
         .into_iter()
         .find(|idx| !idx.is_empty())
@@ -506,62 +536,10 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let keep: Vec<String> = preprocessor
-        .features
-        .iter()
-        .map(|f| f.column().to_string())
-        .chain(preprocessor.id_columns.iter().cloned())
-        .collect();
-    let examples = df
+    let rows = df
         .take(&IdxCa::from_vec("idx".into(), held_out))
-        .and_then(|d| d.select(keep))
         .map_err(|e| extract::polars_err(path, e))?;
-    Ok(Prepared {
-        preprocessor,
-        train,
-        valid,
-        test,
-        stats,
-        examples,
-        profile,
-    })
-}
-
-/// The target's profile over the training rows: class shares, or the
-/// distribution of regression values.
-fn target_profile(name: &str, col: &Column, kind: &TargetKind, train: &[usize]) -> ColumnProfile {
-    let dtype = col.dtype().to_string();
-    match kind {
-        TargetKind::Classes(labels, idx) => {
-            let mut counts = vec![0u64; labels.len()];
-            for &i in train {
-                if let Some(c) = idx.get(i).and_then(|&k| counts.get_mut(k as usize)) {
-                    *c += 1;
-                }
-            }
-            let count: u64 = counts.iter().sum();
-            ColumnProfile {
-                name: name.to_string(),
-                role: "target".into(),
-                kind: "categorical".into(),
-                dtype,
-                count,
-                null_fraction: if train.is_empty() {
-                    0.0
-                } else {
-                    (train.len() as u64 - count) as f64 / train.len() as f64
-                },
-                numeric: None,
-                categories: profile::category_profile_from_counts(
-                    labels.iter().cloned().zip(counts).collect(),
-                ),
-            }
-        }
-        TargetKind::Values(v) => {
-            let values: Vec<Option<f64>> = v.iter().map(|&x| Some(x)).collect();
-            profile::numeric_column(name, "target", "numeric", &dtype, &values, train)
-        }
-    }
+    steps::examples(&rows, pre, path)
 }
 
 /// The regression target's scaling, from the training values (in any
@@ -574,13 +552,6 @@ pub(crate) fn regression_target(column: &str, mut train_y: Vec<f64>) -> TargetSp
         offset: m,
         scale: if sd > 0.0 { sd } else { 1.0 },
     }
-}
-
-fn unreachable_target(path: &Path) -> Result<TargetSpec> {
-    Err(DataError::unusable(
-        path,
-        "internal error: no target values",
-    ))
 }
 
 /// Checks that every column the config names exists among `available`
@@ -998,4 +969,135 @@ pub(crate) fn split_keys(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::tests::project;
+
+    /// Six rows: the fifth has no target, the sixth repeats the second.
+    const CSV: &str = "x,c,flag,y\n1,a,true,no\n2,b,false,yes\n,a,true,no\n4,,false,yes\n5,a,true,\n2,b,false,yes\n";
+    const ALL_TRAIN: &str = "[data.split]\ntrain = 1.0\nvalid = 0.0\ntest = 0.0\n[train.early_stopping]\nenabled = false\n";
+
+    fn cleaned(loaded: &Loaded) -> Cleaned {
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let table = read_table(&path, cfg.format, &cfg.csv, &[]).expect("table");
+        let available = column_names(&table.df);
+        assert_eq!(available, ["c", "flag", "x", "y"]);
+        clean(&table.df, cfg, &[], &available, &path).expect("cleaned")
+    }
+
+    #[test]
+    fn cleaning_counts_missing_targets_and_repeated_rows() {
+        let (_, loaded) = project("mem-clean", CSV, "");
+        let c = cleaned(&loaded);
+        assert_eq!(c.rows, [0, 1, 2, 3, 5]);
+        assert_eq!(
+            (c.counts.read, c.counts.missing_target, c.counts.repeated),
+            (6, 1, 1)
+        );
+        assert_eq!(c.counts.duplicates, 0);
+
+        let (_, loaded) = project("mem-dedup", CSV, "[data.clean]\ndrop_duplicates = true\n");
+        let c = cleaned(&loaded);
+        assert_eq!(c.rows, [0, 1, 2, 3]);
+        assert_eq!((c.counts.duplicates, c.counts.repeated), (1, 0));
+    }
+
+    #[test]
+    fn feature_columns_record_roles_kinds_and_missing_cells() {
+        let (_, loaded) = project("mem-roles", CSV, "");
+        let c = cleaned(&loaded);
+        let cfg = &loaded.config.data;
+        let (columns, plans) =
+            feature_columns(cfg, &c.df, &c.rows, &loaded.data_path()).expect("roles");
+        let seen: Vec<(&str, &str, Option<&str>, u64)> = columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.role.as_str(),
+                    c.kind.as_deref(),
+                    c.missing,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("x", "feature", Some("numeric"), 1),
+                ("c", "feature", Some("categorical"), 1),
+                ("flag", "feature", Some("boolean"), 0),
+                ("y", "target", None, 0),
+            ]
+        );
+        assert_eq!(plans.len(), 3);
+        assert_eq!(plans[2].2, ValueType::Boolean);
+    }
+
+    #[test]
+    fn a_feature_without_a_value_is_an_error() {
+        let (_, loaded) = project("mem-empty", "x,e,y\n1,,a\n2,,b\n", "");
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let table = read_table(&path, cfg.format, &cfg.csv, &[]).expect("table");
+        let available = column_names(&table.df);
+        let c = clean(&table.df, cfg, &[], &available, &path).expect("cleaned");
+        let e = feature_columns(cfg, &c.df, &c.rows, &path).expect_err("empty column");
+        assert!(
+            e.to_string()
+                .contains("column \"e\" has no values (every cell is missing)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_stratified_split_cuts_each_class_on_its_own() {
+        let extra = "[data.split]\ntrain = 0.6\nvalid = 0.2\ntest = 0.2\n";
+        let (_, loaded) = project("mem-split", CSV, extra);
+        let c = cleaned(&loaded);
+        let cfg = &loaded.config.data;
+        let path = loaded.data_path();
+        let target = c.df.column("y").expect("target");
+        let (task, kind) = infer_task(&loaded, target, &path).expect("task");
+        assert_eq!(task, Task::Binary);
+        let s = split_rows(cfg, 7, &c.df, &c.rows, task, &kind, &path).expect("split");
+        // "no": 2 rows -> 1 train, 0 valid, 1 test; "yes": 3 rows -> 2, 1, 0.
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (3, 1, 1));
+        assert_eq!(split_class_counts(&kind, &s), [[1, 0, 1], [2, 1, 0]]);
+    }
+
+    /// The two data stages run the same steps: on the same rows (all of
+    /// them in training, where their splits cannot differ) they fit, profile
+    /// and record the same.
+    #[test]
+    fn the_in_memory_and_streaming_stages_agree() {
+        let extra = format!("{ALL_TRAIN}[data.clean]\ndrop_duplicates = true\n");
+        let (dir, loaded) = project("parity", CSV, &extra);
+        let memory = prepare(&loaded, 7).expect("in memory");
+        let spill = dir.join("spill");
+        std::fs::create_dir_all(&spill).expect("spill dir");
+        let streamed = crate::stream::prepare(&loaded, 7, &spill).expect("streaming");
+        assert_eq!(memory.preprocessor, streamed.preprocessor);
+        assert_eq!(memory.profile, streamed.profile);
+        assert_eq!(memory.stats, streamed.stats);
+        assert_eq!(memory.train, streamed.train);
+        assert!(memory.examples.equals_missing(&streamed.examples));
+        let rows = &memory.stats.rows;
+        assert_eq!(
+            (
+                rows.read,
+                rows.missing_target,
+                rows.duplicates,
+                rows.used,
+                rows.train
+            ),
+            (6, 1, 1, 4, 4)
+        );
+        assert_eq!(memory.stats.class_counts["yes"], [2, 0, 0]);
+        assert_eq!(memory.profile.rows, 4);
+        assert_eq!(memory.examples.height(), 4);
+    }
 }

@@ -188,31 +188,47 @@ fn check_column(
     path: &Path,
     out: &mut Vec<Violation>,
 ) -> Result<()> {
-    let dtype = col.dtype().clone();
+    check_type(col, name, rules, path, out)?;
+    if !rules.nullable {
+        check_nulls(col, name, path, out)?;
+    }
+    if rules.min.is_some() || rules.max.is_some() {
+        check_range(col, name, rules, path, out)?;
+    }
+    if let Some(allowed) = &rules.allowed {
+        check_allowed(col, name, allowed, path, out)?;
+    }
+    Ok(())
+}
 
-    // Type. Text that reads as the declared type passes: a CSV column with a
-    // stray quote or a "1.0" is still the declared type.
-    let text_cells = |bad: &dyn Fn(&str) -> bool| -> Result<Tally> {
-        let mut t = Tally::default();
-        for (i, v) in extract::text(col, path)?.iter().enumerate() {
-            if let Some(s) = v
-                && bad(s)
-            {
-                t.add(i, || quoted(s));
-            }
+/// The cells of `col` (as text) for which `bad` holds.
+fn text_tally(col: &Column, path: &Path, bad: impl Fn(&str) -> bool) -> Result<Tally> {
+    let mut t = Tally::default();
+    for (i, v) in extract::text(col, path)?.iter().enumerate() {
+        if let Some(s) = v
+            && bad(s)
+        {
+            t.add(i, || quoted(s));
         }
-        Ok(t)
-    };
-    match rules.kind {
-        Some(SchemaType::Numeric) if !dtype.is_primitive_numeric() => {
-            text_cells(&|s| extract::parse_number(s).is_none())?.report(
-                "type",
-                name,
-                ("value is not a number", "values are not numbers"),
-                "type",
-                out,
-            );
-        }
+    }
+    Ok(t)
+}
+
+/// Type. Text that reads as the declared type passes: a CSV column with a
+/// stray quote or a "1.0" is still the declared type.
+fn check_type(
+    col: &Column,
+    name: &str,
+    rules: &ColumnSchema,
+    path: &Path,
+    out: &mut Vec<Violation>,
+) -> Result<()> {
+    let dtype = col.dtype();
+    let (tally, what) = match rules.kind {
+        Some(SchemaType::Numeric) if !dtype.is_primitive_numeric() => (
+            text_tally(col, path, |s| extract::parse_number(s).is_none())?,
+            ("value is not a number", "values are not numbers"),
+        ),
         Some(SchemaType::Integer) if !dtype.is_integer() => {
             let tally = if dtype.is_float() {
                 let mut t = Tally::default();
@@ -226,118 +242,127 @@ fn check_column(
                 }
                 t
             } else {
-                text_cells(&|s| !extract::parse_number(s).is_some_and(is_whole))?
+                text_tally(col, path, |s| {
+                    !extract::parse_number(s).is_some_and(is_whole)
+                })?
             };
-            tally.report(
-                "type",
-                name,
+            (
+                tally,
                 (
                     "value is not a whole number",
                     "values are not whole numbers",
                 ),
-                "type",
-                out,
-            );
+            )
         }
-        Some(SchemaType::Boolean) if dtype != DataType::Boolean => {
-            text_cells(&|s| {
+        Some(SchemaType::Boolean) if *dtype != DataType::Boolean => (
+            text_tally(col, path, |s| {
                 let t = s.trim();
                 !(t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false"))
-            })?
-            .report(
-                "type",
-                name,
-                ("value is not true or false", "values are not true or false"),
-                "type",
-                out,
-            );
-        }
-        _ => {}
-    }
+            })?,
+            ("value is not true or false", "values are not true or false"),
+        ),
+        _ => return Ok(()),
+    };
+    tally.report("type", name, what, "type", out);
+    Ok(())
+}
 
-    // Missing cells, NaN included for floats (as everywhere in anneal).
-    if !rules.nullable {
-        let mut t = Tally::default();
-        if dtype.is_float() {
-            for (i, v) in floats(col, path)?.iter().enumerate() {
-                if v.is_none_or(f64::is_nan) {
-                    t.add(i, String::new);
-                }
-            }
-        } else if col.null_count() > 0 {
-            let nulls = col.is_null();
-            for (i, v) in nulls.iter().enumerate() {
-                if v == Some(true) {
-                    t.add(i, String::new);
-                }
+/// Missing cells, NaN included for floats (as everywhere in anneal).
+fn check_nulls(col: &Column, name: &str, path: &Path, out: &mut Vec<Violation>) -> Result<()> {
+    let mut t = Tally::default();
+    if col.dtype().is_float() {
+        for (i, v) in floats(col, path)?.iter().enumerate() {
+            if v.is_none_or(f64::is_nan) {
+                t.add(i, String::new);
             }
         }
-        t.report(
-            "null",
-            name,
-            ("missing value", "missing values"),
-            "nullable",
-            out,
-        );
-    }
-
-    // Range, over the cells that read as numbers (the others are type
-    // violations already).
-    if rules.min.is_some() || rules.max.is_some() {
-        let values = lenient_numbers(col, path)?;
-        let mut below = Tally::default();
-        let mut above = Tally::default();
-        for (i, v) in values.iter().enumerate() {
-            let Some(x) = *v else { continue };
-            if rules.min.is_some_and(|m| x < m) {
-                below.add(i, || x.to_string());
+    } else if col.null_count() > 0 {
+        let nulls = col.is_null();
+        for (i, v) in nulls.iter().enumerate() {
+            if v == Some(true) {
+                t.add(i, String::new);
             }
-            if rules.max.is_some_and(|m| x > m) {
-                above.add(i, || x.to_string());
-            }
-        }
-        if let Some(min) = rules.min {
-            below.report(
-                "range",
-                name,
-                (
-                    &format!("value below the minimum {min}"),
-                    &format!("values below the minimum {min}"),
-                ),
-                "min",
-                out,
-            );
-        }
-        if let Some(max) = rules.max {
-            above.report(
-                "range",
-                name,
-                (
-                    &format!("value above the maximum {max}"),
-                    &format!("values above the maximum {max}"),
-                ),
-                "max",
-                out,
-            );
         }
     }
+    t.report(
+        "null",
+        name,
+        ("missing value", "missing values"),
+        "nullable",
+        out,
+    );
+    Ok(())
+}
 
-    // Allowed values, compared as text.
-    if let Some(allowed) = &rules.allowed {
-        let set: HashSet<&str> = allowed.iter().map(String::as_str).collect();
-        let tally = text_cells(&|s| !set.contains(s))?;
-        let list = allowed_list(allowed);
-        tally.report(
-            "allowed",
+/// Range, over the cells that read as numbers (the others are type
+/// violations already).
+fn check_range(
+    col: &Column,
+    name: &str,
+    rules: &ColumnSchema,
+    path: &Path,
+    out: &mut Vec<Violation>,
+) -> Result<()> {
+    let values = lenient_numbers(col, path)?;
+    let mut below = Tally::default();
+    let mut above = Tally::default();
+    for (i, v) in values.iter().enumerate() {
+        let Some(x) = *v else { continue };
+        if rules.min.is_some_and(|m| x < m) {
+            below.add(i, || x.to_string());
+        }
+        if rules.max.is_some_and(|m| x > m) {
+            above.add(i, || x.to_string());
+        }
+    }
+    if let Some(min) = rules.min {
+        below.report(
+            "range",
             name,
             (
-                &format!("value is not among the allowed {list}"),
-                &format!("values are not among the allowed {list}"),
+                &format!("value below the minimum {min}"),
+                &format!("values below the minimum {min}"),
             ),
-            "allowed",
+            "min",
             out,
         );
     }
+    if let Some(max) = rules.max {
+        above.report(
+            "range",
+            name,
+            (
+                &format!("value above the maximum {max}"),
+                &format!("values above the maximum {max}"),
+            ),
+            "max",
+            out,
+        );
+    }
+    Ok(())
+}
+
+/// Allowed values, compared as text.
+fn check_allowed(
+    col: &Column,
+    name: &str,
+    allowed: &[String],
+    path: &Path,
+    out: &mut Vec<Violation>,
+) -> Result<()> {
+    let set: HashSet<&str> = allowed.iter().map(String::as_str).collect();
+    let tally = text_tally(col, path, |s| !set.contains(s))?;
+    let list = allowed_list(allowed);
+    tally.report(
+        "allowed",
+        name,
+        (
+            &format!("value is not among the allowed {list}"),
+            &format!("values are not among the allowed {list}"),
+        ),
+        "allowed",
+        out,
+    );
     Ok(())
 }
 
