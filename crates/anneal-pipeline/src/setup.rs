@@ -164,23 +164,26 @@ fn class_weights(data: &Prepared, mode: ClassWeights) -> Vec<f32> {
     let k = data.preprocessor.n_outputs();
     match mode {
         ClassWeights::None => vec![1.0; k],
-        ClassWeights::Balanced => {
-            let mut counts = vec![0usize; k];
-            for &c in y {
-                counts[c as usize] += 1;
-            }
-            counts
-                .iter()
-                .map(|&c| {
-                    if c == 0 {
-                        0.0
-                    } else {
-                        (y.len() as f64 / (k as f64 * c as f64)) as f32
-                    }
-                })
-                .collect()
-        }
+        ClassWeights::Balanced => balanced(y, k),
     }
+}
+
+/// n / (k * n_c) per class; 0 for a class the training split lacks.
+fn balanced(y: &[u32], k: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; k];
+    for &c in y {
+        counts[c as usize] += 1;
+    }
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                (y.len() as f64 / (k as f64 * c as f64)) as f32
+            }
+        })
+        .collect()
 }
 
 /// The early-stopping monitor, when it watches a metric rather than the
@@ -220,4 +223,15 @@ pub fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor
                 .unwrap_or(f64::NAN)
         }),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_weights_are_n_over_k_times_the_class_count() {
+        let y = [0u32, 0, 0, 1];
+        assert_eq!(balanced(&y, 3), vec![4.0 / 9.0, 4.0 / 3.0, 0.0]);
+    }
 }
