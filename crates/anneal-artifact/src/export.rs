@@ -133,7 +133,7 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
     manifest.id = manifest.compute_id()?;
     files.push((
         "manifest.json",
-        json::to_canonical_string(&manifest, "manifest.json")?.into_bytes(),
+        manifest.to_json()?.into_bytes(),
     ));
     files.push((
         "MLmodel",

@@ -175,10 +175,9 @@ pub fn collect(sweep_dir: &Path) -> Result<Leaderboard> {
                     }
                     e.status = TrialStatus::Finished;
                     e.artifact = Some(format!("trials/{name}/artifact"));
-                    let manifest: Option<serde_json::Value> =
+                    let manifest: Option<anneal_artifact::Manifest> =
                         read_json(&dir.join("artifact/manifest.json"))?;
-                    e.artifact_id = manifest
-                        .and_then(|m| m.get("id").and_then(|v| v.as_str()).map(str::to_string));
+                    e.artifact_id = manifest.map(|m| m.id).filter(|id| !id.is_empty());
                 }
                 Some(r) => {
                     e.status = TrialStatus::Stale;

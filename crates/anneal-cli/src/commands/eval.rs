@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anneal_artifact::Artifact;
-use anneal_core::json;
 use anneal_eval::{EvalSettings, evaluate};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility};
 
@@ -106,18 +105,22 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     anneal_report::write_documents(&staging.dir, &report)?;
     staging.write(
         "predictions.csv",
-        &run_dir::predictions_csv(pre, &[("eval", data, outputs)]),
+        &anneal_report::predictions_csv::render(&pre.target, &[("eval", data, outputs)]),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
-    let run = serde_json::json!({
-        "started_at": started_at,
-        "finished_at": output::utc_now(),
-        "seconds": {"total": total_secs},
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "data_path": run_dir::absolute(&args.data),
-    });
-    staging.write("run.json", &json::canonical(&run))?;
+    let run = anneal_report::RunInfo {
+        started_at,
+        finished_at: output::utc_now(),
+        seconds: anneal_report::run_info::Seconds {
+            total: total_secs,
+            ..Default::default()
+        },
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        command: std::env::args().collect::<Vec<_>>(),
+        data_path: Some(run_dir::absolute(&args.data)),
+        ..Default::default()
+    };
+    staging.write("run.json", &run.to_json()?)?;
     let out = staging.commit()?;
     output::eval_done(&out, &report, total_secs);
     Ok(())

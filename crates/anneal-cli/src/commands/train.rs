@@ -3,7 +3,6 @@
 //! temporary sibling and renamed into place).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -364,24 +363,31 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     };
     anneal_report::write_documents(&staging.dir, &report)?;
     let write = |name: &str, text: &str| staging.write(name, text);
-    write("metrics.csv", &training_log(&trained.history))?;
+    write(
+        "metrics.csv",
+        &anneal_report::metrics_csv::render(&trained.history),
+    )?;
     write(
         "predictions.csv",
-        &run_dir::predictions_csv(pre, &outputs_by_split),
+        &anneal_report::predictions_csv::render(&pre.target, &outputs_by_split),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
-    let run = serde_json::json!({
-        "started_at": started_at,
-        "finished_at": output::utc_now(),
-        "seconds": {"total": total_secs, "data": data_secs, "train": train_secs},
-        "train_samples_per_second": trained.samples as f64 / train_secs.max(1e-9),
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "data_path": run_dir::absolute(&loaded.data_path()),
-        "config_path": run_dir::absolute(&config_path),
-        "resumed": resuming,
-    });
-    write("run.json", &json::canonical(&run))?;
+    let run = anneal_report::RunInfo {
+        started_at,
+        finished_at: output::utc_now(),
+        seconds: anneal_report::run_info::Seconds {
+            total: total_secs,
+            data: Some(data_secs),
+            train: Some(train_secs),
+        },
+        train_samples_per_second: Some(trained.samples as f64 / train_secs.max(1e-9)),
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        command: std::env::args().collect::<Vec<_>>(),
+        data_path: Some(run_dir::absolute(&loaded.data_path())),
+        config_path: Some(run_dir::absolute(&config_path)),
+        resumed: Some(resuming),
+    };
+    write("run.json", &run.to_json()?)?;
     // Checkpoints are the staging folder's, not the run's.
     let _ = std::fs::remove_dir_all(&ckpt_root);
     let _ = std::fs::remove_file(staging.dir.join("resume.json"));
@@ -643,18 +649,3 @@ fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>
     }))
 }
 
-/// `metrics.csv` in Lightning's CSVLogger shape: step,epoch,split,metric,value.
-fn training_log(history: &[anneal_model::EpochLog]) -> String {
-    let mut s = String::from("epoch,split,metric,value\n");
-    for h in history {
-        let _ = writeln!(s, "{},train,loss,{}", h.epoch, h.train_loss);
-        let _ = writeln!(s, "{},train,learning_rate,{}", h.epoch, h.learning_rate);
-        if let Some(v) = h.valid_loss {
-            let _ = writeln!(s, "{},valid,loss,{}", h.epoch, v);
-        }
-        if let Some(v) = h.valid_metric {
-            let _ = writeln!(s, "{},valid,monitor,{}", h.epoch, v);
-        }
-    }
-    s
-}
