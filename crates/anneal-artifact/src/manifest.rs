@@ -79,8 +79,8 @@ impl Manifest {
     /// `format_version` is read first, so that a newer layout gets the
     /// right message rather than a parse error.
     pub fn parse(text: &str, dir: &Path) -> Result<Manifest> {
-        let raw: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| corrupt(dir, format!("not valid JSON: {e}")))?;
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| corrupt(dir, format!("not valid JSON: {e}")))?;
         let found = raw
             .get("format_version")
             .and_then(serde_json::Value::as_u64)

@@ -170,8 +170,10 @@ mod tests {
             #[serde(deserialize_with = "null_as_nan::map2")]
             c: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
         }
-        let t: T = serde_json::from_str(r#"{"a": null, "b": [null, 2.5], "c": {"x": {"y": null, "z": 1}}}"#)
-            .unwrap();
+        let t: T = serde_json::from_str(
+            r#"{"a": null, "b": [null, 2.5], "c": {"x": {"y": null, "z": 1}}}"#,
+        )
+        .unwrap();
         assert!(t.a.is_nan());
         assert!(t.b[0].is_nan());
         assert_eq!(t.b[1], 2.5);

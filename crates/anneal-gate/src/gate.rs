@@ -339,7 +339,15 @@ impl Gate<'_> {
         };
         check.candidate = Some(point);
         if let GateRule::Threshold { min, max, on, .. } = ctx.rule {
-            threshold(&mut check, metric, &at, (*min, *max, *on), place, point, policy);
+            threshold(
+                &mut check,
+                metric,
+                &at,
+                (*min, *max, *on),
+                place,
+                point,
+                policy,
+            );
             return Ok(check);
         }
         let baseline = match baseline {
@@ -374,7 +382,14 @@ impl Gate<'_> {
                 max_drop,
                 max_relative_drop,
                 ..
-            } => change(&mut check, &vs, drop, b_value, *max_drop, *max_relative_drop),
+            } => change(
+                &mut check,
+                &vs,
+                drop,
+                b_value,
+                *max_drop,
+                *max_relative_drop,
+            ),
             GateRule::Regression { margin, .. } => {
                 let settings = PairedSettings {
                     metric,
@@ -392,7 +407,14 @@ impl Gate<'_> {
                 max_gain,
                 max_relative_gain,
                 ..
-            } => max_gain_check(&mut check, &vs, -drop, b_value, *max_gain, *max_relative_gain),
+            } => max_gain_check(
+                &mut check,
+                &vs,
+                -drop,
+                b_value,
+                *max_gain,
+                *max_relative_gain,
+            ),
         }
         Ok(check)
     }
@@ -730,7 +752,11 @@ mod tests {
         assert_eq!(
             summary(&v),
             [
-                s("threshold:accuracy[test]", Status::Pass, "accuracy 0.8 on test is >= 0.75"),
+                s(
+                    "threshold:accuracy[test]",
+                    Status::Pass,
+                    "accuracy 0.8 on test is >= 0.75"
+                ),
                 s(
                     "threshold:accuracy[test]",
                     Status::Fail,
@@ -781,7 +807,9 @@ mod tests {
         let run = run();
         let policy = GatePolicy {
             split: "valid".into(),
-            rules: rules(serde_json::json!([{"kind": "threshold", "metric": "accuracy", "min": 0.5}])),
+            rules: rules(
+                serde_json::json!([{"kind": "threshold", "metric": "accuracy", "min": 0.5}]),
+            ),
             ..GatePolicy::default()
         };
         let e = gate(&run, &policy).err().unwrap();

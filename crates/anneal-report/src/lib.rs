@@ -20,6 +20,6 @@ pub mod write;
 
 pub use error::{ReportError, Result};
 pub use markdown::render_markdown;
-pub use run_info::RunInfo;
 pub use report::{CpuInfo, ModelSummary, Report, Reproducibility, SCHEMA_VERSION, TrainingSummary};
+pub use run_info::RunInfo;
 pub use write::write_documents;

@@ -124,12 +124,23 @@ mod tests {
 
     #[test]
     fn another_header_is_refused() {
-        let e = parse("step,epoch,split,metric,value\n", Path::new("run/metrics.csv")).unwrap_err();
+        let e = parse(
+            "step,epoch,split,metric,value\n",
+            Path::new("run/metrics.csv"),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "run/metrics.csv: header \"step,epoch,split,metric,value\" is not a training log's (\"epoch,split,metric,value\")"
         );
-        let e = parse("epoch,split,metric,value\n1,train,loss,x\n", Path::new("m.csv")).unwrap_err();
-        assert_eq!(e.to_string(), "m.csv: line 2: not a number: \"1,train,loss,x\"");
+        let e = parse(
+            "epoch,split,metric,value\n1,train,loss,x\n",
+            Path::new("m.csv"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "m.csv: line 2: not a number: \"1,train,loss,x\""
+        );
     }
 }

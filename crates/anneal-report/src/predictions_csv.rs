@@ -38,7 +38,13 @@ pub fn render(target: &TargetSpec, splits: &[(&str, &SplitData, Vec<f32>)]) -> S
     }
     s.push('\n');
     for (name, split, outputs) in splits {
-        render_split(&mut s, name, split, predictions_from_outputs(outputs, target), target);
+        render_split(
+            &mut s,
+            name,
+            split,
+            predictions_from_outputs(outputs, target),
+            target,
+        );
     }
     s
 }
@@ -316,7 +322,11 @@ mod tests {
             labels: labels.clone(),
             label_type: ValueType::String,
         };
-        let valid = split(Targets::Classes(vec![1, 0]), vec![4, 0], vec![Some("red"), None]);
+        let valid = split(
+            Targets::Classes(vec![1, 0]),
+            vec![4, 0],
+            vec![Some("red"), None],
+        );
         let test = split(Targets::Classes(vec![0]), vec![7], vec![Some("blue")]);
         // Logits (0, ln 3) give probabilities 0.25 and 0.75.
         let ln3 = 3f32.ln();
@@ -346,7 +356,10 @@ mod tests {
         assert_eq!(r.slices["colour"], vec!["red", "(missing)"]);
         assert_eq!(
             r.groups("colour").unwrap(),
-            BTreeMap::from([("(missing)".to_string(), vec![1]), ("red".to_string(), vec![0])])
+            BTreeMap::from([
+                ("(missing)".to_string(), vec![1]),
+                ("red".to_string(), vec![0])
+            ])
         );
         let t = read_split(&path, "test", Some(&labels)).unwrap();
         assert_eq!(t.rows, vec![8]);

@@ -203,11 +203,10 @@ impl Report {
         {
             check_schema_version(found, file)?;
         }
-        let report: Report =
-            serde_json::from_str(text).map_err(|e| ReportError::NotReport {
-                path: file.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let report: Report = serde_json::from_str(text).map_err(|e| ReportError::NotReport {
+            path: file.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         check_schema_version(report.schema_version, file)?;
         Ok(report)
     }

@@ -49,6 +49,24 @@ pub struct Seconds {
 }
 
 impl RunInfo {
+    /// The record of a run that finishes now: the clock, the thread count
+    /// and the command line filled in, the training fields left out.
+    pub fn finished_now(started_at: String, seconds: Seconds, data_path: String) -> RunInfo {
+        RunInfo {
+            started_at,
+            finished_at: anneal_core::time::utc_now(),
+            seconds,
+            train_samples_per_second: None,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            command: std::env::args().collect(),
+            data_path: Some(data_path),
+            config_path: None,
+            resumed: None,
+        }
+    }
+
     /// `run.json`'s text: canonical JSON.
     pub fn to_json(&self) -> Result<String> {
         Ok(anneal_core::json::to_canonical_string(self, "run.json")?)
@@ -128,7 +146,10 @@ mod tests {
             "command": ["anneal", "train"],
             "data_path": "/d/data.csv",
         });
-        assert_eq!(eval.to_json().unwrap(), anneal_core::json::canonical(&before));
+        assert_eq!(
+            eval.to_json().unwrap(),
+            anneal_core::json::canonical(&before)
+        );
     }
 
     #[test]

@@ -108,18 +108,12 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         &anneal_report::predictions_csv::render(&pre.target, &[("eval", data, outputs)]),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
-    let run = anneal_report::RunInfo {
-        started_at,
-        finished_at: output::utc_now(),
-        seconds: anneal_report::run_info::Seconds {
-            total: total_secs,
-            ..Default::default()
-        },
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        command: std::env::args().collect::<Vec<_>>(),
-        data_path: Some(run_dir::absolute(&args.data)),
+    let seconds = anneal_report::run_info::Seconds {
+        total: total_secs,
         ..Default::default()
     };
+    let run =
+        anneal_report::RunInfo::finished_now(started_at, seconds, run_dir::absolute(&args.data));
     staging.write("run.json", &run.to_json()?)?;
     let out = staging.commit()?;
     output::eval_done(&out, &report, total_secs);

@@ -86,5 +86,7 @@ pub fn check_reason(reason: Option<&str>) -> Result<(), CliError> {
 
 /// The model name in the run's artifact manifest (for `@alias` baselines).
 fn model_name(artifact: &Path) -> Option<String> {
-    anneal_artifact::Manifest::read(artifact).ok().map(|m| m.name)
+    anneal_artifact::Manifest::read(artifact)
+        .ok()
+        .map(|m| m.name)
 }

@@ -372,20 +372,20 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         &anneal_report::predictions_csv::render(&pre.target, &outputs_by_split),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
+    let seconds = anneal_report::run_info::Seconds {
+        total: total_secs,
+        data: Some(data_secs),
+        train: Some(train_secs),
+    };
     let run = anneal_report::RunInfo {
-        started_at,
-        finished_at: output::utc_now(),
-        seconds: anneal_report::run_info::Seconds {
-            total: total_secs,
-            data: Some(data_secs),
-            train: Some(train_secs),
-        },
         train_samples_per_second: Some(trained.samples as f64 / train_secs.max(1e-9)),
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        command: std::env::args().collect::<Vec<_>>(),
-        data_path: Some(run_dir::absolute(&loaded.data_path())),
         config_path: Some(run_dir::absolute(&config_path)),
         resumed: Some(resuming),
+        ..anneal_report::RunInfo::finished_now(
+            started_at,
+            seconds,
+            run_dir::absolute(&loaded.data_path()),
+        )
     };
     write("run.json", &run.to_json()?)?;
     // Checkpoints are the staging folder's, not the run's.
@@ -648,4 +648,3 @@ fn monitor<'a>(loaded: &Loaded, data: &'a Prepared) -> Result<Option<Monitor<'a>
         }),
     }))
 }
-
