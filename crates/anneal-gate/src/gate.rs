@@ -216,7 +216,7 @@ fn places<'r>(
     spec: Option<&str>,
     ev: &'r Evaluation,
     missing_slice: MissingAction,
-) -> std::result::Result<Vec<Place<'r>>, Check> {
+) -> std::result::Result<Vec<Place<'r>>, Box<Check>> {
     let Some(spec) = spec else {
         return Ok(vec![Place {
             slice: None,
@@ -252,7 +252,11 @@ fn places<'r>(
             ),
             (Some(_), None) => format!("slice column {column:?} has no values"),
         };
-        return Err(ctx.blank(Some(spec.to_string()), missing_status(missing_slice), what));
+        return Err(Box::new(ctx.blank(
+            Some(spec.to_string()),
+            missing_status(missing_slice),
+            what,
+        )));
     }
     Ok(chosen
         .into_iter()
@@ -294,7 +298,7 @@ impl Gate<'_> {
         let found = match places(&ctx, t.slice.as_deref(), ev, policy.missing_slice) {
             Ok(p) => p,
             Err(check) => {
-                self.checks.push(check);
+                self.checks.push(*check);
                 return Ok(());
             }
         };
