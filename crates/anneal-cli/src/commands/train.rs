@@ -16,7 +16,11 @@ use anneal_model::checkpoint;
 use anneal_model::network::{Average, Ensemble, EnsembleVariant, Periodic};
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
-use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
+use anneal_report::run_info::Seconds;
+use anneal_report::{
+    CpuInfo, ModelSummary, Report, Reproducibility, RunInfo, TrainingSummary, metrics_csv,
+    predictions_csv,
+};
 
 use super::run_dir::{self, Staging};
 use crate::cli::TrainArgs;
@@ -363,29 +367,22 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     };
     anneal_report::write_documents(&staging.dir, &report)?;
     let write = |name: &str, text: &str| staging.write(name, text);
-    write(
-        "metrics.csv",
-        &anneal_report::metrics_csv::render(&trained.history),
-    )?;
+    write("metrics.csv", &metrics_csv::render(&trained.history))?;
     write(
         "predictions.csv",
-        &anneal_report::predictions_csv::render(&pre.target, &outputs_by_split),
+        &predictions_csv::render(&pre.target, &outputs_by_split),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
-    let seconds = anneal_report::run_info::Seconds {
+    let seconds = Seconds {
         total: total_secs,
         data: Some(data_secs),
         train: Some(train_secs),
     };
-    let run = anneal_report::RunInfo {
+    let run = RunInfo {
         train_samples_per_second: Some(trained.samples as f64 / train_secs.max(1e-9)),
         config_path: Some(run_dir::absolute(&config_path)),
         resumed: Some(resuming),
-        ..anneal_report::RunInfo::finished_now(
-            started_at,
-            seconds,
-            run_dir::absolute(&loaded.data_path()),
-        )
+        ..RunInfo::finished_now(started_at, seconds, run_dir::absolute(&loaded.data_path()))
     };
     write("run.json", &run.to_json()?)?;
     // Checkpoints are the staging folder's, not the run's.
