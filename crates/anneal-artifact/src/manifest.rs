@@ -98,11 +98,16 @@ fn corrupt(dir: &Path, reason: String) -> ArtifactError {
     }
 }
 
+/// Whether this anneal reads manifests of `format_version` `found`.
+pub fn reads_format(found: u64) -> bool {
+    found <= u64::from(FORMAT_VERSION)
+}
+
 /// The one check of a manifest's `format_version`: this anneal reads
 /// [`FORMAT_VERSION`] and every earlier layout; a newer one is refused
 /// with both versions named.
 pub fn check_format_version(dir: &Path, found: u64) -> Result<()> {
-    if found > u64::from(FORMAT_VERSION) {
+    if !reads_format(found) {
         return Err(ArtifactError::FutureFormat {
             path: dir.to_path_buf(),
             found: u32::try_from(found).unwrap_or(u32::MAX),
