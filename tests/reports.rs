@@ -655,3 +655,60 @@ fn html_report_renders_in_headless_chromium() {
         );
     }
 }
+
+/// The JSON value of `text`, and of `value` serialised: equal when a
+/// typed reader kept every field and figure. (serde_json's float parser
+/// may land one unit in the last place off the written digits; both sides
+/// go through it, so only what the reader itself loses shows.)
+fn same_json(value: serde_json::Value, text: &str) -> bool {
+    let read: serde_json::Value = serde_json::from_str(text).unwrap();
+    value == read
+}
+
+#[test]
+fn every_file_of_a_run_reads_back_through_its_reader() {
+    let dir = scratch("report-readers");
+    for name in ["titanic", "diabetes"] {
+        let out = dir.join(name);
+        train(name, &out);
+        let text = |f: &str| String::from_utf8(read(&out.join(f))).unwrap();
+        let report = anneal_report::Report::read(&out.join("report.json")).unwrap();
+        assert!(
+            same_json(serde_json::to_value(&report).unwrap(), &text("report.json")),
+            "{name}"
+        );
+        let history = anneal_report::metrics_csv::read(&out.join("metrics.csv")).unwrap();
+        assert_eq!(
+            anneal_report::metrics_csv::render(&history),
+            text("metrics.csv")
+        );
+        let trained = &report.training.as_ref().unwrap().history;
+        assert_eq!(
+            history.iter().map(|e| e.epoch).collect::<Vec<_>>(),
+            trained.iter().map(|e| e.epoch).collect::<Vec<_>>()
+        );
+        let run = anneal_report::RunInfo::read(&out.join("run.json")).unwrap();
+        assert!(same_json(
+            serde_json::to_value(&run).unwrap(),
+            &text("run.json")
+        ));
+        assert!(run.data_path.is_some() && run.config_path.is_some());
+        assert_eq!(run.resumed, Some(false));
+        for (split, ev) in &report.evaluation {
+            let rows = anneal_report::predictions_csv::read_split(
+                &out.join("predictions.csv"),
+                split,
+                report.labels.as_deref(),
+            )
+            .unwrap();
+            assert_eq!(rows.rows.len() as u64, ev.rows, "{name} {split}");
+            assert_eq!(rows.scored.len() as u64, ev.rows, "{name} {split}");
+        }
+        let manifest = anneal_artifact::Manifest::read(&out.join("artifact")).unwrap();
+        assert!(same_json(
+            serde_json::to_value(&manifest).unwrap(),
+            &text("artifact/manifest.json")
+        ));
+        assert_eq!(Some(manifest.id), report.artifact_id);
+    }
+}

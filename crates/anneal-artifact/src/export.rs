@@ -131,10 +131,7 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         metrics: input.metrics.clone(),
     };
     manifest.id = manifest.compute_id()?;
-    files.push((
-        "manifest.json",
-        json::to_canonical_string(&manifest, "manifest.json")?.into_bytes(),
-    ));
+    files.push(("manifest.json", manifest.to_json()?.into_bytes()));
     files.push((
         "MLmodel",
         crate::mlmodel::render(&manifest, &signature).into_bytes(),

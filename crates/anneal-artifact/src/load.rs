@@ -10,7 +10,7 @@ use burn::tensor::Device;
 
 use crate::error::{ArtifactError, Result};
 use crate::export::ModelFile;
-use crate::manifest::{FORMAT_VERSION, Manifest};
+use crate::manifest::Manifest;
 use crate::weights;
 
 /// A verified artifact, ready to predict.
@@ -59,23 +59,7 @@ impl Artifact {
             reason,
         };
         let text = read_manifest(&manifest_path).map_err(|e| corrupt("manifest.json", e))?;
-        // Read the version before the rest, so a future layout gets the
-        // right message rather than a parse error.
-        let raw: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| corrupt("manifest.json", format!("not valid JSON: {e}")))?;
-        let found = raw
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| corrupt("manifest.json", "no format_version".into()))?;
-        if found > u64::from(FORMAT_VERSION) {
-            return Err(ArtifactError::FutureFormat {
-                path: dir.to_path_buf(),
-                found: u32::try_from(found).unwrap_or(u32::MAX),
-                supported: FORMAT_VERSION,
-            });
-        }
-        let manifest: Manifest =
-            serde_json::from_value(raw).map_err(|e| corrupt("manifest.json", e.to_string()))?;
+        let manifest = Manifest::parse(&text, dir)?;
         // Names first (as documented): a manifest that points outside the
         // folder is refused as such, whatever its id says.
         if let Some(name) = manifest.files.keys().find(|n| !is_plain_name(n)) {
@@ -205,7 +189,7 @@ impl Artifact {
 /// Reads `manifest.json`: a regular file (links followed) of a sane size,
 /// checked on the opened handle before a byte is read. The error is the
 /// reason, for the caller to name the file.
-fn read_manifest(path: &Path) -> std::result::Result<String, String> {
+pub(crate) fn read_manifest(path: &Path) -> std::result::Result<String, String> {
     let (mut file, len) = fsio::open_regular(path, true).map_err(|e| e.to_string())?;
     if len > MAX_MANIFEST_BYTES {
         return Err(format!("is {len} bytes, too large for a manifest"));

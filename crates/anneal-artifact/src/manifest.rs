@@ -2,8 +2,11 @@
 //! of every other file.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{ArtifactError, Result};
 
 /// The artifact layout version this anneal writes. It reads this one and
 /// every earlier one: 1 (no golden examples, no MLmodel, no logical data
@@ -57,6 +60,63 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// `manifest.json`'s text: canonical JSON.
+    pub fn to_json(&self) -> anneal_core::Result<String> {
+        anneal_core::json::to_canonical_string(self, "manifest.json")
+    }
+
+    /// Reads `dir/manifest.json` (`dir`: an artifact folder). Only the
+    /// manifest: the files it lists, and its id, are checked by
+    /// [`crate::Artifact::load`] and `anneal verify`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let text = crate::load::read_manifest(&dir.join("manifest.json"))
+            .map_err(|reason| corrupt(dir, reason))?;
+        Manifest::parse(&text, dir)
+    }
+
+    /// Parses the text of the manifest of the artifact `dir`. Its
+    /// `format_version` is read first, so that a newer layout gets the
+    /// right message rather than a parse error.
+    pub fn parse(text: &str, dir: &Path) -> Result<Manifest> {
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| corrupt(dir, format!("not valid JSON: {e}")))?;
+        let found = raw
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| corrupt(dir, "no format_version".into()))?;
+        check_format_version(dir, found)?;
+        serde_json::from_value(raw).map_err(|e| corrupt(dir, e.to_string()))
+    }
+}
+
+fn corrupt(dir: &Path, reason: String) -> ArtifactError {
+    ArtifactError::Corrupt {
+        path: dir.to_path_buf(),
+        file: "manifest.json".into(),
+        reason,
+    }
+}
+
+/// Whether this anneal reads manifests of `format_version` `found`.
+pub fn reads_format(found: u64) -> bool {
+    found <= u64::from(FORMAT_VERSION)
+}
+
+/// The one check of a manifest's `format_version`: this anneal reads
+/// [`FORMAT_VERSION`] and every earlier layout; a newer one is refused
+/// with both versions named.
+pub fn check_format_version(dir: &Path, found: u64) -> Result<()> {
+    if !reads_format(found) {
+        return Err(ArtifactError::FutureFormat {
+            path: dir.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
 /// The id of a manifest file's text: the SHA-256 of its canonical JSON
 /// without the `id` line. Hashing the bytes (rather than a re-serialised
 /// parse) keeps every float exactly as written; any edit, including
@@ -64,4 +124,72 @@ impl Manifest {
 pub fn id_of_text(text: &str, claimed_id: &str) -> String {
     let line = format!("  \"id\": \"{claimed_id}\",\n");
     anneal_core::hash::sha256_hex(text.replacen(&line, "", 1).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        let mut m = Manifest {
+            format_version: FORMAT_VERSION,
+            id: String::new(),
+            name: "churn".into(),
+            version: "1.2.0".into(),
+            task: "binary".into(),
+            files: BTreeMap::from([(
+                "model.json".to_string(),
+                FileEntry {
+                    sha256: "ab".repeat(32),
+                    bytes: 123,
+                },
+            )]),
+            config_sha256: "cd".repeat(32),
+            data: BTreeMap::from([(
+                "train".to_string(),
+                DataEntry {
+                    path: "data.csv".into(),
+                    sha256: "ef".repeat(32),
+                    logical_sha256: String::new(),
+                    bytes: 456,
+                },
+            )]),
+            seed: 7,
+            backend: "flex".into(),
+            versions: BTreeMap::from([("anneal".to_string(), "0.1.0".to_string())]),
+            metrics: BTreeMap::from([(
+                "test".to_string(),
+                BTreeMap::from([("accuracy".to_string(), 0.875)]),
+            )]),
+        };
+        m.id = m.compute_id().unwrap();
+        m
+    }
+
+    #[test]
+    fn manifest_reads_back_as_written() {
+        let m = manifest();
+        let text = m.to_json().unwrap();
+        assert_eq!(id_of_text(&text, &m.id), m.id);
+        let dir = std::env::temp_dir().join(format!("anneal-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), &text).unwrap();
+        assert_eq!(Manifest::read(&dir).unwrap(), m);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_newer_format_is_one_line_naming_both_versions() {
+        let text = manifest().to_json().unwrap().replace(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 9",
+        );
+        let e = Manifest::parse(&text, Path::new("art")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "artifact art has format_version 9, but this anneal reads up to 2; upgrade anneal"
+        );
+        let e = Manifest::parse("{}", Path::new("art")).unwrap_err();
+        assert!(e.to_string().contains("no format_version"), "{e}");
+    }
 }

@@ -494,7 +494,7 @@ fn parse_manifest(text: &str) -> std::result::Result<Manifest, Parsed> {
             format!("format_version {found} is not a whole number"),
         ));
     };
-    if found > u64::from(FORMAT_VERSION) {
+    if !crate::manifest::reads_format(found) {
         return Err(Parsed::Future(found));
     }
     if found == 0 {

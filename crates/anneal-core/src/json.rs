@@ -88,6 +88,57 @@ fn newline(indent: usize, out: &mut String) {
     }
 }
 
+/// Reading back what [`canonical`] wrote: it writes NaN and the infinities
+/// as `null`, so a number field read back takes `null` as NaN. Use with
+/// `#[serde(deserialize_with = "...")]` on `f64`, `Vec<f64>` and
+/// `BTreeMap<String, f64>` fields that may hold a non-finite value.
+pub mod null_as_nan {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+
+    /// An `f64` written by [`super::canonical`].
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    /// An optional `f64` left out when `None`: present and `null` is NaN.
+    /// Use with `#[serde(default, ...)]`.
+    pub fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Ok(Some(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN)))
+    }
+
+    /// A list of `f64`s, any of them `null`.
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v = Vec::<Option<f64>>::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// A map of `f64`s by name, any of them `null`.
+    pub fn map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let m = BTreeMap::<String, Option<f64>>::deserialize(d)?;
+        Ok(m.into_iter()
+            .map(|(k, x)| (k, x.unwrap_or(f64::NAN)))
+            .collect())
+    }
+
+    /// Maps of `f64`s by name, by name (`split -> metric -> value`).
+    pub fn map2<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, BTreeMap<String, f64>>, D::Error> {
+        let m = BTreeMap::<String, BTreeMap<String, Option<f64>>>::deserialize(d)?;
+        Ok(m.into_iter()
+            .map(|(k, inner)| {
+                let inner = inner
+                    .into_iter()
+                    .map(|(n, x)| (n, x.unwrap_or(f64::NAN)))
+                    .collect();
+                (k, inner)
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +157,27 @@ mod tests {
     fn nan_becomes_null() {
         let s = to_canonical_string(&[f64::NAN, 1.0], "test").unwrap();
         assert_eq!(s, "[null, 1.0]\n");
+    }
+
+    #[test]
+    fn null_reads_back_as_nan() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "null_as_nan::f64")]
+            a: f64,
+            #[serde(deserialize_with = "null_as_nan::vec")]
+            b: Vec<f64>,
+            #[serde(deserialize_with = "null_as_nan::map2")]
+            c: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+        }
+        let t: T = serde_json::from_str(
+            r#"{"a": null, "b": [null, 2.5], "c": {"x": {"y": null, "z": 1}}}"#,
+        )
+        .unwrap();
+        assert!(t.a.is_nan());
+        assert!(t.b[0].is_nan());
+        assert_eq!(t.b[1], 2.5);
+        assert!(t.c["x"]["y"].is_nan());
+        assert_eq!(t.c["x"]["z"], 1.0);
     }
 }

@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 
 use anneal_core::rng::Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A two-sided interval around a point estimate.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub lower: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub upper: f64,
 }
 

@@ -20,10 +20,13 @@
 /// it is the threshold above every score, where the curve starts at (0, 0).
 /// JSON has no infinity, so `serde_json` writes that first threshold as
 /// `null`; readers must treat a leading `null` as `+inf`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RocCurve {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub fpr: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub tpr: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub thresholds: Vec<f64>,
 }
 
@@ -34,10 +37,13 @@ pub struct RocCurve {
 /// have `thresholds.len() + 1` entries, point `i` being the rates when rows
 /// scoring `>= thresholds[i]` are called positive, and the extra last point
 /// is sklearn's fixed `(precision 1, recall 0)` end of the curve.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrCurve {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub precision: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub recall: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub thresholds: Vec<f64>,
 }
 
@@ -48,9 +54,11 @@ pub struct PrCurve {
 /// fraction of its rows that are positive, and `counts` its row count (which
 /// sklearn does not return, but a plot or a reader needs it to know how much
 /// each point is worth).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CalibrationCurve {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub prob_pred: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub prob_true: Vec<f64>,
     pub counts: Vec<u64>,
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use anneal_config::EvalConfig;
 use anneal_data::{SplitData, TargetSpec, Targets};
 use anneal_model::network::softmax_rows;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{self, Interval};
 use crate::curves::{self, CalibrationCurve, PrCurve, RocCurve};
@@ -26,7 +26,7 @@ pub const MAX_RESIDUAL_POINTS: usize = 2000;
 pub const MISSING_SLICE: &str = "(missing)";
 
 /// How evaluation is run: the `[eval]` config section and the run's seed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalSettings {
     pub bootstrap: u32,
     pub confidence: f64,
@@ -48,13 +48,14 @@ impl EvalSettings {
 }
 
 /// The evaluation of one split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub rows: u64,
     /// Every scalar metric by name.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::map")]
     pub metrics: BTreeMap<String, f64>,
     /// Bootstrap intervals of the metrics (none when `bootstrap = 0`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub intervals: BTreeMap<String, Interval>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classification: Option<ClassificationMetrics>,
@@ -62,31 +63,32 @@ pub struct Evaluation {
     pub regression: Option<RegressionMetrics>,
     pub curves: Curves,
     /// `slices[column][value]`, values in sorted order.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub slices: BTreeMap<String, BTreeMap<String, SliceEval>>,
 }
 
 /// The metrics of the rows sharing one value of a slicing column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceEval {
     pub rows: u64,
     /// Fewer rows than `eval.min_slice_rows`: reported, but not to be
     /// trusted on its own.
     pub small: bool,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::map")]
     pub metrics: BTreeMap<String, f64>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub intervals: BTreeMap<String, Interval>,
 }
 
 /// Curve points, keyed by the class label they are drawn for (binary: the
 /// positive class; multiclass: each class one-vs-rest).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Curves {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roc: BTreeMap<String, RocCurve>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pr: BTreeMap<String, PrCurve>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calibration: BTreeMap<String, CalibrationCurve>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residuals: Option<Residuals>,
@@ -94,9 +96,11 @@ pub struct Curves {
 
 /// Regression residuals (`true - predicted`) against the prediction, for
 /// at most [`MAX_RESIDUAL_POINTS`] rows in row order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Residuals {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub predicted: Vec<f64>,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::vec")]
     pub residual: Vec<f64>,
 }
 

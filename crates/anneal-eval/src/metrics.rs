@@ -19,23 +19,33 @@ use std::collections::BTreeMap;
 use crate::curves;
 
 /// Metrics of a classifier on one split.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassificationMetrics {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub accuracy: f64,
     /// Mean recall over the classes present in `y_true`; absent classes are
     /// skipped, as sklearn does, because their recall is 0/0.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub balanced_accuracy: f64,
     /// Macro averages are over all `n_classes` classes (sklearn
     /// `labels=range(k)`), so a class never predicted drags them down.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub precision_macro: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub recall_macro: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub f1_macro: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub precision_weighted: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub recall_weighted: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub f1_weighted: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub log_loss: f64,
     /// Binary: sklearn `brier_score_loss` on the class-1 column, in [0, 1].
     /// Multiclass: mean over rows of `sum_k (p_k - onehot_k)^2`, in [0, 2].
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub brier: f64,
     /// Binary: AUC of the class-1 score. Multiclass: one-vs-rest macro
     /// average. `None` when a class is absent from `y_true`, where the curve
@@ -57,6 +67,7 @@ pub struct ClassificationMetrics {
     pub pr_auc: Option<f64>,
     /// Top-label expected calibration error with [`ECE_BINS`] equal-width
     /// bins; see [`expected_calibration_error`] for the exact binning.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub ece: f64,
     /// One entry per class index `0..n_classes`.
     pub per_class: Vec<ClassStats>,
@@ -66,24 +77,32 @@ pub struct ClassificationMetrics {
 }
 
 /// Precision, recall and F1 of one class, with sklearn's `zero_division=0`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassStats {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub precision: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub recall: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub f1: f64,
     pub support: u64,
 }
 
 /// Metrics of a regressor on one split.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegressionMetrics {
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub mae: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub rmse: f64,
     /// `1 - SS_res / SS_tot` with sklearn's `force_finite=True`: a constant
     /// `y_true` gives 1.0 for perfect predictions and 0.0 otherwise, instead
     /// of NaN or -inf. Fewer than two rows gives NaN, as in sklearn.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub r2: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub mse: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub median_absolute_error: f64,
     /// sklearn's `mean_absolute_percentage_error` (a fraction, not a
     /// percentage). `None` when any `y_true` is exactly 0: sklearn divides by
@@ -96,6 +115,7 @@ pub struct RegressionMetrics {
     /// error distribution rather than score it, so `scalars()` leaves them
     /// out. Empty when there are no rows; all NaN when any residual is NaN,
     /// as in numpy. A `BTreeMap` so they serialise in a fixed order.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::map")]
     pub residual_quantiles: BTreeMap<String, f64>,
     pub rows: u64,
 }

@@ -138,20 +138,8 @@ pub fn rows_for(
     data: Option<&Path>,
 ) -> Result<(Scored, String)> {
     if let BaselineSource::Report { run, artifact } = &baseline.source {
-        let same_data = !run.report.data.source.logical_sha256.is_empty()
-            && run.report.data.source.logical_sha256
-                == candidate_run.report.data.source.logical_sha256;
-        if same_data
-            && let Ok(rows) = read_predictions(run, split)
-            && let Some(scored) = align(&rows.rows, &rows.scored, &candidate.rows)
-        {
-            return Ok((
-                scored,
-                format!(
-                    "baseline predictions read from {} (same data, same {split} rows)",
-                    run.dir.join("predictions.csv").display()
-                ),
-            ));
+        if let Some(found) = from_report(run, candidate_run, candidate, split) {
+            return Ok(found);
         }
         match artifact {
             Some(dir) => {
@@ -172,8 +160,64 @@ pub fn rows_for(
     let device = anneal_model::device(anneal_config::Backend::Flex)?;
     let artifact = Artifact::load(dir, device)?;
     baseline.artifact_id = Some(artifact.manifest.id.clone());
+    let (file_rows, scored) = score_file(&artifact, &data, &baseline.reference)?;
+    if matches!(
+        (&scored, &candidate.scored),
+        (Scored::Classes { .. }, Scored::Values { .. })
+            | (Scored::Values { .. }, Scored::Classes { .. })
+    ) {
+        return Err(GateError::Input(format!(
+            "baseline {} is a {} model but the candidate is a {} one",
+            baseline.reference,
+            artifact.preprocessor.task.name(),
+            candidate_run.report.task
+        )));
+    }
+    let aligned = align(&file_rows, &scored, &candidate.rows).ok_or_else(|| {
+        GateError::Input(format!(
+            "{}: the candidate's {split} rows are not all labelled rows of this file",
+            data.display()
+        ))
+    })?;
+    Ok((
+        aligned,
+        format!(
+            "baseline artifact {} scored on the candidate's {} {split} rows of {}",
+            artifact.manifest.id,
+            candidate.rows.len(),
+            data.display()
+        ),
+    ))
+}
+
+/// The baseline report's own predictions, when it scored the candidate's
+/// rows of `split` (same data, every row there).
+fn from_report(
+    run: &RunReport,
+    candidate_run: &RunReport,
+    candidate: &SplitRows,
+    split: &str,
+) -> Option<(Scored, String)> {
+    let logical = &run.report.data.source.logical_sha256;
+    if logical.is_empty() || *logical != candidate_run.report.data.source.logical_sha256 {
+        return None;
+    }
+    let rows = read_predictions(run, split).ok()?;
+    let scored = align(&rows.rows, &rows.scored, &candidate.rows)?;
+    Some((
+        scored,
+        format!(
+            "baseline predictions read from {} (same data, same {split} rows)",
+            run.dir.join("predictions.csv").display()
+        ),
+    ))
+}
+
+/// `artifact` run on every labelled row of `data`: the rows' 1-based file
+/// rows (as in predictions.csv) and the scores.
+fn score_file(artifact: &Artifact, data: &Path, reference: &str) -> Result<(Vec<u64>, Scored)> {
     let config = artifact.config()?;
-    let table = anneal_data::read_table(&data, None, &config.data.csv, &artifact.text_columns())?;
+    let table = anneal_data::read_table(data, None, &config.data.csv, &artifact.text_columns())?;
     let labelled =
         anneal_data::labelled(&artifact.preprocessor, &table, &data.to_string_lossy(), &[])?;
     let d = &labelled.data;
@@ -199,40 +243,12 @@ pub fn rows_for(
         },
         _ => {
             return Err(GateError::Input(format!(
-                "baseline {} and the candidate solve different tasks",
-                baseline.reference
+                "baseline {reference} and the candidate solve different tasks"
             )));
         }
     };
-    if matches!(
-        (&scored, &candidate.scored),
-        (Scored::Classes { .. }, Scored::Values { .. })
-            | (Scored::Values { .. }, Scored::Classes { .. })
-    ) {
-        return Err(GateError::Input(format!(
-            "baseline {} is a {} model but the candidate is a {} one",
-            baseline.reference,
-            artifact.preprocessor.task.name(),
-            candidate_run.report.task
-        )));
-    }
     // labelled() rows are 0-based file rows; predictions.csv's are 1-based.
-    let file_rows: Vec<u64> = d.rows.iter().map(|r| r + 1).collect();
-    let aligned = align(&file_rows, &scored, &candidate.rows).ok_or_else(|| {
-        GateError::Input(format!(
-            "{}: the candidate's {split} rows are not all labelled rows of this file",
-            data.display()
-        ))
-    })?;
-    Ok((
-        aligned,
-        format!(
-            "baseline artifact {} scored on the candidate's {} {split} rows of {}",
-            artifact.manifest.id,
-            candidate.rows.len(),
-            data.display()
-        ),
-    ))
+    Ok((d.rows.iter().map(|r| r + 1).collect(), scored))
 }
 
 /// `scored` (whose rows are `rows`) reordered to `wanted`; `None` when a
@@ -248,9 +264,8 @@ fn align(rows: &[u64], scored: &Scored, wanted: &[u64]) -> Option<Scored> {
 /// what the report recorded, or the rows would not be the same rows.
 fn data_file(run: &RunReport, given: Option<&Path>) -> Result<PathBuf> {
     let recorded = || -> Option<PathBuf> {
-        let text = std::fs::read_to_string(run.dir.join("run.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        v.get("data_path")?.as_str().map(PathBuf::from)
+        let info = anneal_report::RunInfo::read(&run.dir.join("run.json")).ok()?;
+        info.data_path.map(PathBuf::from)
     };
     let path = match given {
         Some(p) => p.to_path_buf(),

@@ -100,14 +100,24 @@ pub struct Monitor<'a> {
 }
 
 /// What happened in one epoch. Part of the report: no wall-clock values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochLog {
     pub epoch: u32,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub learning_rate: f64,
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::f64")]
     pub train_loss: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "anneal_core::json::null_as_nan::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub valid_loss: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "anneal_core::json::null_as_nan::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub valid_metric: Option<f64>,
 }
 

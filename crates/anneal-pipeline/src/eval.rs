@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anneal_artifact::Artifact;
-use anneal_core::json;
 use anneal_eval::{EvalSettings, evaluate};
 use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility};
 
@@ -135,18 +134,19 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
     anneal_report::write_documents(&staging.dir, &report)?;
     staging.write(
         "predictions.csv",
-        &run_dir::predictions_csv(pre, &[("eval", data, outputs)]),
+        &anneal_report::predictions_csv::render(&pre.target, &[("eval", data, outputs)]),
     )?;
     let total_secs = started.elapsed().as_secs_f64();
-    let run = serde_json::json!({
-        "started_at": started_at,
-        "finished_at": anneal_core::time::utc_now(),
-        "seconds": {"total": total_secs},
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "command": req.command,
-        "data_path": run_dir::absolute(&args.data),
-    });
-    staging.write("run.json", &json::canonical(&run))?;
+    let seconds = anneal_report::run_info::Seconds {
+        total: total_secs,
+        ..Default::default()
+    };
+    let data_path = run_dir::absolute(&args.data);
+    let run = anneal_report::RunInfo {
+        command: req.command.clone(),
+        ..anneal_report::RunInfo::finished_now(started_at, seconds, data_path)
+    };
+    staging.write("run.json", &run.to_json()?)?;
     let out = staging.commit()?;
     Ok(EvalSummary {
         out,

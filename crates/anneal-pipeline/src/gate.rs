@@ -123,7 +123,7 @@ pub(crate) fn check_reason(reason: Option<&str>) -> Result<()> {
 
 /// The model name in the run's artifact manifest (for `@alias` baselines).
 fn model_name(artifact: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(artifact.join("manifest.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v.get("name")?.as_str().map(str::to_string)
+    anneal_artifact::Manifest::read(artifact)
+        .ok()
+        .map(|m| m.name)
 }

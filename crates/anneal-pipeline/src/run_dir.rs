@@ -1,13 +1,9 @@
 //! What `train` and `eval` share: a run folder assembled in a hidden
 //! sibling and renamed into place (so it appears complete or not at all),
-//! the per-row predictions file, and the reproducibility block.
+//! the streaming stage's scratch folder, and what run.json and the
+//! reproducibility block record about where a run came from.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-use anneal_data::{Preprocessor, SplitData, TargetSpec, Targets};
-use anneal_eval::{Predictions, predictions_from_outputs};
-use anneal_report::dvc::csv_field;
 
 use crate::error::{Error, Result};
 
@@ -129,71 +125,6 @@ impl Staging {
         })?;
         Ok(self.out)
     }
-}
-
-/// Per evaluated row: its file row (1-based), split, true value,
-/// prediction and, for classifiers, every class probability.
-pub fn predictions_csv(pre: &Preprocessor, splits: &[(&str, &SplitData, Vec<f32>)]) -> String {
-    let mut s = String::from("row,split,target,prediction");
-    if let TargetSpec::Classes { labels, .. } = &pre.target {
-        for l in labels {
-            let _ = write!(s, ",{}", csv_field(&format!("proba_{l}")));
-        }
-    }
-    // The [eval] slice columns' raw values (empty for a missing cell), so
-    // that `anneal gate` can compare per-slice figures with a baseline.
-    let slice_names: Vec<&str> = splits
-        .first()
-        .map(|(_, d, _)| d.slices.iter().map(|c| c.column.as_str()).collect())
-        .unwrap_or_default();
-    for name in &slice_names {
-        let _ = write!(s, ",{}", csv_field(&format!("slice:{name}")));
-    }
-    s.push('\n');
-    let slices_of = |split: &SplitData, i: usize, s: &mut String| {
-        for col in &split.slices {
-            let v = col.values.get(i).cloned().flatten().unwrap_or_default();
-            let _ = write!(s, ",{}", csv_field(&v));
-        }
-    };
-    for (name, split, outputs) in splits {
-        match (
-            predictions_from_outputs(outputs, &pre.target),
-            &pre.target,
-            &split.y,
-        ) {
-            (
-                Predictions::Classes { proba, k },
-                TargetSpec::Classes { labels, .. },
-                Targets::Classes(y),
-            ) => {
-                let best = anneal_eval::metrics::argmax_rows(&proba, k);
-                for i in 0..split.len() {
-                    let _ = write!(
-                        s,
-                        "{},{name},{},{}",
-                        split.rows[i] + 1,
-                        csv_field(&labels[y[i] as usize]),
-                        csv_field(&labels[best[i]])
-                    );
-                    for j in 0..k {
-                        let _ = write!(s, ",{}", proba[i * k + j]);
-                    }
-                    slices_of(split, i, &mut s);
-                    s.push('\n');
-                }
-            }
-            (Predictions::Values(v), _, Targets::Values { raw, .. }) => {
-                for i in 0..split.len() {
-                    let _ = write!(s, "{},{name},{},{}", split.rows[i] + 1, raw[i], v[i]);
-                    slices_of(split, i, &mut s);
-                    s.push('\n');
-                }
-            }
-            _ => {}
-        }
-    }
-    s
 }
 
 /// `path` made absolute, for `run.json` (so that `anneal gate` can find

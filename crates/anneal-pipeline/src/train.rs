@@ -5,7 +5,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,11 @@ use anneal_data::{Prepared, SplitData, TargetSpec};
 use anneal_eval::{EvalSettings, Evaluation, evaluate};
 use anneal_model::checkpoint;
 use anneal_model::{Architecture, Network, TrainOutput, TrainState};
-use anneal_report::{CpuInfo, ModelSummary, Report, Reproducibility, TrainingSummary};
+use anneal_report::run_info::Seconds;
+use anneal_report::{
+    CpuInfo, ModelSummary, Report, Reproducibility, RunInfo, TrainingSummary, metrics_csv,
+    predictions_csv,
+};
 use anneal_sweep::plan::TrialRecord;
 
 use crate::error::{Error, Result};
@@ -259,10 +262,10 @@ pub(crate) fn run(job: &Job, obs: &mut dyn Observer, stop: &StopToken) -> Result
     let manifest = export(job, &setup, &trained.network, &evaluated, &staging, &device)?;
     let report = build_report(job, &setup, &trained, evaluated.clone_parts(), &manifest);
     anneal_report::write_documents(&staging.dir, &report)?;
-    staging.write("metrics.csv", &training_log(&trained.history))?;
+    staging.write("metrics.csv", &metrics_csv::render(&trained.history))?;
     staging.write(
         "predictions.csv",
-        &run_dir::predictions_csv(&setup.data.preprocessor, &evaluated.outputs),
+        &predictions_csv::render(&setup.data.preprocessor.target, &evaluated.outputs),
     )?;
     let seconds = started.elapsed().as_secs_f64();
     let samples_per_second = trained.samples as f64 / train_secs.max(1e-9);
@@ -273,7 +276,7 @@ pub(crate) fn run(job: &Job, obs: &mut dyn Observer, stop: &StopToken) -> Result
         train: train_secs,
         samples_per_second,
     };
-    staging.write("run.json", &run_json(job, &setup.loaded, &times))?;
+    staging.write("run.json", &run_json(job, &setup.loaded, &times)?)?;
     let out = finish(staging)?;
     Ok(RunSummary {
         out,
@@ -635,19 +638,21 @@ struct Times {
     samples_per_second: f64,
 }
 
-fn run_json(job: &Job, loaded: &Loaded, t: &Times) -> String {
-    let run = serde_json::json!({
-        "started_at": t.started_at,
-        "finished_at": anneal_core::time::utc_now(),
-        "seconds": {"total": t.total, "data": t.data, "train": t.train},
-        "train_samples_per_second": t.samples_per_second,
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "command": job.command,
-        "data_path": run_dir::absolute(&loaded.data_path()),
-        "config_path": run_dir::absolute(&job.config),
-        "resumed": job.resuming,
-    });
-    json::canonical(&run)
+fn run_json(job: &Job, loaded: &Loaded, t: &Times) -> Result<String> {
+    let seconds = Seconds {
+        total: t.total,
+        data: Some(t.data),
+        train: Some(t.train),
+    };
+    let data_path = run_dir::absolute(&loaded.data_path());
+    let run = RunInfo {
+        train_samples_per_second: Some(t.samples_per_second),
+        command: job.command.clone(),
+        config_path: Some(run_dir::absolute(&job.config)),
+        resumed: Some(job.resuming),
+        ..RunInfo::finished_now(t.started_at.clone(), seconds, data_path)
+    };
+    Ok(run.to_json()?)
 }
 
 /// Drops what only resuming needed, and moves the run into place.
@@ -673,20 +678,4 @@ fn config_name(config: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into())
-}
-
-/// `metrics.csv`: epoch,split,metric,value, one row per logged figure.
-fn training_log(history: &[anneal_model::EpochLog]) -> String {
-    let mut s = String::from("epoch,split,metric,value\n");
-    for h in history {
-        let _ = writeln!(s, "{},train,loss,{}", h.epoch, h.train_loss);
-        let _ = writeln!(s, "{},train,learning_rate,{}", h.epoch, h.learning_rate);
-        if let Some(v) = h.valid_loss {
-            let _ = writeln!(s, "{},valid,loss,{}", h.epoch, v);
-        }
-        if let Some(v) = h.valid_metric {
-            let _ = writeln!(s, "{},valid,monitor,{}", h.epoch, v);
-        }
-    }
-    s
 }

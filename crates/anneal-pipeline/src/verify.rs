@@ -157,9 +157,8 @@ pub fn verify(req: &VerifyRequest) -> Result<Verified> {
 
 /// The config a finished run was trained from, as its run.json records.
 fn recorded_config(run: &Path) -> Result<PathBuf> {
-    let run_json: serde_json::Value = std::fs::read(run.join("run.json"))
+    let run_json = anneal_report::RunInfo::read(&run.join("run.json"))
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| {
             Error::Usage(format!(
                 "{} is not a finished run folder of `anneal train` (no readable run.json)",
@@ -167,8 +166,7 @@ fn recorded_config(run: &Path) -> Result<PathBuf> {
             ))
         })?;
     run_json
-        .get("config_path")
-        .and_then(|v| v.as_str())
+        .config_path
         .map(PathBuf::from)
         .ok_or_else(|| {
             Error::Usage(format!(
@@ -247,10 +245,8 @@ fn file_hash(path: &Path) -> Option<String> {
 
 fn compare(recorded: &Path, rerun: &Path) -> Vec<Compared> {
     let id = |dir: &Path| -> Option<String> {
-        let m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("artifact/manifest.json")).ok()?)
-                .ok()?;
-        m.get("id")?.as_str().map(str::to_string)
+        let m = anneal_artifact::Manifest::read(&dir.join("artifact")).ok()?;
+        Some(m.id).filter(|id| !id.is_empty())
     };
     let data = |dir: &Path| -> Option<String> {
         let r: serde_json::Value =

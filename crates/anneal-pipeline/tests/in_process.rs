@@ -49,13 +49,14 @@ impl Observer for StopAt {
 #[test]
 fn an_in_process_run_equals_the_command_line_s_and_a_stopped_one_resumes_to_it() {
     let dir = scratch("train");
-    let whole = anneal_pipeline::train(&request(&dir.join("whole")), &mut Silent, &StopToken::new())
-        .unwrap();
+    let whole =
+        anneal_pipeline::train(&request(&dir.join("whole")), &mut Silent, &StopToken::new())
+            .unwrap();
     assert_eq!(artifact_id(whole), IRIS_ID);
 
     let out = dir.join("stopped");
-    let err = anneal_pipeline::train(&request(&out), &mut StopAt(10), &StopToken::new())
-        .unwrap_err();
+    let err =
+        anneal_pipeline::train(&request(&out), &mut StopAt(10), &StopToken::new()).unwrap_err();
     match &err {
         Error::Interrupted { stop, step, .. } => {
             assert_eq!((*stop, *step), (Stop::Sigint, 10));

@@ -11,11 +11,15 @@ pub mod dvc;
 pub mod error;
 pub mod html;
 pub mod markdown;
+pub mod metrics_csv;
 pub mod plots;
+pub mod predictions_csv;
 pub mod report;
+pub mod run_info;
 pub mod write;
 
 pub use error::{ReportError, Result};
 pub use markdown::render_markdown;
 pub use report::{CpuInfo, ModelSummary, Report, Reproducibility, SCHEMA_VERSION, TrainingSummary};
+pub use run_info::RunInfo;
 pub use write::write_documents;

@@ -20,7 +20,7 @@ pub fn write_documents(dir: &Path, r: &Report) -> Result<()> {
         }
         Ok(fsio::atomic_write(&path, text.as_bytes())?)
     };
-    write("report.json", &json::to_canonical_string(r, "report.json")?)?;
+    write("report.json", &r.to_json()?)?;
     write(
         "metrics.json",
         &json::to_canonical_string(&r.metrics, "metrics.json")?,

@@ -61,6 +61,7 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objective: Option<f64>,
     /// Every metric of the trial's `metrics.json`: split → metric → value.
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::map2")]
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     /// The trial's artifact folder, relative to the sweep folder.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +134,15 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     }
 }
 
+/// A trial's `metrics.json` (split → metric → value), as `anneal train`
+/// writes it: canonical JSON, so a NaN figure is `null`.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct MetricsFile(
+    #[serde(deserialize_with = "anneal_core::json::null_as_nan::map2")]
+    BTreeMap<String, BTreeMap<String, f64>>,
+);
+
 /// Reads the plan and every trial's folder under `sweep_dir`.
 pub fn collect(sweep_dir: &Path) -> Result<Leaderboard> {
     let plan = Plan::read(sweep_dir)?;
@@ -156,9 +166,8 @@ pub fn collect(sweep_dir: &Path) -> Result<Leaderboard> {
             let record: Option<TrialRecord> = read_json(&dir.join("trial.json"))?;
             match record {
                 Some(r) if r.id == t.id => {
-                    let metrics: Option<BTreeMap<String, BTreeMap<String, f64>>> =
-                        read_json(&dir.join("metrics.json"))?;
-                    e.metrics = metrics.unwrap_or_default();
+                    let metrics: Option<MetricsFile> = read_json(&dir.join("metrics.json"))?;
+                    e.metrics = metrics.map(|m| m.0).unwrap_or_default();
                     e.objective = e
                         .metrics
                         .get(&plan.split)
@@ -175,10 +184,9 @@ pub fn collect(sweep_dir: &Path) -> Result<Leaderboard> {
                     }
                     e.status = TrialStatus::Finished;
                     e.artifact = Some(format!("trials/{name}/artifact"));
-                    let manifest: Option<serde_json::Value> =
+                    let manifest: Option<anneal_artifact::Manifest> =
                         read_json(&dir.join("artifact/manifest.json"))?;
-                    e.artifact_id = manifest
-                        .and_then(|m| m.get("id").and_then(|v| v.as_str()).map(str::to_string));
+                    e.artifact_id = manifest.map(|m| m.id).filter(|id| !id.is_empty());
                 }
                 Some(r) => {
                     e.status = TrialStatus::Stale;
@@ -282,11 +290,25 @@ pub fn short_float(f: f64) -> String {
 }
 
 impl Leaderboard {
+    /// `leaderboard.json`'s text: canonical JSON. The file has no version
+    /// field; [`Leaderboard::read`] reads what this anneal writes.
     pub fn to_json(&self) -> Result<String> {
         Ok(anneal_core::json::to_canonical_string(
             self,
             "leaderboard.json",
         )?)
+    }
+
+    /// Reads `DIR/leaderboard.json`, as `anneal sweep collect` wrote it.
+    pub fn read(sweep_dir: &Path) -> Result<Leaderboard> {
+        let path = sweep_dir.join("leaderboard.json");
+        let read = |reason: String| SweepError::Read {
+            path: path.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(&path).map_err(|e| read(e.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| read(format!("not a leaderboard written by anneal: {e}")))
     }
 
     /// A Markdown table for a pull-request comment or a job summary.
@@ -406,5 +428,107 @@ mod tests {
         rank(&mut e, false);
         let order: Vec<usize> = e.iter().map(|e| e.index).collect();
         assert_eq!(order, [0, 3, 2, 1]);
+    }
+
+    fn sweep_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("anneal-board-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn plan() -> Plan {
+        let trial = |index: usize, lr: f64| crate::plan::Trial {
+            index,
+            id: format!("{index:012}"),
+            values: BTreeMap::from([("train.lr".to_string(), serde_json::json!(lr))]),
+            config: format!("[train]\nlr = {lr}\n"),
+        };
+        Plan {
+            config: "sweep.toml".into(),
+            method: anneal_config::SweepMethod::Grid,
+            objective: "accuracy".into(),
+            split: "valid".into(),
+            maximize: true,
+            parameters: vec!["train.lr".into()],
+            trials: vec![trial(0, 0.1), trial(1, 0.01), trial(2, 0.001)],
+        }
+    }
+
+    fn write(path: &std::path::Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn plan_json_reads_back_as_written() {
+        let dir = sweep_dir("plan");
+        let p = plan();
+        p.write(&dir).unwrap();
+        assert_eq!(Plan::read(&dir).unwrap(), p);
+        // Writing the same plan again is a no-op; another plan is refused.
+        p.write(&dir).unwrap();
+        let mut other = plan();
+        other.objective = "f1".into();
+        assert!(other.write(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn leaderboard_json_reads_back_as_written() {
+        let dir = sweep_dir("board");
+        let p = plan();
+        p.write(&dir).unwrap();
+        // Trial 0 finished (a NaN metric is written as null); trial 1
+        // failed; trial 2 is pending.
+        let t0 = crate::trial_dir(&dir, 0);
+        write(
+            &t0.join("trial.json"),
+            &anneal_core::json::to_canonical_string(&p.trials[0].record(), "trial.json").unwrap(),
+        );
+        write(
+            &t0.join("metrics.json"),
+            "{\"valid\": {\"accuracy\": 0.875, \"r2\": null}}\n",
+        );
+        let mut m = anneal_artifact::Manifest {
+            format_version: anneal_artifact::FORMAT_VERSION,
+            id: String::new(),
+            name: "m".into(),
+            version: "0.1.0".into(),
+            task: "binary".into(),
+            files: BTreeMap::new(),
+            config_sha256: "c".into(),
+            data: BTreeMap::new(),
+            seed: 1,
+            backend: "flex".into(),
+            versions: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+        };
+        m.id = m.compute_id().unwrap();
+        write(&t0.join("artifact/manifest.json"), &m.to_json().unwrap());
+        write(
+            &dir.join("trials/0001.error.json"),
+            &serde_json::to_string(&TrialFailure {
+                index: 1,
+                id: p.trials[1].id.clone(),
+                exit_code: 3,
+                message: "bad data".into(),
+            })
+            .unwrap(),
+        );
+        let board = collect(&dir).unwrap();
+        let e = &board.entries[0];
+        assert_eq!((e.index, e.rank, e.objective), (0, Some(1), Some(0.875)));
+        assert_eq!(e.artifact_id.as_deref(), Some(m.id.as_str()));
+        assert!(e.metrics["valid"]["r2"].is_nan());
+        assert_eq!(board.entries[1].status_label(), "failed (exit 3: bad data)");
+        assert_eq!(board.entries[2].status, TrialStatus::Pending);
+        let text = board.to_json().unwrap();
+        write(&dir.join("leaderboard.json"), &text);
+        let back = Leaderboard::read(&dir).unwrap();
+        assert_eq!(back.to_json().unwrap(), text);
+        assert_eq!(back.entries[1..], board.entries[1..]);
+        assert_eq!(back.counts, board.counts);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
