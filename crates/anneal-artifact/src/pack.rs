@@ -32,6 +32,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use anneal_core::staged::{Existing, StagedDir};
 use anneal_core::{fsio, hash};
 use serde::Serialize;
 
@@ -373,7 +374,7 @@ fn unpack_cached(archive: &Path) -> Result<PathBuf> {
         return Ok(dest);
     }
     remove_cached(&dest)?;
-    unpack_into(&mut file, archive, &root, &dest, &sha)
+    unpack_into(&mut file, archive, &dest, &sha)
 }
 
 /// Whether `dest` is a folder (not a link) holding exactly the files the
@@ -407,7 +408,6 @@ fn remove_cached(dest: &Path) -> Result<()> {
 fn unpack_into(
     file: &mut File,
     archive: &Path,
-    root: &Path,
     dest: &Path,
     sha: &str,
 ) -> Result<PathBuf> {
@@ -415,34 +415,24 @@ fn unpack_into(
         path: path.to_path_buf(),
         reason,
     };
-    let tmp = fsio::create_temp_dir(dest).map_err(|e| out_err(dest, e.to_string()))?;
-    let unpacked = (|| {
-        file.rewind()
-            .map_err(|e| archive_error(archive, format!("cannot read: {e}")))?;
-        let (info, listing) = read_archive_from(file, archive, Some(&tmp))?;
-        if info.sha256 != sha {
-            return Err(archive_error(
-                archive,
-                "changed while it was being unpacked; try again".into(),
-            ));
-        }
-        verify::check(listing, archive, Some(info))?.into_result()?;
-        fsio::sync_dir(&tmp);
-        Ok(())
-    })();
-    if let Err(e) = unpacked {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
+    let tmp = StagedDir::new(dest).map_err(|e| out_err(dest, e.into_io().to_string()))?;
+    file.rewind()
+        .map_err(|e| archive_error(archive, format!("cannot read: {e}")))?;
+    let (info, listing) = read_archive_from(file, archive, Some(tmp.path()))?;
+    if info.sha256 != sha {
+        return Err(archive_error(
+            archive,
+            "changed while it was being unpacked; try again".into(),
+        ));
     }
-    if let Err(e) = fs::rename(&tmp, dest) {
-        let _ = fs::remove_dir_all(&tmp);
+    verify::check(listing, archive, Some(info))?.into_result()?;
+    if let Err(e) = tmp.commit(Existing::Refuse) {
         // Another process unpacked the same archive meanwhile (loading
         // verifies whatever is there).
         if !dest.is_dir() {
-            return Err(out_err(dest, e.to_string()));
+            return Err(out_err(dest, e.into_io().to_string()));
         }
     }
-    fsio::sync_dir(root);
     Ok(dest.to_path_buf())
 }
 

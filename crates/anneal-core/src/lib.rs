@@ -10,6 +10,7 @@ pub mod fsio;
 pub mod hash;
 pub mod json;
 pub mod rng;
+pub mod staged;
 pub mod time;
 pub mod versions;
 
