@@ -11,12 +11,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ArtifactError, Result};
+pub use crate::integrity::unlisted_members;
+use crate::integrity::{self, VersionProblem, is_plain_name};
 use crate::manifest::{FORMAT_VERSION, Manifest};
 use crate::pack::ArchiveInfo;
 
@@ -30,8 +32,9 @@ const KEEP: [&str; 5] = [
     "preprocess.json",
 ];
 
-/// Largest metadata file kept in memory.
-const KEEP_LIMIT: u64 = 256 * 1024 * 1024;
+/// Largest metadata file kept in memory: the manifest's limit, so that a
+/// manifest not kept is one too large to read.
+const KEEP_LIMIT: u64 = integrity::MAX_MANIFEST_BYTES;
 
 /// Size and SHA-256 of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -256,41 +259,6 @@ fn list_file(
     }
 }
 
-/// The files a format requires the manifest to list.
-fn required(format_version: u32) -> &'static [&'static str] {
-    if format_version >= 2 {
-        &[
-            "model.safetensors",
-            "model.json",
-            "preprocess.json",
-            "signature.json",
-            "examples.json",
-        ]
-    } else {
-        &["model.safetensors", "model.json", "preprocess.json"]
-    }
-}
-
-/// Files that belong to an artifact of this format without being listed in
-/// its manifest: the manifest itself, and files derived from it.
-pub fn unlisted_members(format_version: u32) -> &'static [&'static str] {
-    if format_version >= 2 {
-        &["manifest.json", "MLmodel"]
-    } else {
-        &["manifest.json"]
-    }
-}
-
-/// A file name with no folder part: no separators, no `..`, not absolute.
-pub(crate) fn is_plain_name(name: &str) -> bool {
-    let p = Path::new(name);
-    let mut comps = p.components();
-    matches!(comps.next(), Some(Component::Normal(_)))
-        && comps.next().is_none()
-        && !name.contains('\\')
-        && !name.contains('/')
-}
-
 /// Findings as they are made.
 #[derive(Default)]
 struct Findings(Vec<Finding>);
@@ -366,8 +334,7 @@ pub(crate) fn check(
             if manifest.id.is_empty() {
                 found.add("manifest.json", "has no id");
             } else {
-                let actual = crate::manifest::id_of_text(text, &manifest.id);
-                if actual != manifest.id {
+                if let Some(actual) = integrity::id_mismatch(text, &manifest) {
                     found.add(
                         "manifest.json",
                         format!(
@@ -392,8 +359,8 @@ pub(crate) fn check(
         return Ok(report);
     };
     let version = manifest.format_version;
-    for name in required(version) {
-        if !manifest.files.contains_key(*name) {
+    for name in integrity::required(version) {
+        if !manifest.files.contains_key(name) {
             found.add("manifest.json", format!("does not list {name}"));
         }
     }
@@ -418,7 +385,7 @@ pub(crate) fn check(
         match entries.get(name) {
             None => found.add(name, "missing"),
             Some(Present::File(got)) => {
-                if got.sha256 != want.sha256 || got.bytes != want.bytes {
+                if !integrity::matches_entry(want, &got.sha256, got.bytes) {
                     found.add(
                         name,
                         format!(
@@ -483,20 +450,14 @@ enum Parsed {
 /// Parses a manifest, reading its version first so that a future layout
 /// gets the right message rather than a parse error.
 fn parse_manifest(text: &str) -> std::result::Result<Manifest, Parsed> {
-    let raw: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Parsed::Bad(None, format!("not valid JSON: {e}")))?;
-    let Some(found) = raw.get("format_version") else {
-        return Err(Parsed::Bad(None, "has no format_version".into()));
-    };
-    let Some(found) = found.as_u64() else {
-        return Err(Parsed::Bad(
-            None,
-            format!("format_version {found} is not a whole number"),
-        ));
-    };
-    if found > u64::from(FORMAT_VERSION) {
-        return Err(Parsed::Future(found));
-    }
+    let (raw, found) = integrity::read_format_version(text).map_err(|p| match p {
+        VersionProblem::NotJson(e) => Parsed::Bad(None, format!("not valid JSON: {e}")),
+        VersionProblem::Missing => Parsed::Bad(None, "has no format_version".into()),
+        VersionProblem::NotWhole(v) => {
+            Parsed::Bad(None, format!("format_version {v} is not a whole number"))
+        }
+        VersionProblem::Future(v) => Parsed::Future(v),
+    })?;
     if found == 0 {
         return Err(Parsed::Bad(
             Some(found),
@@ -548,14 +509,6 @@ fn check_mlmodel(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_names() {
-        assert!(is_plain_name("model.json"));
-        for bad in ["", "..", ".", "a/b", "/a", "a\\b", "../a", "./a"] {
-            assert!(!is_plain_name(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn a_future_manifest_is_an_error_not_a_finding() {
