@@ -631,12 +631,8 @@ fn read_archive_from(
     io::copy(&mut rest, &mut io::sink()).map_err(|e| archive_err(format!("cannot read: {e}")))?;
     let (hasher, bytes) = hashed.into_inner();
     info.bytes = bytes;
-    info.sha256 = hex(&sha2::Digest::finalize(hasher));
+    info.sha256 = anneal_core::text::hex(&sha2::Digest::finalize(hasher));
     Ok((info, listing))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn extension_header(kind: tar::EntryType) -> Option<&'static str> {

@@ -199,15 +199,11 @@ impl Listing {
             name.to_string(),
             Present::File(FileStat {
                 bytes: n,
-                sha256: hex(&hasher.finalize()),
+                sha256: anneal_core::text::hex(&hasher.finalize()),
             }),
         );
         Ok(n)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lists an artifact folder: every entry, files hashed. Symbolic links

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod json;
 pub mod rng;
 pub mod staged;
+pub mod text;
 pub mod time;
 pub mod versions;
 

@@ -219,7 +219,7 @@ pub fn for_each_batch<E: From<DataError>>(
     Ok(BatchSummary {
         rows: done,
         bytes,
-        sha256: hex(&hasher.finalize()),
+        sha256: anneal_core::text::hex(&hasher.finalize()),
     })
 }
 
@@ -246,6 +246,3 @@ fn read_record(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

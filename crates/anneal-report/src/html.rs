@@ -13,71 +13,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use anneal_core::text::{fixed4_symbols as num, percent, thousands as count};
 use anneal_eval::{Evaluation, Interval};
 
 use crate::error::Result;
 use crate::plots;
 use crate::report::Report;
 
-/// `s` with the five HTML-special characters escaped; safe in text and in
-/// quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A metric value: four decimals, `n/a` for NaN.
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "\u{221e}"
-        } else {
-            "\u{2212}\u{221e}"
-        }
-        .to_string()
-    } else {
-        let v = if v == 0.0 { 0.0 } else { v };
-        format!("{v:.4}")
-    }
-}
-
-/// A count with thousands separators.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `s` with the five HTML-special characters escaped (the page's one
+/// escaping, also used by the sweep leaderboard page).
+pub use anneal_core::text::html_escape as escape;
 
 fn interval(iv: &Interval) -> String {
     format!("[{}, {}]", num(iv.lower), num(iv.upper))
-}
-
-/// `0.95` as `95%`, `0.999` as `99.9%`.
-fn percent(p: f64) -> String {
-    if !p.is_finite() {
-        return "n/a".to_string();
-    }
-    let s = format!("{:.2}", p * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
 }
 
 fn yes_no(b: bool) -> &'static str {

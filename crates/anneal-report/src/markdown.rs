@@ -4,18 +4,13 @@
 
 use std::fmt::Write;
 
+use anneal_core::text::md_cell as cell;
 use anneal_eval::{Evaluation, Interval};
 
 use crate::report::Report;
 
 /// Four decimals, or `n/a` for an undefined figure.
-pub fn fmt_metric(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.4}")
-    } else {
-        "n/a".into()
-    }
-}
+pub use anneal_core::text::fixed4_or_na as fmt_metric;
 
 fn fmt_with_interval(v: f64, i: Option<&Interval>) -> String {
     match i {
@@ -27,11 +22,6 @@ fn fmt_with_interval(v: f64, i: Option<&Interval>) -> String {
         ),
         None => fmt_metric(v),
     }
-}
-
-/// Markdown table cells cannot hold `|` or line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The metric a slice table shows.

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use anneal_report::html::escape;
+use anneal_core::text::html_escape as escape;
 use plotters::prelude::*;
 
 use crate::error::{Result, SweepError};
