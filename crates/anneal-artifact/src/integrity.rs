@@ -63,9 +63,7 @@ pub(crate) enum VersionProblem {
 /// Parses a manifest's text as JSON and reads its `format_version` first,
 /// so that a future layout gets the right message rather than a parse
 /// error. Returns the JSON and the version.
-pub(crate) fn read_format_version(
-    text: &str,
-) -> Result<(serde_json::Value, u64), VersionProblem> {
+pub(crate) fn read_format_version(text: &str) -> Result<(serde_json::Value, u64), VersionProblem> {
     let raw: serde_json::Value = serde_json::from_str(text).map_err(VersionProblem::NotJson)?;
     let version = match raw.get("format_version") {
         None => return Err(VersionProblem::Missing),

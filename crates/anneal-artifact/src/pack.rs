@@ -405,12 +405,7 @@ fn remove_cached(dest: &Path) -> Result<()> {
 /// The second pass: reads `file` again from the start into a new temporary
 /// folder beside `dest`, checks that it still hashes to `sha` and verifies,
 /// and renames the folder into place.
-fn unpack_into(
-    file: &mut File,
-    archive: &Path,
-    dest: &Path,
-    sha: &str,
-) -> Result<PathBuf> {
+fn unpack_into(file: &mut File, archive: &Path, dest: &Path, sha: &str) -> Result<PathBuf> {
     let out_err = |path: &Path, reason: String| ArtifactError::Output {
         path: path.to_path_buf(),
         reason,
@@ -486,26 +481,7 @@ fn read_archive_from(
     unpack_into: Option<&Path>,
 ) -> Result<(ArchiveInfo, Listing)> {
     let archive_err = |reason: String| archive_error(path, reason);
-    let mut magic = [0u8; 4];
-    let mut got = 0;
-    while got < magic.len() {
-        match file.read(&mut magic[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(archive_err(format!("cannot read: {e}"))),
-        }
-    }
-    let Some(compression) = Compression::sniff(&magic[..got]) else {
-        return Err(ArtifactError::NotArtifact {
-            path: path.to_path_buf(),
-            reason: format!(
-                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
-            ),
-        });
-    };
-    file.rewind()
-        .map_err(|e| archive_err(format!("cannot read: {e}")))?;
+    let compression = sniff_compression(file, path)?;
     let hashed = std::cell::RefCell::new((<sha2::Sha256 as sha2::Digest>::new(), 0u64));
     let tap = Tap {
         inner: &mut *file,
@@ -548,25 +524,9 @@ fn read_archive_from(
             entry: shown.clone(),
             reason,
         };
-        let kind = entry.header().entry_type();
-        if let Some(what) = extension_header(kind) {
-            return Err(refuse(format!(
-                "is {what}, which anneal archives never hold; repack the artifact with `anneal artifact pack`"
-            )));
-        }
-        let Some(name) = entry_name(&raw_name, kind.is_dir()).map_err(&refuse)? else {
+        let Some(name) = regular_file_name(&entry, &raw_name, &refuse)? else {
             continue; // the `./` folder entry
         };
-        if !kind.is_file() {
-            let link = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default();
-            return Err(refuse(format!(
-                "{}; an artifact archive holds regular files only",
-                describe_kind(kind, &link)
-            )));
-        }
         if !seen.insert(name.clone()) {
             return Err(refuse(
                 "appears twice; refusing an archive whose content is ambiguous".into(),
@@ -580,20 +540,8 @@ fn read_archive_from(
                 MAX_UNPACKED_BYTES >> 30
             )));
         }
-        let header = entry.header();
-        let field = |what: &str, e: io::Error| refuse(format!("has an unreadable {what}: {e}"));
-        let tar_entry = TarEntry {
-            name: name.clone(),
-            bytes: size,
-            mode: format!("{:04o}", header.mode().map_err(|e| field("mode", e))?),
-            uid: header.uid().map_err(|e| field("uid", e))?,
-            gid: header.gid().map_err(|e| field("gid", e))?,
-            mtime: header.mtime().map_err(|e| field("mtime", e))?,
-            user: String::from_utf8_lossy(header.username_bytes().unwrap_or_default()).into_owned(),
-            group: String::from_utf8_lossy(header.groupname_bytes().unwrap_or_default())
-                .into_owned(),
-        };
-        info.entries.push(tar_entry);
+        info.entries
+            .push(tar_entry(entry.header(), &name, size, &refuse)?);
         let mut out = match unpack_into {
             Some(dir) => Some(
                 fs::OpenOptions::new()
@@ -633,6 +581,82 @@ fn read_archive_from(
     info.bytes = bytes;
     info.sha256 = anneal_core::text::hex(&sha2::Digest::finalize(hasher));
     Ok((info, listing))
+}
+
+/// Reads the first bytes of `file` to tell its compression, then rewinds
+/// it; anything but gzip or zstd is not a packed artifact.
+fn sniff_compression(file: &mut File, path: &Path) -> Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(archive_error(path, format!("cannot read: {e}"))),
+        }
+    }
+    let Some(compression) = Compression::sniff(&magic[..got]) else {
+        return Err(ArtifactError::NotArtifact {
+            path: path.to_path_buf(),
+            reason: format!(
+                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
+            ),
+        });
+    };
+    file.rewind()
+        .map_err(|e| archive_error(path, format!("cannot read: {e}")))?;
+    Ok(compression)
+}
+
+/// The file name of a tar entry that may be unpacked: a regular file with
+/// a plain name (`None` for the `./` folder entry). Extension headers,
+/// links, folders and devices are refused (`refuse` words the error).
+fn regular_file_name<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    raw_name: &[u8],
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> Result<Option<String>> {
+    let kind = entry.header().entry_type();
+    if let Some(what) = extension_header(kind) {
+        return Err(refuse(format!(
+            "is {what}, which anneal archives never hold; repack the artifact with `anneal artifact pack`"
+        )));
+    }
+    let Some(name) = entry_name(raw_name, kind.is_dir()).map_err(refuse)? else {
+        return Ok(None);
+    };
+    if !kind.is_file() {
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        return Err(refuse(format!(
+            "{}; an artifact archive holds regular files only",
+            describe_kind(kind, &link)
+        )));
+    }
+    Ok(Some(name))
+}
+
+/// What `inspect` shows of a tar entry's header.
+fn tar_entry(
+    header: &tar::Header,
+    name: &str,
+    size: u64,
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> Result<TarEntry> {
+    let field = |what: &str, e: io::Error| refuse(format!("has an unreadable {what}: {e}"));
+    Ok(TarEntry {
+        name: name.to_string(),
+        bytes: size,
+        mode: format!("{:04o}", header.mode().map_err(|e| field("mode", e))?),
+        uid: header.uid().map_err(|e| field("uid", e))?,
+        gid: header.gid().map_err(|e| field("gid", e))?,
+        mtime: header.mtime().map_err(|e| field("mtime", e))?,
+        user: String::from_utf8_lossy(header.username_bytes().unwrap_or_default()).into_owned(),
+        group: String::from_utf8_lossy(header.groupname_bytes().unwrap_or_default()).into_owned(),
+    })
 }
 
 fn extension_header(kind: tar::EntryType) -> Option<&'static str> {
@@ -714,6 +738,37 @@ fn entry_name(raw: &[u8], is_dir: bool) -> std::result::Result<Option<String>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compression_is_sniffed_and_the_file_rewound() {
+        let dir = std::env::temp_dir().join(format!("anneal-sniff-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let sniff = |bytes: &[u8]| {
+            let path = dir.join("a");
+            fs::write(&path, bytes).unwrap();
+            let mut file = File::open(&path).unwrap();
+            let got = sniff_compression(&mut file, &path);
+            if got.is_ok() {
+                let mut rest = Vec::new();
+                file.read_to_end(&mut rest).unwrap();
+                assert_eq!(rest, bytes, "not rewound");
+            }
+            got.map_err(|e| e.to_string())
+        };
+        assert_eq!(sniff(&[0x1f, 0x8b, 8]).unwrap(), Compression::Gzip);
+        assert_eq!(
+            sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap(),
+            Compression::Zstd
+        );
+        let e = sniff(b"PK").unwrap_err();
+        assert!(
+            e.ends_with(&format!(
+                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
+            )),
+            "{e}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn entry_names() {

@@ -226,8 +226,16 @@ mod tests {
         let dir = scratch("commit");
         let target = dir.join("out");
         let stage = StagedDir::new(&target).unwrap();
-        let name = stage.path().file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with(".out.") && name.ends_with(".tmp"), "{name}");
+        let name = stage
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(".out.") && name.ends_with(".tmp"),
+            "{name}"
+        );
         stage.write("a.txt", b"one").unwrap();
         assert!(!target.exists());
         assert_eq!(stage.commit(Existing::Refuse).unwrap(), target);
@@ -271,7 +279,10 @@ mod tests {
         let stage = StagedDir::new(&target).unwrap();
         stage.write("new.txt", b"new").unwrap();
         let err = stage.commit(Existing::Refuse).unwrap_err();
-        assert_eq!(err.to_string(), format!("{} already exists", target.display()));
+        assert_eq!(
+            err.to_string(),
+            format!("{} already exists", target.display())
+        );
         assert_eq!(err.into_io().kind(), ErrorKind::AlreadyExists);
         // The refused stage is gone, the old folder untouched.
         assert_eq!(names(&dir), ["out"]);

@@ -245,4 +245,3 @@ fn read_record(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<
         }
     }
 }
-
