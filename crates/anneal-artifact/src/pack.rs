@@ -542,33 +542,12 @@ fn read_archive_from(
         }
         info.entries
             .push(tar_entry(entry.header(), &name, size, &refuse)?);
-        let mut out = match unpack_into {
-            Some(dir) => Some(
-                fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(dir.join(&name))
-                    .map_err(|e| refuse(format!("cannot be unpacked: {e}")))?,
-            ),
-            None => None,
-        };
-        let n = listing
-            .add_reader(
-                &name,
-                &mut entry,
-                out.as_mut().map(|f| f as &mut dyn Write),
-                Some(size),
-            )
-            .map_err(corrupt)?;
-        if n != size {
-            return Err(refuse(format!(
-                "is truncated: its header says {size} bytes, the archive holds {n}"
-            )));
-        }
-        if let Some(f) = out {
-            f.sync_all()
-                .map_err(|e| refuse(format!("cannot be unpacked: {e}")))?;
-        }
+        list_entry(&mut listing, &mut entry, &name, size, unpack_into, &refuse).map_err(
+            |e| match e {
+                EntryFailure::Read(e) => corrupt(e),
+                EntryFailure::Refused(e) => e,
+            },
+        )?;
     }
     drop(tar);
     // The hash covers the whole file, past the end of the tar too.
@@ -581,6 +560,55 @@ fn read_archive_from(
     info.bytes = bytes;
     info.sha256 = anneal_core::text::hex(&sha2::Digest::finalize(hasher));
     Ok((info, listing))
+}
+
+/// Why [`list_entry`] failed: the archive could not be read (a corrupt
+/// stream), or the entry was refused.
+enum EntryFailure {
+    Read(io::Error),
+    Refused(ArtifactError),
+}
+
+/// Hashes a tar entry's `size` bytes into `listing` under `name`,
+/// writing them to a new file in `unpack_into` when given (synced). An
+/// entry shorter than its header says is refused.
+fn list_entry(
+    listing: &mut Listing,
+    entry: &mut dyn Read,
+    name: &str,
+    size: u64,
+    unpack_into: Option<&Path>,
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> std::result::Result<(), EntryFailure> {
+    let unpackable =
+        |e: io::Error| EntryFailure::Refused(refuse(format!("cannot be unpacked: {e}")));
+    let mut out = match unpack_into {
+        Some(dir) => Some(
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dir.join(name))
+                .map_err(unpackable)?,
+        ),
+        None => None,
+    };
+    let n = listing
+        .add_reader(
+            name,
+            entry,
+            out.as_mut().map(|f| f as &mut dyn Write),
+            Some(size),
+        )
+        .map_err(EntryFailure::Read)?;
+    if n != size {
+        return Err(EntryFailure::Refused(refuse(format!(
+            "is truncated: its header says {size} bytes, the archive holds {n}"
+        ))));
+    }
+    if let Some(f) = out {
+        f.sync_all().map_err(unpackable)?;
+    }
+    Ok(())
 }
 
 /// Reads the first bytes of `file` to tell its compression, then rewinds
@@ -738,6 +766,46 @@ fn entry_name(raw: &[u8], is_dir: bool) -> std::result::Result<Option<String>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_entry_hashes_unpacks_and_refuses_a_short_entry() {
+        let dir = std::env::temp_dir().join(format!("anneal-list-entry-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let refuse = |reason: String| archive_error(Path::new("a.tar.gz"), reason);
+        let mut listing = Listing::default();
+        let ok = list_entry(
+            &mut listing,
+            &mut &b"abc"[..],
+            "x.bin",
+            3,
+            Some(&dir),
+            &refuse,
+        );
+        assert!(ok.is_ok());
+        assert_eq!(fs::read(dir.join("x.bin")).unwrap(), b"abc");
+        assert_eq!(
+            listing.entries["x.bin"],
+            verify::Present::File(verify::FileStat {
+                bytes: 3,
+                sha256: hash::sha256_hex(b"abc"),
+            })
+        );
+        let Err(EntryFailure::Refused(e)) =
+            list_entry(&mut listing, &mut &b"ab"[..], "y.bin", 3, None, &refuse)
+        else {
+            panic!("a short entry was not refused");
+        };
+        assert_eq!(
+            e.to_string(),
+            archive_error(
+                Path::new("a.tar.gz"),
+                "is truncated: its header says 3 bytes, the archive holds 2".into()
+            )
+            .to_string()
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn compression_is_sniffed_and_the_file_rewound() {
