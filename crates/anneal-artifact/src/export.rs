@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anneal_core::staged::{Existing, StagedDir};
 use anneal_core::{fsio, hash, json};
 use anneal_data::Preprocessor;
 use anneal_data::stats::SourceInfo;
@@ -140,17 +141,12 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         fsio::create_dir_all_synced(parent).map_err(|e| err(e.to_string()))?;
     }
-    let tmp = fsio::create_temp_dir(dir).map_err(|e| err(e.to_string()))?;
+    let tmp = StagedDir::new(dir).map_err(|e| err(e.into_io().to_string()))?;
     for (name, bytes) in &files {
-        fsio::atomic_write(&tmp.join(name), bytes)?;
+        tmp.write(name, bytes)?;
     }
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| err(e.to_string()))?;
-    if let Some(parent) = dir.parent() {
-        fsio::sync_dir(parent);
-    }
+    tmp.commit(Existing::Replace)
+        .map_err(|e| err(e.into_io().to_string()))?;
     Ok(manifest)
 }
 

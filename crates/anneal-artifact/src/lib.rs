@@ -8,6 +8,7 @@ pub mod error;
 pub mod examples;
 pub mod export;
 pub mod inspect;
+mod integrity;
 pub mod load;
 pub mod manifest;
 pub mod mlmodel;

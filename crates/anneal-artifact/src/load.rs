@@ -1,7 +1,7 @@
 //! Loading and verifying an artifact. Nothing in it is executed: JSON is
 //! parsed into plain types and weights are raw floats.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anneal_core::{fsio, hash};
 use anneal_data::Preprocessor;
@@ -10,6 +10,7 @@ use burn::tensor::Device;
 
 use crate::error::{ArtifactError, Result};
 use crate::export::ModelFile;
+use crate::integrity;
 use crate::manifest::Manifest;
 use crate::weights;
 
@@ -29,11 +30,6 @@ pub struct Artifact {
     /// the file again.
     config_toml: Option<Vec<u8>>,
 }
-
-/// Largest `manifest.json` read (a real one is a few KiB); as in `verify`.
-const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
-
-const REQUIRED: [&str; 3] = ["model.safetensors", "model.json", "preprocess.json"];
 
 impl Artifact {
     /// Reads the artifact at `dir`, checks every hash and the id, and builds
@@ -62,14 +58,13 @@ impl Artifact {
         let manifest = Manifest::parse(&text, dir)?;
         // Names first (as documented): a manifest that points outside the
         // folder is refused as such, whatever its id says.
-        if let Some(name) = manifest.files.keys().find(|n| !is_plain_name(n)) {
+        if let Some(name) = manifest.files.keys().find(|n| !integrity::is_plain_name(n)) {
             return Err(corrupt(
                 "manifest.json",
                 format!("lists {name:?}, a path outside the artifact folder"),
             ));
         }
-        let id = crate::manifest::id_of_text(&text, &manifest.id);
-        if id != manifest.id {
+        if let Some(id) = integrity::id_mismatch(&text, &manifest) {
             return Err(corrupt(
                 "manifest.json",
                 format!(
@@ -78,7 +73,7 @@ impl Artifact {
                 ),
             ));
         }
-        for name in REQUIRED {
+        for name in integrity::REQUIRED_V1 {
             if !manifest.files.contains_key(name) {
                 return Err(corrupt("manifest.json", format!("does not list {name}")));
             }
@@ -87,7 +82,7 @@ impl Artifact {
         for (name, entry) in &manifest.files {
             let bytes = read_sized(&dir.join(name), entry.bytes).map_err(|e| corrupt(name, e))?;
             let got = hash::sha256_hex(&bytes);
-            if got != entry.sha256 || bytes.len() as u64 != entry.bytes {
+            if !integrity::matches_entry(entry, &got, bytes.len() as u64) {
                 return Err(corrupt(
                     name,
                     format!(
@@ -112,7 +107,8 @@ impl Artifact {
             .map_err(|e| corrupt("model.safetensors", e.to_string()))?;
         if manifest.format_version >= 2 {
             // Derived files and golden examples, new in format 2.
-            for name in ["examples.json", "signature.json"] {
+            // Named in this order (examples.json first) as it always was.
+            for name in integrity::REQUIRED_V2.iter().rev().copied() {
                 if !contents.contains_key(name) {
                     return Err(corrupt("manifest.json", format!("does not list {name}")));
                 }
@@ -191,7 +187,7 @@ impl Artifact {
 /// reason, for the caller to name the file.
 pub(crate) fn read_manifest(path: &Path) -> std::result::Result<String, String> {
     let (mut file, len) = fsio::open_regular(path, true).map_err(|e| e.to_string())?;
-    if len > MAX_MANIFEST_BYTES {
+    if len > integrity::MAX_MANIFEST_BYTES {
         return Err(format!("is {len} bytes, too large for a manifest"));
     }
     let bytes = fsio::read_limited(&mut file, len).map_err(|e| format!("cannot read: {e}"))?;
@@ -234,13 +230,4 @@ fn check_consistent(arch: &Architecture, p: &Preprocessor) -> Result<(), String>
         ));
     }
     Ok(())
-}
-
-/// A file name with no folder part: no separators, no `..`, not absolute.
-fn is_plain_name(name: &str) -> bool {
-    let p = Path::new(name);
-    let mut comps = p.components();
-    matches!(comps.next(), Some(Component::Normal(_)))
-        && comps.next().is_none()
-        && !name.contains('\\')
 }

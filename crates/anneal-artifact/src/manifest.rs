@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ArtifactError, Result};
+use crate::integrity::{self, VersionProblem};
 
 /// The artifact layout version this anneal writes. It reads this one and
 /// every earlier one: 1 (no golden examples, no MLmodel, no logical data
@@ -79,13 +80,16 @@ impl Manifest {
     /// `format_version` is read first, so that a newer layout gets the
     /// right message rather than a parse error.
     pub fn parse(text: &str, dir: &Path) -> Result<Manifest> {
-        let raw: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| corrupt(dir, format!("not valid JSON: {e}")))?;
-        let found = raw
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| corrupt(dir, "no format_version".into()))?;
-        check_format_version(dir, found)?;
+        let raw = match integrity::read_format_version(text) {
+            Ok((raw, _)) => raw,
+            Err(VersionProblem::NotJson(e)) => {
+                return Err(corrupt(dir, format!("not valid JSON: {e}")));
+            }
+            Err(VersionProblem::Missing | VersionProblem::NotWhole(_)) => {
+                return Err(corrupt(dir, "no format_version".into()));
+            }
+            Err(VersionProblem::Future(found)) => return Err(future(dir, found)),
+        };
         serde_json::from_value(raw).map_err(|e| corrupt(dir, e.to_string()))
     }
 }
@@ -108,13 +112,17 @@ pub fn reads_format(found: u64) -> bool {
 /// with both versions named.
 pub fn check_format_version(dir: &Path, found: u64) -> Result<()> {
     if !reads_format(found) {
-        return Err(ArtifactError::FutureFormat {
-            path: dir.to_path_buf(),
-            found: u32::try_from(found).unwrap_or(u32::MAX),
-            supported: FORMAT_VERSION,
-        });
+        return Err(future(dir, found));
     }
     Ok(())
+}
+
+fn future(dir: &Path, found: u64) -> ArtifactError {
+    ArtifactError::FutureFormat {
+        path: dir.to_path_buf(),
+        found: u32::try_from(found).unwrap_or(u32::MAX),
+        supported: FORMAT_VERSION,
+    }
 }
 
 /// The id of a manifest file's text: the SHA-256 of its canonical JSON

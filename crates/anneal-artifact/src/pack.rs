@@ -32,6 +32,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use anneal_core::staged::{Existing, StagedDir};
 use anneal_core::{fsio, hash};
 use serde::Serialize;
 
@@ -381,7 +382,7 @@ fn unpack_cached(archive: &Path) -> Result<PathBuf> {
         return Ok(dest);
     }
     remove_cached(&dest)?;
-    unpack_into(&mut file, archive, &root, &dest, &sha)
+    unpack_into(&mut file, archive, &dest, &sha)
 }
 
 /// Whether `dest` is a folder (not a link) holding exactly the files the
@@ -412,45 +413,29 @@ fn remove_cached(dest: &Path) -> Result<()> {
 /// The second pass: reads `file` again from the start into a new temporary
 /// folder beside `dest`, checks that it still hashes to `sha` and verifies,
 /// and renames the folder into place.
-fn unpack_into(
-    file: &mut File,
-    archive: &Path,
-    root: &Path,
-    dest: &Path,
-    sha: &str,
-) -> Result<PathBuf> {
+fn unpack_into(file: &mut File, archive: &Path, dest: &Path, sha: &str) -> Result<PathBuf> {
     let out_err = |path: &Path, reason: String| ArtifactError::Output {
         path: path.to_path_buf(),
         reason,
     };
-    let tmp = fsio::create_temp_dir(dest).map_err(|e| out_err(dest, e.to_string()))?;
-    let unpacked = (|| {
-        file.rewind()
-            .map_err(|e| archive_error(archive, format!("cannot read: {e}")))?;
-        let (info, listing) = read_archive_from(file, archive, Some(&tmp))?;
-        if info.sha256 != sha {
-            return Err(archive_error(
-                archive,
-                "changed while it was being unpacked; try again".into(),
-            ));
-        }
-        verify::check(listing, archive, Some(info))?.into_result()?;
-        fsio::sync_dir(&tmp);
-        Ok(())
-    })();
-    if let Err(e) = unpacked {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
+    let tmp = StagedDir::new(dest).map_err(|e| out_err(dest, e.into_io().to_string()))?;
+    file.rewind()
+        .map_err(|e| archive_error(archive, format!("cannot read: {e}")))?;
+    let (info, listing) = read_archive_from(file, archive, Some(tmp.path()))?;
+    if info.sha256 != sha {
+        return Err(archive_error(
+            archive,
+            "changed while it was being unpacked; try again".into(),
+        ));
     }
-    if let Err(e) = fs::rename(&tmp, dest) {
-        let _ = fs::remove_dir_all(&tmp);
+    verify::check(listing, archive, Some(info))?.into_result()?;
+    if let Err(e) = tmp.commit(Existing::Refuse) {
         // Another process unpacked the same archive meanwhile (loading
         // verifies whatever is there).
         if !dest.is_dir() {
-            return Err(out_err(dest, e.to_string()));
+            return Err(out_err(dest, e.into_io().to_string()));
         }
     }
-    fsio::sync_dir(root);
     Ok(dest.to_path_buf())
 }
 
@@ -504,26 +489,7 @@ fn read_archive_from(
     unpack_into: Option<&Path>,
 ) -> Result<(ArchiveInfo, Listing)> {
     let archive_err = |reason: String| archive_error(path, reason);
-    let mut magic = [0u8; 4];
-    let mut got = 0;
-    while got < magic.len() {
-        match file.read(&mut magic[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(archive_err(format!("cannot read: {e}"))),
-        }
-    }
-    let Some(compression) = Compression::sniff(&magic[..got]) else {
-        return Err(ArtifactError::NotArtifact {
-            path: path.to_path_buf(),
-            reason: format!(
-                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
-            ),
-        });
-    };
-    file.rewind()
-        .map_err(|e| archive_err(format!("cannot read: {e}")))?;
+    let compression = sniff_compression(file, path)?;
     let hashed = std::cell::RefCell::new((<sha2::Sha256 as sha2::Digest>::new(), 0u64));
     let tap = Tap {
         inner: &mut *file,
@@ -566,25 +532,9 @@ fn read_archive_from(
             entry: shown.clone(),
             reason,
         };
-        let kind = entry.header().entry_type();
-        if let Some(what) = extension_header(kind) {
-            return Err(refuse(format!(
-                "is {what}, which anneal archives never hold; repack the artifact with `anneal artifact pack`"
-            )));
-        }
-        let Some(name) = entry_name(&raw_name, kind.is_dir()).map_err(&refuse)? else {
+        let Some(name) = regular_file_name(&entry, &raw_name, &refuse)? else {
             continue; // the `./` folder entry
         };
-        if !kind.is_file() {
-            let link = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default();
-            return Err(refuse(format!(
-                "{}; an artifact archive holds regular files only",
-                describe_kind(kind, &link)
-            )));
-        }
         if !seen.insert(name.clone()) {
             return Err(refuse(
                 "appears twice; refusing an archive whose content is ambiguous".into(),
@@ -598,47 +548,14 @@ fn read_archive_from(
                 MAX_UNPACKED_BYTES >> 30
             )));
         }
-        let header = entry.header();
-        let field = |what: &str, e: io::Error| refuse(format!("has an unreadable {what}: {e}"));
-        let tar_entry = TarEntry {
-            name: name.clone(),
-            bytes: size,
-            mode: format!("{:04o}", header.mode().map_err(|e| field("mode", e))?),
-            uid: header.uid().map_err(|e| field("uid", e))?,
-            gid: header.gid().map_err(|e| field("gid", e))?,
-            mtime: header.mtime().map_err(|e| field("mtime", e))?,
-            user: String::from_utf8_lossy(header.username_bytes().unwrap_or_default()).into_owned(),
-            group: String::from_utf8_lossy(header.groupname_bytes().unwrap_or_default())
-                .into_owned(),
-        };
-        info.entries.push(tar_entry);
-        let mut out = match unpack_into {
-            Some(dir) => Some(
-                fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(dir.join(&name))
-                    .map_err(|e| refuse(format!("cannot be unpacked: {e}")))?,
-            ),
-            None => None,
-        };
-        let n = listing
-            .add_reader(
-                &name,
-                &mut entry,
-                out.as_mut().map(|f| f as &mut dyn Write),
-                Some(size),
-            )
-            .map_err(corrupt)?;
-        if n != size {
-            return Err(refuse(format!(
-                "is truncated: its header says {size} bytes, the archive holds {n}"
-            )));
-        }
-        if let Some(f) = out {
-            f.sync_all()
-                .map_err(|e| refuse(format!("cannot be unpacked: {e}")))?;
-        }
+        info.entries
+            .push(tar_entry(entry.header(), &name, size, &refuse)?);
+        list_entry(&mut listing, &mut entry, &name, size, unpack_into, &refuse).map_err(
+            |e| match e {
+                EntryFailure::Read(e) => corrupt(e),
+                EntryFailure::Refused(e) => e,
+            },
+        )?;
     }
     drop(tar);
     // The hash covers the whole file, past the end of the tar too.
@@ -649,12 +566,133 @@ fn read_archive_from(
     io::copy(&mut rest, &mut io::sink()).map_err(|e| archive_err(format!("cannot read: {e}")))?;
     let (hasher, bytes) = hashed.into_inner();
     info.bytes = bytes;
-    info.sha256 = hex(&sha2::Digest::finalize(hasher));
+    info.sha256 = anneal_core::text::hex(&sha2::Digest::finalize(hasher));
     Ok((info, listing))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Why [`list_entry`] failed: the archive could not be read (a corrupt
+/// stream), or the entry was refused.
+enum EntryFailure {
+    Read(io::Error),
+    Refused(ArtifactError),
+}
+
+/// Hashes a tar entry's `size` bytes into `listing` under `name`,
+/// writing them to a new file in `unpack_into` when given (synced). An
+/// entry shorter than its header says is refused.
+fn list_entry(
+    listing: &mut Listing,
+    entry: &mut dyn Read,
+    name: &str,
+    size: u64,
+    unpack_into: Option<&Path>,
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> std::result::Result<(), EntryFailure> {
+    let unpackable =
+        |e: io::Error| EntryFailure::Refused(refuse(format!("cannot be unpacked: {e}")));
+    let mut out = match unpack_into {
+        Some(dir) => Some(
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dir.join(name))
+                .map_err(unpackable)?,
+        ),
+        None => None,
+    };
+    let n = listing
+        .add_reader(
+            name,
+            entry,
+            out.as_mut().map(|f| f as &mut dyn Write),
+            Some(size),
+        )
+        .map_err(EntryFailure::Read)?;
+    if n != size {
+        return Err(EntryFailure::Refused(refuse(format!(
+            "is truncated: its header says {size} bytes, the archive holds {n}"
+        ))));
+    }
+    if let Some(f) = out {
+        f.sync_all().map_err(unpackable)?;
+    }
+    Ok(())
+}
+
+/// Reads the first bytes of `file` to tell its compression, then rewinds
+/// it; anything but gzip or zstd is not a packed artifact.
+fn sniff_compression(file: &mut File, path: &Path) -> Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(archive_error(path, format!("cannot read: {e}"))),
+        }
+    }
+    let Some(compression) = Compression::sniff(&magic[..got]) else {
+        return Err(ArtifactError::NotArtifact {
+            path: path.to_path_buf(),
+            reason: format!(
+                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
+            ),
+        });
+    };
+    file.rewind()
+        .map_err(|e| archive_error(path, format!("cannot read: {e}")))?;
+    Ok(compression)
+}
+
+/// The file name of a tar entry that may be unpacked: a regular file with
+/// a plain name (`None` for the `./` folder entry). Extension headers,
+/// links, folders and devices are refused (`refuse` words the error).
+fn regular_file_name<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    raw_name: &[u8],
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> Result<Option<String>> {
+    let kind = entry.header().entry_type();
+    if let Some(what) = extension_header(kind) {
+        return Err(refuse(format!(
+            "is {what}, which anneal archives never hold; repack the artifact with `anneal artifact pack`"
+        )));
+    }
+    let Some(name) = entry_name(raw_name, kind.is_dir()).map_err(refuse)? else {
+        return Ok(None);
+    };
+    if !kind.is_file() {
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        return Err(refuse(format!(
+            "{}; an artifact archive holds regular files only",
+            describe_kind(kind, &link)
+        )));
+    }
+    Ok(Some(name))
+}
+
+/// What `inspect` shows of a tar entry's header.
+fn tar_entry(
+    header: &tar::Header,
+    name: &str,
+    size: u64,
+    refuse: &dyn Fn(String) -> ArtifactError,
+) -> Result<TarEntry> {
+    let field = |what: &str, e: io::Error| refuse(format!("has an unreadable {what}: {e}"));
+    Ok(TarEntry {
+        name: name.to_string(),
+        bytes: size,
+        mode: format!("{:04o}", header.mode().map_err(|e| field("mode", e))?),
+        uid: header.uid().map_err(|e| field("uid", e))?,
+        gid: header.gid().map_err(|e| field("gid", e))?,
+        mtime: header.mtime().map_err(|e| field("mtime", e))?,
+        user: String::from_utf8_lossy(header.username_bytes().unwrap_or_default()).into_owned(),
+        group: String::from_utf8_lossy(header.groupname_bytes().unwrap_or_default()).into_owned(),
+    })
 }
 
 fn extension_header(kind: tar::EntryType) -> Option<&'static str> {
@@ -736,6 +774,77 @@ fn entry_name(raw: &[u8], is_dir: bool) -> std::result::Result<Option<String>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_entry_hashes_unpacks_and_refuses_a_short_entry() {
+        let dir = std::env::temp_dir().join(format!("anneal-list-entry-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let refuse = |reason: String| archive_error(Path::new("a.tar.gz"), reason);
+        let mut listing = Listing::default();
+        let ok = list_entry(
+            &mut listing,
+            &mut &b"abc"[..],
+            "x.bin",
+            3,
+            Some(&dir),
+            &refuse,
+        );
+        assert!(ok.is_ok());
+        assert_eq!(fs::read(dir.join("x.bin")).unwrap(), b"abc");
+        assert_eq!(
+            listing.entries["x.bin"],
+            verify::Present::File(verify::FileStat {
+                bytes: 3,
+                sha256: hash::sha256_hex(b"abc"),
+            })
+        );
+        let Err(EntryFailure::Refused(e)) =
+            list_entry(&mut listing, &mut &b"ab"[..], "y.bin", 3, None, &refuse)
+        else {
+            panic!("a short entry was not refused");
+        };
+        assert_eq!(
+            e.to_string(),
+            archive_error(
+                Path::new("a.tar.gz"),
+                "is truncated: its header says 3 bytes, the archive holds 2".into()
+            )
+            .to_string()
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn compression_is_sniffed_and_the_file_rewound() {
+        let dir = std::env::temp_dir().join(format!("anneal-sniff-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let sniff = |bytes: &[u8]| {
+            let path = dir.join("a");
+            fs::write(&path, bytes).unwrap();
+            let mut file = File::open(&path).unwrap();
+            let got = sniff_compression(&mut file, &path);
+            if got.is_ok() {
+                let mut rest = Vec::new();
+                file.read_to_end(&mut rest).unwrap();
+                assert_eq!(rest, bytes, "not rewound");
+            }
+            got.map_err(|e| e.to_string())
+        };
+        assert_eq!(sniff(&[0x1f, 0x8b, 8]).unwrap(), Compression::Gzip);
+        assert_eq!(
+            sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap(),
+            Compression::Zstd
+        );
+        let e = sniff(b"PK").unwrap_err();
+        assert!(
+            e.ends_with(&format!(
+                "not a folder, and not a packed artifact (a gzip- or zstd-compressed tar: {ACCEPTED})"
+            )),
+            "{e}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn entry_names() {

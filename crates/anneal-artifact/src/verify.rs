@@ -11,12 +11,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ArtifactError, Result};
+pub use crate::integrity::unlisted_members;
+use crate::integrity::{self, VersionProblem, is_plain_name};
 use crate::manifest::{FORMAT_VERSION, Manifest};
 use crate::pack::ArchiveInfo;
 
@@ -30,8 +32,9 @@ const KEEP: [&str; 5] = [
     "preprocess.json",
 ];
 
-/// Largest metadata file kept in memory.
-const KEEP_LIMIT: u64 = 256 * 1024 * 1024;
+/// Largest metadata file kept in memory: the manifest's limit, so that a
+/// manifest not kept is one too large to read.
+const KEEP_LIMIT: u64 = integrity::MAX_MANIFEST_BYTES;
 
 /// Size and SHA-256 of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,15 +199,11 @@ impl Listing {
             name.to_string(),
             Present::File(FileStat {
                 bytes: n,
-                sha256: hex(&hasher.finalize()),
+                sha256: anneal_core::text::hex(&hasher.finalize()),
             }),
         );
         Ok(n)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lists an artifact folder: every entry, files hashed. Symbolic links
@@ -256,41 +255,6 @@ fn list_file(
     }
 }
 
-/// The files a format requires the manifest to list.
-fn required(format_version: u32) -> &'static [&'static str] {
-    if format_version >= 2 {
-        &[
-            "model.safetensors",
-            "model.json",
-            "preprocess.json",
-            "signature.json",
-            "examples.json",
-        ]
-    } else {
-        &["model.safetensors", "model.json", "preprocess.json"]
-    }
-}
-
-/// Files that belong to an artifact of this format without being listed in
-/// its manifest: the manifest itself, and files derived from it.
-pub fn unlisted_members(format_version: u32) -> &'static [&'static str] {
-    if format_version >= 2 {
-        &["manifest.json", "MLmodel"]
-    } else {
-        &["manifest.json"]
-    }
-}
-
-/// A file name with no folder part: no separators, no `..`, not absolute.
-pub(crate) fn is_plain_name(name: &str) -> bool {
-    let p = Path::new(name);
-    let mut comps = p.components();
-    matches!(comps.next(), Some(Component::Normal(_)))
-        && comps.next().is_none()
-        && !name.contains('\\')
-        && !name.contains('/')
-}
-
 /// Findings as they are made.
 #[derive(Default)]
 struct Findings(Vec<Finding>);
@@ -324,7 +288,62 @@ pub(crate) fn check(
         archive,
         contents: BTreeMap::new(),
     };
-    let manifest_text = match (entries.get("manifest.json"), contents.get("manifest.json")) {
+    let text = manifest_text(&entries, &contents, &mut found);
+    let manifest = match text {
+        Some(text) => checked_manifest(text, path, &mut report, &mut found)?,
+        None => None,
+    };
+    let Some(manifest) = manifest else {
+        // Without a manifest nothing else can be checked.
+        for (name, present) in &entries {
+            if let Present::File(stat) = present {
+                report.files.insert(name.clone(), stat.clone());
+            }
+        }
+        report.findings = found.0;
+        report.contents = contents;
+        return Ok(report);
+    };
+    let version = manifest.format_version;
+    for name in integrity::required(version) {
+        if !manifest.files.contains_key(name) {
+            found.add("manifest.json", format!("does not list {name}"));
+        }
+    }
+    let mut members = check_listed(&manifest, &entries, &mut found);
+    members.extend(unlisted_members(version));
+    if version >= 2 {
+        check_mlmodel(&manifest, &entries, &contents, &mut found);
+    }
+    check_unlisted(&entries, &members, &mut found);
+    report.expected_files = members.len();
+    for name in members {
+        if let Some(Present::File(stat)) = entries.get(name) {
+            report.files.insert(name.to_string(), stat.clone());
+        }
+    }
+    let mut findings = found.0;
+    // The manifest's findings first, then by file name (a stable sort keeps
+    // the order of several findings about one file).
+    findings.sort_by(|a, b| {
+        (a.file != "manifest.json", &a.file).cmp(&(b.file != "manifest.json", &b.file))
+    });
+    report.findings = findings;
+    report.id = Some(manifest.id.clone());
+    report.format_version = Some(u64::from(version));
+    report.manifest = Some(manifest);
+    report.contents = contents;
+    Ok(report)
+}
+
+/// The manifest's text, when it is a regular file of UTF-8 small enough
+/// to have been kept; otherwise a finding.
+fn manifest_text<'a>(
+    entries: &BTreeMap<String, Present>,
+    contents: &'a BTreeMap<String, Vec<u8>>,
+    found: &mut Findings,
+) -> Option<&'a str> {
+    match (entries.get("manifest.json"), contents.get("manifest.json")) {
         (None, _) => {
             found.add("manifest.json", "missing");
             None
@@ -347,57 +366,56 @@ pub(crate) fn check(
             found.add("manifest.json", describe_not_file(other));
             None
         }
-    };
-    let manifest = match manifest_text.map(|t| (t, parse_manifest(t))) {
-        None => None,
-        Some((_, Err(Parsed::Future(version)))) => {
+    }
+}
+
+/// Parses the manifest and checks its id. A manifest from a future anneal
+/// is an error; one that does not parse is a finding (and `None`), with
+/// its version in the report when that could be read.
+fn checked_manifest(
+    text: &str,
+    path: &Path,
+    report: &mut VerifyReport,
+    found: &mut Findings,
+) -> Result<Option<Manifest>> {
+    let manifest = match parse_manifest(text) {
+        Err(Parsed::Future(version)) => {
             return Err(ArtifactError::FutureFormat {
                 path: path.to_path_buf(),
                 found: u32::try_from(version).unwrap_or(u32::MAX),
                 supported: FORMAT_VERSION,
             });
         }
-        Some((_, Err(Parsed::Bad(version, problem)))) => {
+        Err(Parsed::Bad(version, problem)) => {
             report.format_version = version;
             found.add("manifest.json", problem);
-            None
+            return Ok(None);
         }
-        Some((text, Ok(manifest))) => {
-            if manifest.id.is_empty() {
-                found.add("manifest.json", "has no id");
-            } else {
-                let actual = crate::manifest::id_of_text(text, &manifest.id);
-                if actual != manifest.id {
-                    found.add(
-                        "manifest.json",
-                        format!(
-                            "id {} does not match its content ({actual}); the manifest was edited",
-                            manifest.id
-                        ),
-                    );
-                }
-            }
-            Some(manifest)
-        }
+        Ok(manifest) => manifest,
     };
-    let Some(manifest) = manifest else {
-        // Without a manifest nothing else can be checked.
-        for (name, present) in &entries {
-            if let Present::File(stat) = present {
-                report.files.insert(name.clone(), stat.clone());
-            }
-        }
-        report.findings = found.0;
-        report.contents = contents;
-        return Ok(report);
-    };
-    let version = manifest.format_version;
-    for name in required(version) {
-        if !manifest.files.contains_key(*name) {
-            found.add("manifest.json", format!("does not list {name}"));
-        }
+    if manifest.id.is_empty() {
+        found.add("manifest.json", "has no id");
+    } else if let Some(actual) = integrity::id_mismatch(text, &manifest) {
+        found.add(
+            "manifest.json",
+            format!(
+                "id {} does not match its content ({actual}); the manifest was edited",
+                manifest.id
+            ),
+        );
     }
-    let derived = unlisted_members(version);
+    Ok(Some(manifest))
+}
+
+/// Checks every file the manifest lists against the listing; returns the
+/// names that are members of the artifact (plain names the manifest may
+/// list).
+fn check_listed<'m>(
+    manifest: &'m Manifest,
+    entries: &BTreeMap<String, Present>,
+    found: &mut Findings,
+) -> Vec<&'m str> {
+    let derived = unlisted_members(manifest.format_version);
     let mut members: Vec<&str> = Vec::new();
     for (name, want) in &manifest.files {
         if !is_plain_name(name) {
@@ -418,7 +436,7 @@ pub(crate) fn check(
         match entries.get(name) {
             None => found.add(name, "missing"),
             Some(Present::File(got)) => {
-                if got.sha256 != want.sha256 || got.bytes != want.bytes {
+                if !integrity::matches_entry(want, &got.sha256, got.bytes) {
                     found.add(
                         name,
                         format!(
@@ -431,11 +449,12 @@ pub(crate) fn check(
             Some(other) => found.add(name, describe_not_file(other)),
         }
     }
-    members.extend(derived);
-    if version >= 2 {
-        check_mlmodel(&manifest, &entries, &contents, &mut found);
-    }
-    for (name, present) in &entries {
+    members
+}
+
+/// A finding for every entry that is not one of `members`.
+fn check_unlisted(entries: &BTreeMap<String, Present>, members: &[&str], found: &mut Findings) {
+    for (name, present) in entries {
         if members.contains(&name.as_str()) {
             continue;
         }
@@ -446,24 +465,6 @@ pub(crate) fn check(
         };
         found.add(name, problem);
     }
-    report.expected_files = members.len();
-    for name in members {
-        if let Some(Present::File(stat)) = entries.get(name) {
-            report.files.insert(name.to_string(), stat.clone());
-        }
-    }
-    let mut findings = found.0;
-    // The manifest's findings first, then by file name (a stable sort keeps
-    // the order of several findings about one file).
-    findings.sort_by(|a, b| {
-        (a.file != "manifest.json", &a.file).cmp(&(b.file != "manifest.json", &b.file))
-    });
-    report.findings = findings;
-    report.id = Some(manifest.id.clone());
-    report.format_version = Some(u64::from(version));
-    report.manifest = Some(manifest);
-    report.contents = contents;
-    Ok(report)
 }
 
 fn describe_not_file(p: &Present) -> String {
@@ -483,20 +484,14 @@ enum Parsed {
 /// Parses a manifest, reading its version first so that a future layout
 /// gets the right message rather than a parse error.
 fn parse_manifest(text: &str) -> std::result::Result<Manifest, Parsed> {
-    let raw: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Parsed::Bad(None, format!("not valid JSON: {e}")))?;
-    let Some(found) = raw.get("format_version") else {
-        return Err(Parsed::Bad(None, "has no format_version".into()));
-    };
-    let Some(found) = found.as_u64() else {
-        return Err(Parsed::Bad(
-            None,
-            format!("format_version {found} is not a whole number"),
-        ));
-    };
-    if !crate::manifest::reads_format(found) {
-        return Err(Parsed::Future(found));
-    }
+    let (raw, found) = integrity::read_format_version(text).map_err(|p| match p {
+        VersionProblem::NotJson(e) => Parsed::Bad(None, format!("not valid JSON: {e}")),
+        VersionProblem::Missing => Parsed::Bad(None, "has no format_version".into()),
+        VersionProblem::NotWhole(v) => {
+            Parsed::Bad(None, format!("format_version {v} is not a whole number"))
+        }
+        VersionProblem::Future(v) => Parsed::Future(v),
+    })?;
     if found == 0 {
         return Err(Parsed::Bad(
             Some(found),
@@ -549,12 +544,73 @@ fn check_mlmodel(
 mod tests {
     use super::*;
 
+    fn stat(bytes: u64, sha256: &str) -> Present {
+        Present::File(FileStat {
+            bytes,
+            sha256: sha256.into(),
+        })
+    }
+
     #[test]
-    fn plain_names() {
-        assert!(is_plain_name("model.json"));
-        for bad in ["", "..", ".", "a/b", "/a", "a\\b", "../a", "./a"] {
-            assert!(!is_plain_name(bad), "{bad}");
-        }
+    fn listed_files_are_checked_by_hash_and_size() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "format_version": 2, "name": "m", "version": "1", "task": "t",
+            "config_sha256": "", "data": {}, "seed": 1, "backend": "flex",
+            "versions": {}, "metrics": {},
+            "files": {
+                "a.bin": {"sha256": "aa", "bytes": 1},
+                "b.bin": {"sha256": "bb", "bytes": 2},
+                "c.bin": {"sha256": "cc", "bytes": 3},
+                "d": {"sha256": "dd", "bytes": 4},
+                "../x": {"sha256": "ee", "bytes": 5},
+                "MLmodel": {"sha256": "ff", "bytes": 6}
+            }
+        }))
+        .unwrap();
+        let entries = BTreeMap::from([
+            ("a.bin".to_string(), stat(1, "aa")),
+            ("b.bin".to_string(), stat(3, "bb")),
+            ("d".to_string(), Present::Folder),
+            ("extra".to_string(), stat(1, "00")),
+            ("sub".to_string(), Present::Folder),
+        ]);
+        let mut found = Findings::default();
+        let members = check_listed(&manifest, &entries, &mut found);
+        assert_eq!(members, ["a.bin", "b.bin", "c.bin", "d"]);
+        check_unlisted(&entries, &members, &mut found);
+        let said: Vec<String> = found.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "manifest.json: lists \"../x\", which is not a plain file name in the artifact folder",
+                "manifest.json: lists MLmodel, which a manifest cannot list",
+                "b.bin: modified (sha256 bb, 3 bytes; manifest says bb, 2 bytes)",
+                "c.bin: missing",
+                "d: is a folder, expected a file",
+                "extra: not listed in the manifest",
+                "sub: a folder, not part of the artifact",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_manifest_text_must_be_a_kept_utf8_file() {
+        let mut found = Findings::default();
+        let entries = BTreeMap::from([("manifest.json".to_string(), stat(9, "00"))]);
+        let contents = BTreeMap::new();
+        assert_eq!(manifest_text(&entries, &contents, &mut found), None);
+        let contents = BTreeMap::from([("manifest.json".to_string(), vec![0xff])]);
+        assert_eq!(manifest_text(&entries, &contents, &mut found), None);
+        let contents = BTreeMap::from([("manifest.json".to_string(), b"{}".to_vec())]);
+        assert_eq!(manifest_text(&entries, &contents, &mut found), Some("{}"));
+        let said: Vec<String> = found.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "manifest.json: is 9 bytes, too large for a manifest",
+                "manifest.json: is not UTF-8 text: invalid utf-8 sequence of 1 bytes from index 0",
+            ]
+        );
     }
 
     #[test]

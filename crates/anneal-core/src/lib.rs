@@ -12,6 +12,8 @@ pub mod hash;
 pub mod json;
 pub mod metric;
 pub mod rng;
+pub mod staged;
+pub mod text;
 pub mod time;
 pub mod versions;
 

@@ -310,7 +310,7 @@ impl<'a> TextBatches<'a> {
         Ok(BatchSummary {
             rows: self.done,
             bytes: self.bytes,
-            sha256: hex(&self.hasher.finalize()),
+            sha256: anneal_core::text::hex(&self.hasher.finalize()),
         })
     }
 }
@@ -336,8 +336,4 @@ fn read_record(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<
             return Ok(total);
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

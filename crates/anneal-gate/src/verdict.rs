@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use anneal_core::text::md_cell_lf as md_cell;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
@@ -302,16 +303,7 @@ impl Verdict {
 
 /// Numbers in tables: up to 4 decimals, trailing zeros trimmed.
 pub fn fmt_num(v: f64) -> String {
-    if !v.is_finite() {
-        return v.to_string();
-    }
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    anneal_core::text::decimals_trimmed(v, 4)
 }
 
 /// `%`, CR and LF escaped as GitHub's workflow commands require.

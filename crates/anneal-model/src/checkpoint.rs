@@ -21,7 +21,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anneal_core::{fsio, hash};
+use anneal_core::hash;
+use anneal_core::staged::{Existing, StagedDir};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -194,26 +195,20 @@ pub fn save(
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| io(e.to_string()))?;
 
-    let tmp = fsio::temp_sibling(&dir);
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)
-        .map_err(|e| io(format!("cannot create {}: {e}", tmp.display())))?;
+    let tmp = StagedDir::new(&dir).map_err(|e| io(e.to_string()))?;
     for (name, bytes) in &files {
-        fsio::atomic_write(&tmp.join(name), bytes).map_err(|e| io(e.to_string()))?;
+        tmp.write(name, bytes).map_err(|e| io(e.to_string()))?;
     }
     // state.json last: a folder without it is never a checkpoint.
-    fsio::atomic_write(&tmp.join("state.json"), &json).map_err(|e| io(e.to_string()))?;
-    fsio::sync_dir(&tmp);
-    if dir.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    std::fs::rename(&tmp, &dir).map_err(|e| {
+    tmp.write("state.json", &json)
+        .map_err(|e| io(e.to_string()))?;
+    tmp.commit(Existing::Replace).map_err(|e| {
         io(format!(
-            "cannot move the checkpoint into {}: {e}",
-            dir.display()
+            "cannot move the checkpoint into {}: {}",
+            dir.display(),
+            e.into_io()
         ))
     })?;
-    fsio::sync_dir(root);
     prune(root, keep);
     Ok(dir)
 }

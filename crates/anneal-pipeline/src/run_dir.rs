@@ -5,12 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
+use anneal_core::staged::{Existing, StageError, StagedDir};
+
 use crate::error::{Error, Result};
 
-/// A run folder being written.
+/// A run folder being written: a kept `StagedDir` at the stable
+/// `.NAME.partial` (checkpoints of an interrupted run stay in it).
 pub struct Staging {
     pub dir: PathBuf,
-    out: PathBuf,
+    stage: StagedDir,
 }
 
 /// The hidden sibling a run folder is assembled in: `.NAME.partial`. Its
@@ -39,7 +42,7 @@ impl Spill {
     pub fn create(out: &Path) -> Result<Spill> {
         let dir = partial_dir(out).with_extension(format!("spill-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Write(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Spill { dir })
     }
 }
@@ -67,63 +70,53 @@ impl Staging {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::Write(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Write(format!("cannot create {}: {e}", dir.display())))?;
+        let stage = StagedDir::at(&dir, out).map_err(|e| Error::Write(e.to_string()))?;
         Ok(Staging {
             dir,
-            out: out.to_path_buf(),
+            stage: stage.kept(),
         })
     }
 
     /// The staging folder of an interrupted run of `out`, kept as it is.
     pub fn reopen(out: &Path) -> Result<Staging> {
         let dir = partial_dir(out);
-        if !dir.is_dir() {
-            return Err(Error::NothingToResume {
-                run: out.to_path_buf(),
-                reason: if out.join("report.json").is_file() {
-                    "the run is complete".into()
-                } else {
-                    format!(
-                        "there is no interrupted run ({} does not exist)",
-                        dir.display()
-                    )
-                },
-            });
-        }
-        Ok(Staging {
-            dir,
-            out: out.to_path_buf(),
-        })
+        let stage = StagedDir::reopen(&dir, out).map_err(|_| Error::NothingToResume {
+            run: out.to_path_buf(),
+            reason: if out.join("report.json").is_file() {
+                "the run is complete".into()
+            } else {
+                format!(
+                    "there is no interrupted run ({} does not exist)",
+                    dir.display()
+                )
+            },
+        })?;
+        Ok(Staging { dir, stage })
     }
 
     /// Removes the staging folder (a run that failed for good).
     pub fn abandon(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.stage.abandon();
     }
 
     /// Writes `text` to `name` inside the staging folder.
     pub fn write(&self, name: &str, text: &str) -> Result<()> {
-        Ok(anneal_core::fsio::atomic_write(
-            &self.dir.join(name),
-            text.as_bytes(),
-        )?)
+        Ok(self.stage.write(name, text.as_bytes())?)
     }
 
     /// Moves the finished folder into place, replacing an old one.
     pub fn commit(self) -> Result<PathBuf> {
-        if self.out.exists() {
-            std::fs::remove_dir_all(&self.out)
-                .map_err(|e| Error::Write(format!("cannot replace {}: {e}", self.out.display())))?;
-        }
-        std::fs::rename(&self.dir, &self.out).map_err(|e| {
-            Error::Write(format!(
-                "cannot move the run into {}: {e}",
-                self.out.display()
-            ))
-        })?;
-        Ok(self.out)
+        let out = self.stage.target().to_path_buf();
+        self.stage.commit(Existing::Replace).map_err(|e| match e {
+            StageError::Replace { source, .. } => {
+                Error::Write(format!("cannot replace {}: {source}", out.display()))
+            }
+            StageError::Rename { source, .. } => Error::Write(format!(
+                "cannot move the run into {}: {source}",
+                out.display()
+            )),
+            other => Error::Write(other.to_string()),
+        })
     }
 }
 

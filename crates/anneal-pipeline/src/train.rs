@@ -453,7 +453,7 @@ fn fit(
         }
         Err(e) => {
             if !job.resuming {
-                std::fs::remove_dir_all(&staging.dir).ok();
+                let _ = std::fs::remove_dir_all(&staging.dir);
             }
             Err(e.into())
         }

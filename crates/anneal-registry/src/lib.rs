@@ -70,6 +70,7 @@ use std::time::Duration;
 use anneal_artifact::{Artifact, ArtifactError, Manifest};
 use anneal_core::fsio;
 use anneal_core::metric::{Metric, MetricTask};
+use anneal_core::staged::{Existing, StageError, StagedDir};
 use serde::{Deserialize, Serialize};
 
 pub use error::{RegistryError, Result};
@@ -593,7 +594,7 @@ impl Registry {
             .is_some_and(|i| i.find_id(&id).is_some());
         let mut tmp = None;
         if !stored {
-            let t = TempDir::new(&final_dir)?;
+            let t = stage(&final_dir)?;
             copy(t.path())?;
             tmp = Some(t);
         }
@@ -613,18 +614,18 @@ impl Registry {
                 let tmp = match tmp.take() {
                     Some(t) => t,
                     None => {
-                        let t = TempDir::new(&final_dir)?;
+                        let t = stage(&final_dir)?;
                         copy(t.path())?;
                         t
                     }
                 };
-                if final_dir.exists() {
-                    // Left by a push that died between the rename and the
-                    // index update: not a version yet, so replaceable.
-                    fs::remove_dir_all(&final_dir).map_err(io("remove", &final_dir))?;
-                }
-                tmp.persist(&final_dir)?;
-                fsio::sync_dir(&versions_dir);
+                // A folder already there was left by a push that died
+                // between the rename and the index update: not a version
+                // yet, so replaceable.
+                tmp.commit(Existing::Replace).map_err(|e| match e {
+                    StageError::Replace { path, source } => io("remove", &path)(source),
+                    e => io("rename into place", &final_dir)(e.into_io()),
+                })?;
                 let entry = VersionEntry {
                     number: index.next_number(),
                     id: id.clone(),
@@ -743,15 +744,12 @@ impl Registry {
             _ => PathBuf::from("."),
         };
         fsio::create_dir_all_synced(&parent).map_err(io("create", &parent))?;
-        let tmp = TempDir::new(out)?;
+        let tmp = stage(out)?;
         copy_verified(&version.path, &manifest, tmp.path(), false)?;
-        if out.symlink_metadata().is_ok() {
-            return Err(RegistryError::Exists {
-                path: out.to_path_buf(),
-            });
-        }
-        tmp.persist(out)?;
-        fsio::sync_dir(&parent);
+        tmp.commit(Existing::Refuse).map_err(|e| match e {
+            StageError::Exists { path } => RegistryError::Exists { path },
+            e => io("rename into place", out)(e.into_io()),
+        })?;
         Ok(version)
     }
 }
@@ -924,36 +922,9 @@ fn load(dir: &Path) -> Result<Manifest> {
     Ok(Artifact::load(dir, device)?.manifest)
 }
 
-/// A temporary folder that is removed unless it is renamed into place.
-struct TempDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl TempDir {
-    /// A new, empty folder with a temporary name beside `target`.
-    fn new(target: &Path) -> Result<TempDir> {
-        let path = fsio::create_temp_dir(target).map_err(io("create a folder beside", target))?;
-        Ok(TempDir { path, keep: false })
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn persist(mut self, to: &Path) -> Result<()> {
-        fs::rename(&self.path, to).map_err(io("rename into place", to))?;
-        self.keep = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
+/// A new staging folder beside `target`, removed unless committed.
+fn stage(target: &Path) -> Result<StagedDir> {
+    StagedDir::new(target).map_err(|e| io("create a folder beside", target)(e.into_io()))
 }
 
 /// How long a temporary file or folder must have been left untouched

@@ -13,71 +13,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use anneal_core::text::{fixed4_symbols as num, percent, thousands as count};
 use anneal_eval::{Evaluation, Interval};
 
 use crate::error::Result;
 use crate::plots;
 use crate::report::Report;
 
-/// `s` with the five HTML-special characters escaped; safe in text and in
-/// quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A metric value: four decimals, `n/a` for NaN.
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "\u{221e}"
-        } else {
-            "\u{2212}\u{221e}"
-        }
-        .to_string()
-    } else {
-        let v = if v == 0.0 { 0.0 } else { v };
-        format!("{v:.4}")
-    }
-}
-
-/// A count with thousands separators.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `s` with the five HTML-special characters escaped (the page's one
+/// escaping, also used by the sweep leaderboard page).
+pub use anneal_core::text::html_escape as escape;
 
 fn interval(iv: &Interval) -> String {
     format!("[{}, {}]", num(iv.lower), num(iv.upper))
-}
-
-/// `0.95` as `95%`, `0.999` as `99.9%`.
-fn percent(p: f64) -> String {
-    if !p.is_finite() {
-        return "n/a".to_string();
-    }
-    let s = format!("{:.2}", p * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -504,150 +452,31 @@ fn per_class_section(s: &mut String, r: &Report, split: &str, e: &Evaluation) {
 
 fn plots_section(s: &mut String, r: &Report) -> Result<()> {
     s.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n<div class=\"figs\">\n");
-    let mut missing: Vec<String> = Vec::new();
-    let mut drawn = 0usize;
-
+    let mut f = Figures {
+        s,
+        drawn: 0,
+        missing: Vec::new(),
+    };
     if let Some(t) = &r.training {
-        match plots::loss_curves(&t.history)? {
-            Some(svg) => {
-                let mut cap = format!(
-                    "Loss per epoch: training loss (train split) and validation loss (valid split). {} epoch{} run",
-                    t.epochs_run,
-                    if t.epochs_run == 1 { "" } else { "s" }
-                );
-                if let Some(b) = t.best_epoch {
-                    let _ = write!(cap, "; best epoch {b}");
-                }
-                if let Some(m) = &t.monitor {
-                    let _ = write!(cap, " by <code>{}</code>", escape(m));
-                }
-                if t.stopped_early {
-                    cap.push_str("; stopped early");
-                }
-                cap.push('.');
-                figure(s, "plot-loss", &svg, "Loss by epoch", &cap);
-                drawn += 1;
-            }
-            None => missing.push("loss curves (no finite loss was recorded)".into()),
-        }
+        loss_figure(&mut f, t)?;
     }
-
     match r.headline_split() {
-        None => missing.push("evaluation plots (no split was evaluated)".into()),
+        None => f
+            .missing
+            .push("evaluation plots (no split was evaluated)".into()),
         Some((split, e)) => {
-            let split_e = escape(split);
             if let Some(c) = &e.classification {
-                let labels: Vec<String> = (0..c.confusion.len().max(c.per_class.len()))
-                    .map(|i| class_label(r, i))
-                    .collect();
-                let svg = plots::confusion_heatmap(&labels, &c.confusion)?;
-                figure(
-                    s,
-                    "plot-confusion",
-                    &svg,
-                    "Confusion matrix",
-                    &format!(
-                        "Confusion matrix on the {split_e} split ({} rows): rows are the true class, columns the predicted one. \
-                         Each cell shows its count and its share of the row; the shade follows the share.",
-                        count(c.rows)
-                    ),
-                );
-                drawn += 1;
-                let one_vs_rest = e.curves.roc.len() > 1 || e.curves.calibration.len() > 1;
-                let ovr = if one_vs_rest {
-                    ", one class against the rest"
-                } else {
-                    ""
-                };
-                match plots::roc(&e.curves.roc, c.roc_auc)? {
-                    Some(svg) => {
-                        figure(
-                            s,
-                            "plot-roc",
-                            &svg,
-                            "ROC curve",
-                            &format!(
-                                "ROC curve on the {split_e} split{ovr}. The dashed diagonal is a random ranking. AUC: {}.",
-                                c.roc_auc
-                                    .map_or("undefined (a class is absent)".to_string(), num)
-                            ),
-                        );
-                        drawn += 1;
-                    }
-                    None => missing.push("ROC curve (a class has no rows in this split)".into()),
-                }
-                match plots::pr(&e.curves.pr, c.pr_auc)? {
-                    Some(svg) => {
-                        figure(
-                            s,
-                            "plot-pr",
-                            &svg,
-                            "Precision-recall curve",
-                            &format!(
-                                "Precision against recall on the {split_e} split{ovr}, as the decision threshold moves."
-                            ),
-                        );
-                        drawn += 1;
-                    }
-                    None => missing
-                        .push("precision-recall curve (a class has no rows in this split)".into()),
-                }
-                match plots::calibration(&e.curves.calibration)? {
-                    Some(svg) => {
-                        figure(
-                            s,
-                            "plot-calibration",
-                            &svg,
-                            "Calibration curve",
-                            &format!(
-                                "Reliability diagram on the {split_e} split{ovr}: the share of positives against the mean predicted \
-                                 probability, in {} equal-width bins (empty bins left out). Points on the dashed diagonal are \
-                                 perfectly calibrated.",
-                                r.evaluation_settings.calibration_bins
-                            ),
-                        );
-                        drawn += 1;
-                    }
-                    None => missing.push("calibration curve (no probabilities to bin)".into()),
-                }
+                classification_figures(&mut f, r, split, e, c)?;
             }
             if let Some(res) = &e.curves.residuals {
-                match plots::residuals(res)? {
-                    Some(svg) => {
-                        figure(
-                            s,
-                            "plot-residuals",
-                            &svg,
-                            "Residuals against predictions",
-                            &format!(
-                                "Residuals (true minus predicted) against the prediction on the {split_e} split, {} point{} \
-                                 (at most {} are kept, in row order). A good fit scatters evenly around the dashed zero line.{}",
-                                count(res.predicted.len().min(res.residual.len()) as u64),
-                                if res.predicted.len() == 1 { "" } else { "s" },
-                                count(anneal_eval::evaluate::MAX_RESIDUAL_POINTS as u64),
-                                e.regression
-                                    .as_ref()
-                                    .filter(|m| !m.residual_quantiles.is_empty())
-                                    .map(|m| format!(
-                                        " Residual quantiles over all rows: {}.",
-                                        m.residual_quantiles
-                                            .iter()
-                                            .map(|(q, v)| format!("{} {}", escape(q), num(*v)))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    ))
-                                    .unwrap_or_default()
-                            ),
-                        );
-                        drawn += 1;
-                    }
-                    None => missing.push("residual plot (no finite prediction)".into()),
-                }
+                residual_figure(&mut f, split, e, res)?;
             } else if e.classification.is_none() && e.regression.is_some() {
-                missing.push("residual plot (no residuals recorded)".into());
+                f.missing
+                    .push("residual plot (no residuals recorded)".into());
             }
         }
     }
+    let Figures { s, drawn, missing } = f;
     s.push_str("</div>\n");
     if drawn == 0 {
         s.push_str("<p>No plot could be drawn.</p>\n");
@@ -664,6 +493,175 @@ fn plots_section(s: &mut String, r: &Report) -> Result<()> {
         s.push_str(".</p>\n");
     }
     s.push_str("</section>\n");
+    Ok(())
+}
+
+/// The plots section's figures as they are drawn, and what could not be.
+struct Figures<'a> {
+    s: &'a mut String,
+    drawn: usize,
+    missing: Vec<String>,
+}
+
+impl Figures<'_> {
+    /// Adds the figure `svg` with its caption, or notes `missing` when the
+    /// plot could not be drawn.
+    fn add(
+        &mut self,
+        svg: Option<String>,
+        id: &str,
+        label: &str,
+        caption: impl FnOnce() -> String,
+        missing: &str,
+    ) {
+        match svg {
+            Some(svg) => {
+                figure(self.s, id, &svg, label, &caption());
+                self.drawn += 1;
+            }
+            None => self.missing.push(missing.into()),
+        }
+    }
+}
+
+/// Training and validation loss by epoch.
+fn loss_figure(f: &mut Figures<'_>, t: &crate::report::TrainingSummary) -> Result<()> {
+    let svg = plots::loss_curves(&t.history)?;
+    f.add(
+        svg,
+        "plot-loss",
+        "Loss by epoch",
+        || {
+            let mut cap = format!(
+                "Loss per epoch: training loss (train split) and validation loss (valid split). {} epoch{} run",
+                t.epochs_run,
+                if t.epochs_run == 1 { "" } else { "s" }
+            );
+            if let Some(b) = t.best_epoch {
+                let _ = write!(cap, "; best epoch {b}");
+            }
+            if let Some(m) = &t.monitor {
+                let _ = write!(cap, " by <code>{}</code>", escape(m));
+            }
+            if t.stopped_early {
+                cap.push_str("; stopped early");
+            }
+            cap.push('.');
+            cap
+        },
+        "loss curves (no finite loss was recorded)",
+    );
+    Ok(())
+}
+
+/// A classifier's confusion matrix, ROC, precision-recall and calibration
+/// curves on the headline split.
+fn classification_figures(
+    f: &mut Figures<'_>,
+    r: &Report,
+    split: &str,
+    e: &Evaluation,
+    c: &anneal_eval::metrics::ClassificationMetrics,
+) -> Result<()> {
+    let split_e = escape(split);
+    let labels: Vec<String> = (0..c.confusion.len().max(c.per_class.len()))
+        .map(|i| class_label(r, i))
+        .collect();
+    let svg = plots::confusion_heatmap(&labels, &c.confusion)?;
+    figure(
+        f.s,
+        "plot-confusion",
+        &svg,
+        "Confusion matrix",
+        &format!(
+            "Confusion matrix on the {split_e} split ({} rows): rows are the true class, columns the predicted one. \
+             Each cell shows its count and its share of the row; the shade follows the share.",
+            count(c.rows)
+        ),
+    );
+    f.drawn += 1;
+    let one_vs_rest = e.curves.roc.len() > 1 || e.curves.calibration.len() > 1;
+    let ovr = if one_vs_rest {
+        ", one class against the rest"
+    } else {
+        ""
+    };
+    f.add(
+        plots::roc(&e.curves.roc, c.roc_auc)?,
+        "plot-roc",
+        "ROC curve",
+        || {
+            format!(
+                "ROC curve on the {split_e} split{ovr}. The dashed diagonal is a random ranking. AUC: {}.",
+                c.roc_auc
+                    .map_or("undefined (a class is absent)".to_string(), num)
+            )
+        },
+        "ROC curve (a class has no rows in this split)",
+    );
+    f.add(
+        plots::pr(&e.curves.pr, c.pr_auc)?,
+        "plot-pr",
+        "Precision-recall curve",
+        || {
+            format!(
+                "Precision against recall on the {split_e} split{ovr}, as the decision threshold moves."
+            )
+        },
+        "precision-recall curve (a class has no rows in this split)",
+    );
+    f.add(
+        plots::calibration(&e.curves.calibration)?,
+        "plot-calibration",
+        "Calibration curve",
+        || {
+            format!(
+                "Reliability diagram on the {split_e} split{ovr}: the share of positives against the mean predicted \
+                 probability, in {} equal-width bins (empty bins left out). Points on the dashed diagonal are \
+                 perfectly calibrated.",
+                r.evaluation_settings.calibration_bins
+            )
+        },
+        "calibration curve (no probabilities to bin)",
+    );
+    Ok(())
+}
+
+/// A regressor's residuals against its predictions on the headline split.
+fn residual_figure(
+    f: &mut Figures<'_>,
+    split: &str,
+    e: &Evaluation,
+    res: &anneal_eval::Residuals,
+) -> Result<()> {
+    let split_e = escape(split);
+    f.add(
+        plots::residuals(res)?,
+        "plot-residuals",
+        "Residuals against predictions",
+        || {
+            format!(
+                "Residuals (true minus predicted) against the prediction on the {split_e} split, {} point{} \
+                 (at most {} are kept, in row order). A good fit scatters evenly around the dashed zero line.{}",
+                count(res.predicted.len().min(res.residual.len()) as u64),
+                if res.predicted.len() == 1 { "" } else { "s" },
+                count(anneal_eval::evaluate::MAX_RESIDUAL_POINTS as u64),
+                e.regression
+                    .as_ref()
+                    .filter(|m| !m.residual_quantiles.is_empty())
+                    .map(|m| format!(
+                        " Residual quantiles over all rows: {}.",
+                        m.residual_quantiles
+                            .iter()
+                            .map(|(q, v)| format!("{} {}", escape(q), num(*v)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .unwrap_or_default()
+            )
+        },
+        "residual plot (no finite prediction)",
+    );
     Ok(())
 }
 

@@ -4,18 +4,13 @@
 
 use std::fmt::Write;
 
+use anneal_core::text::md_cell as cell;
 use anneal_eval::{Evaluation, Interval};
 
 use crate::report::Report;
 
 /// Four decimals, or `n/a` for an undefined figure.
-pub fn fmt_metric(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.4}")
-    } else {
-        "n/a".into()
-    }
-}
+pub use anneal_core::text::fixed4_or_na as fmt_metric;
 
 fn fmt_with_interval(v: f64, i: Option<&Interval>) -> String {
     match i {
@@ -29,11 +24,6 @@ fn fmt_with_interval(v: f64, i: Option<&Interval>) -> String {
     }
 }
 
-/// Markdown table cells cannot hold `|` or line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 /// The metric a slice table shows.
 pub fn headline_metric(r: &Report) -> &'static str {
     anneal_core::Metric::headline(anneal_core::MetricTask::of(r.labels.is_some())).name()
@@ -42,6 +32,28 @@ pub fn headline_metric(r: &Report) -> &'static str {
 /// A concise Markdown summary for people (and pull-request comments).
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
+    let headline = r.headline_split();
+    heading_markdown(&mut s, r);
+    metrics_markdown(&mut s, r);
+    if let Some((name, _)) = headline {
+        baseline_markdown(&mut s, r, name);
+    }
+    if let (Some(labels), Some((name, e))) = (&r.labels, headline)
+        && let Some(m) = &e.classification
+    {
+        confusion_markdown(&mut s, labels, name, &m.confusion);
+    }
+    if let Some((name, e)) = headline {
+        slices_markdown(&mut s, r, name, e);
+    }
+    data_markdown(&mut s, r);
+    model_markdown(&mut s, r);
+    reproducibility_markdown(&mut s, r);
+    s
+}
+
+/// The title and, with a bootstrap, what the intervals are.
+fn heading_markdown(s: &mut String, r: &Report) {
     let _ = writeln!(s, "# anneal report: {} ({})\n", cell(&r.target), r.task);
     let headline = r.headline_split();
     let conf = r.evaluation_settings.confidence;
@@ -56,6 +68,11 @@ pub fn render_markdown(r: &Report) -> String {
             r.evaluation_settings.seed
         );
     }
+}
+
+/// Every metric of every split, with intervals on the headline split.
+fn metrics_markdown(s: &mut String, r: &Report) {
+    let headline = r.headline_split();
     let splits: Vec<&String> = r.metrics.keys().collect();
     let mut names: Vec<&String> = r.metrics.values().flat_map(|m| m.keys()).collect();
     names.sort();
@@ -81,38 +98,34 @@ pub fn render_markdown(r: &Report) -> String {
         }
         s.push('\n');
     }
+}
 
-    if let Some((name, _)) = headline {
-        baseline_markdown(&mut s, r, name);
+/// The confusion matrix of the headline split `name`.
+fn confusion_markdown(s: &mut String, labels: &[String], name: &str, confusion: &[Vec<u64>]) {
+    let _ = writeln!(
+        s,
+        "\n## Confusion matrix on `{name}` (rows: true, columns: predicted)\n"
+    );
+    let _ = write!(s, "| |");
+    for l in labels {
+        let _ = write!(s, " {} |", cell(l));
     }
-    if let (Some(labels), Some((name, e))) = (&r.labels, headline)
-        && let Some(m) = &e.classification
-    {
-        let _ = writeln!(
-            s,
-            "\n## Confusion matrix on `{name}` (rows: true, columns: predicted)\n"
-        );
-        let _ = write!(s, "| |");
-        for l in labels {
-            let _ = write!(s, " {} |", cell(l));
-        }
-        let _ = write!(s, "\n|---|");
-        for _ in labels {
-            let _ = write!(s, "---:|");
+    let _ = write!(s, "\n|---|");
+    for _ in labels {
+        let _ = write!(s, "---:|");
+    }
+    s.push('\n');
+    for (l, row) in labels.iter().zip(confusion) {
+        let _ = write!(s, "| **{}** |", cell(l));
+        for v in row {
+            let _ = write!(s, " {v} |");
         }
         s.push('\n');
-        for (l, row) in labels.iter().zip(&m.confusion) {
-            let _ = write!(s, "| **{}** |", cell(l));
-            for v in row {
-                let _ = write!(s, " {v} |");
-            }
-            s.push('\n');
-        }
     }
-    if let Some((name, e)) = headline {
-        slices_markdown(&mut s, r, name, e);
-    }
+}
 
+/// Where the data came from and how many rows were used.
+fn data_markdown(s: &mut String, r: &Report) {
     let d = &r.data;
     let _ = writeln!(s, "\n## Data\n");
     let used = if d.rows.eval > 0 {
@@ -142,6 +155,10 @@ pub fn render_markdown(r: &Report) -> String {
         .map(|c| format!("`{}` ({})", cell(&c.name), c.kind.as_deref().unwrap_or("?")))
         .collect();
     let _ = writeln!(s, "\nFeatures: {}.", feats.join(", "));
+}
+
+/// The network and, for a trained model, how training went.
+fn model_markdown(s: &mut String, r: &Report) {
     let m = &r.model;
     let _ = writeln!(
         s,
@@ -193,6 +210,10 @@ pub fn render_markdown(r: &Report) -> String {
             let _ = writeln!(s, ".");
         }
     }
+}
+
+/// Seed, backend, hashes, CPU and versions; the artifact id.
+fn reproducibility_markdown(s: &mut String, r: &Report) {
     let p = &r.reproducibility;
     let _ = writeln!(s, "\n## Reproducibility\n");
     let _ = writeln!(
@@ -222,7 +243,6 @@ pub fn render_markdown(r: &Report) -> String {
     if let Some(id) = &r.artifact_id {
         let _ = writeln!(s, "Artifact id `{id}`.");
     }
-    s
 }
 
 /// The model against the prior on the headline split.
@@ -274,5 +294,32 @@ fn slices_markdown(s: &mut String, r: &Report, split: &str, e: &Evaluation) {
                 }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confusion_table_escapes_labels() {
+        let mut s = String::new();
+        let labels = ["a|b".to_string(), "c".to_string()];
+        confusion_markdown(&mut s, &labels, "test", &[vec![3, 1], vec![0, 2]]);
+        assert_eq!(
+            s,
+            "\n## Confusion matrix on `test` (rows: true, columns: predicted)\n\n\
+             | | a\\|b | c |\n|---|---:|---:|\n| **a\\|b** | 3 | 1 |\n| **c** | 0 | 2 |\n"
+        );
+    }
+
+    #[test]
+    fn intervals_follow_the_figure() {
+        let i = Interval {
+            lower: 0.5,
+            upper: 0.75,
+        };
+        assert_eq!(fmt_with_interval(0.6, Some(&i)), "0.6000 [0.5000, 0.7500]");
+        assert_eq!(fmt_with_interval(f64::NAN, None), "n/a");
     }
 }

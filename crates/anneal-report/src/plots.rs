@@ -429,46 +429,10 @@ pub fn confusion_heatmap(labels: &[String], confusion: &[Vec<u64>]) -> Result<St
         |i: usize| ellipsize_middle(&labels.get(i).cloned().unwrap_or_else(|| i.to_string()), 16);
     let row_names: Vec<String> = (0..rows).map(name).collect();
     let col_names: Vec<String> = (0..cols).map(name).collect();
-
-    let w = CONFUSION_SIZE.0 as f64;
-    let tick_px = 12.0;
-    let widest = |names: &[String]| {
-        names
-            .iter()
-            .map(|s| text_width(s, tick_px))
-            .fold(0.0, f64::max)
-    };
-    let top = 62.0;
-    let row_w = widest(&row_names).min(120.0);
-    let left = 16.0 + 16.0 + 10.0 + row_w + 8.0;
-    let avail_w = w - left - 24.0;
-    // Room for cells of about 30 pixels, within limits.
-    let min_h = CONFUSION_SIZE.1 as f64 - top - 62.0;
-    let avail_h = (rows as f64 * 30.0).clamp(min_h, 560.0);
-    let cell = (avail_w / cols as f64).min(avail_h / rows as f64).max(1.0);
-    // Column names across when they fit under their column, else rotated.
-    let col_w = widest(&col_names);
-    // (The width estimate is deliberately wide: most names render 15-25%
-    // narrower, and centred neighbours may come close without overlapping.)
-    let rotate = col_w * 0.85 > cell - 2.0;
-    let tick_h = if rotate { col_w.min(120.0) } else { 16.0 };
-    let bottom = 8.0 + tick_h + 10.0 + 16.0 + 12.0;
-    let h = (top + cell * rows as f64 + bottom)
-        .round()
-        .max(CONFUSION_SIZE.1 as f64);
-    let (gw, gh) = (cell * cols as f64, cell * rows as f64);
-    let gx = (left + (avail_w - gw) / 2.0).round();
-    let gy = top;
-    // The axis name just left of the row names (which end 8 pixels left of
-    // the grid).
-    let true_x = (gx - 8.0 - row_w - 16.0).max(22.0) as i32;
-
+    let l = heat_layout(&row_names, &col_names);
     let totals: Vec<u64> = confusion.iter().map(|r| r.iter().sum()).collect();
-    // Every class name when they fit, else every `step`-th.
-    let step = |n: f64| (n / cell).ceil().max(1.0) as usize;
-    let (row_step, col_step) = (step(14.0), step(14.0));
-    render("confusion", (CONFUSION_SIZE.0, h as u32), |root| {
-        let cw = w as i32;
+    render("confusion", (CONFUSION_SIZE.0, l.h as u32), |root| {
+        let cw = l.w as i32;
         root.draw(&Text::new(
             TITLE,
             (cw / 2, 12),
@@ -480,10 +444,10 @@ pub fn confusion_heatmap(labels: &[String], confusion: &[Vec<u64>]) -> Result<St
             anchored(text(12.0, &MUTED), HPos::Center, VPos::Top),
         ))?;
         let mut chart = ChartBuilder::on(root)
-            .margin_left(gx as u32)
-            .margin_top(gy as u32)
-            .margin_right((w - gx - gw).max(0.0) as u32)
-            .margin_bottom((h - gy - gh).max(0.0) as u32)
+            .margin_left(l.gx as u32)
+            .margin_top(l.gy as u32)
+            .margin_right((l.w - l.gx - l.gw).max(0.0) as u32)
+            .margin_bottom((l.h - l.gy - l.gh).max(0.0) as u32)
             .build_cartesian_2d(0.0..cols as f64, 0.0..rows as f64)?;
         // Row 0 at the top.
         let cell_at = |i: usize, j: usize| {
@@ -492,94 +456,200 @@ pub fn confusion_heatmap(labels: &[String], confusion: &[Vec<u64>]) -> Result<St
                 ((j + 1) as f64, (rows - i - 1) as f64),
             ]
         };
-        let share = |i: usize, j: usize| {
-            let n = confusion[i].get(j).copied().unwrap_or(0);
-            let total = totals[i];
-            (
-                n,
-                if total == 0 {
-                    0.0
-                } else {
-                    n as f64 / total as f64
-                },
-            )
-        };
         let cells: Vec<(usize, usize)> = (0..rows)
             .flat_map(|i| (0..cols).map(move |j| (i, j)))
             .collect();
-        chart.draw_series(
-            cells
-                .iter()
-                .map(|&(i, j)| Rectangle::new(cell_at(i, j), blues(share(i, j).1).filled())),
-        )?;
+        chart.draw_series(cells.iter().map(|&(i, j)| {
+            let share = row_share(confusion, &totals, i, j).1;
+            Rectangle::new(cell_at(i, j), blues(share).filled())
+        }))?;
         chart.draw_series(
             cells
                 .iter()
                 .map(|&(i, j)| Rectangle::new(cell_at(i, j), line_style(WHITE, 2))),
         )?;
+        draw_cell_counts(root, &chart, &l, &cells, |i, j| {
+            row_share(confusion, &totals, i, j)
+        })?;
+        draw_class_names(root, &chart, &l, &row_names, &col_names)
+    })
+}
 
-        // Counts in the cells, when there is room.
-        let px = cell.min(60.0) * 0.3;
-        if px >= 7.0 {
-            let with_share = cell >= 46.0;
-            for &(i, j) in &cells {
-                let (n, s) = share(i, j);
-                let (x, y) = chart.backend_coord(&((j as f64) + 0.5, (rows - i) as f64 - 0.5));
-                let ink = if s > 0.5 { WHITE } else { INK };
-                let dy = if with_share { -(px * 0.45) as i32 } else { 0 };
-                root.draw(&Text::new(
-                    n.to_string(),
-                    (x, y + dy),
-                    anchored(bold(px.min(15.0), &ink), HPos::Center, VPos::Center),
-                ))?;
-                if with_share {
-                    root.draw(&Text::new(
-                        format!("{:.1}%", s * 100.0),
-                        (x, y + (px * 0.75) as i32),
-                        anchored(
-                            text((px * 0.75).min(11.0), &ink),
-                            HPos::Center,
-                            VPos::Center,
-                        ),
-                    ))?;
-                }
-            }
-        }
+/// Where the parts of the confusion heat map go, in pixels.
+#[derive(Debug, Clone, PartialEq)]
+struct HeatLayout {
+    /// The number of rows (true classes).
+    rows: usize,
+    /// The picture's width and height.
+    w: f64,
+    h: f64,
+    /// A cell's side.
+    cell: f64,
+    /// The grid's left, top, width and height.
+    gx: f64,
+    gy: f64,
+    gw: f64,
+    gh: f64,
+    /// Whether the column names are turned upright (too wide for a cell).
+    rotate: bool,
+    /// The height the column names take.
+    tick_h: f64,
+    /// Where the "true class" axis name is centred.
+    true_x: i32,
+    /// Every `row_step`-th row name and `col_step`-th column name is shown.
+    row_step: usize,
+    col_step: usize,
+}
 
-        // Class names.
-        let (gx, gy, gw, gh) = (gx as i32, gy as i32, gw as i32, gh as i32);
-        for (i, n) in row_names.iter().enumerate().step_by(row_step) {
-            let (_, y) = chart.backend_coord(&(0.0, (rows - i) as f64 - 0.5));
+/// Class names' size in the heat map.
+const HEAT_TICK_PX: f64 = 12.0;
+
+/// Lays out the heat map for these row and column names: cells of about
+/// 30 pixels within the picture's limits, the grid centred.
+fn heat_layout(row_names: &[String], col_names: &[String]) -> HeatLayout {
+    let (rows, cols) = (row_names.len(), col_names.len());
+    let w = CONFUSION_SIZE.0 as f64;
+    let widest = |names: &[String]| {
+        names
+            .iter()
+            .map(|s| text_width(s, HEAT_TICK_PX))
+            .fold(0.0, f64::max)
+    };
+    let top = 62.0;
+    let row_w = widest(row_names).min(120.0);
+    let left = 16.0 + 16.0 + 10.0 + row_w + 8.0;
+    let avail_w = w - left - 24.0;
+    // Room for cells of about 30 pixels, within limits.
+    let min_h = CONFUSION_SIZE.1 as f64 - top - 62.0;
+    let avail_h = (rows as f64 * 30.0).clamp(min_h, 560.0);
+    let cell = (avail_w / cols as f64).min(avail_h / rows as f64).max(1.0);
+    // Column names across when they fit under their column, else rotated.
+    let col_w = widest(col_names);
+    // (The width estimate is deliberately wide: most names render 15-25%
+    // narrower, and centred neighbours may come close without overlapping.)
+    let rotate = col_w * 0.85 > cell - 2.0;
+    let tick_h = if rotate { col_w.min(120.0) } else { 16.0 };
+    let bottom = 8.0 + tick_h + 10.0 + 16.0 + 12.0;
+    let h = (top + cell * rows as f64 + bottom)
+        .round()
+        .max(CONFUSION_SIZE.1 as f64);
+    let (gw, gh) = (cell * cols as f64, cell * rows as f64);
+    let gx = (left + (avail_w - gw) / 2.0).round();
+    // Every class name when they fit, else every `step`-th.
+    let step = |n: f64| (n / cell).ceil().max(1.0) as usize;
+    HeatLayout {
+        rows,
+        w,
+        h,
+        cell,
+        gx,
+        gy: top,
+        gw,
+        gh,
+        rotate,
+        tick_h,
+        // The axis name just left of the row names (which end 8 pixels
+        // left of the grid).
+        true_x: (gx - 8.0 - row_w - 16.0).max(22.0) as i32,
+        row_step: step(14.0),
+        col_step: step(14.0),
+    }
+}
+
+/// Cell `(i, j)`'s count and its share of row `i` (0 for an empty row).
+fn row_share(confusion: &[Vec<u64>], totals: &[u64], i: usize, j: usize) -> (u64, f64) {
+    let n = confusion[i].get(j).copied().unwrap_or(0);
+    let total = totals[i];
+    (
+        n,
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 / total as f64
+        },
+    )
+}
+
+/// Counts in the cells (and their row shares in large cells), when there
+/// is room.
+fn draw_cell_counts(
+    root: &Area<'_>,
+    chart: &Chart<'_, '_>,
+    l: &HeatLayout,
+    cells: &[(usize, usize)],
+    share: impl Fn(usize, usize) -> (u64, f64),
+) -> Drawn {
+    let rows = l.rows;
+    let px = l.cell.min(60.0) * 0.3;
+    if px < 7.0 {
+        return Ok(());
+    }
+    let with_share = l.cell >= 46.0;
+    for &(i, j) in cells {
+        let (n, s) = share(i, j);
+        let (x, y) = chart.backend_coord(&((j as f64) + 0.5, (rows - i) as f64 - 0.5));
+        let ink = if s > 0.5 { WHITE } else { INK };
+        let dy = if with_share { -(px * 0.45) as i32 } else { 0 };
+        root.draw(&Text::new(
+            n.to_string(),
+            (x, y + dy),
+            anchored(bold(px.min(15.0), &ink), HPos::Center, VPos::Center),
+        ))?;
+        if with_share {
             root.draw(&Text::new(
-                n.as_str(),
-                (gx - 8, y),
-                anchored(text(tick_px, &INK), HPos::Right, VPos::Center),
+                format!("{:.1}%", s * 100.0),
+                (x, y + (px * 0.75) as i32),
+                anchored(
+                    text((px * 0.75).min(11.0), &ink),
+                    HPos::Center,
+                    VPos::Center,
+                ),
             ))?;
         }
-        for (j, n) in col_names.iter().enumerate().step_by(col_step) {
-            let (x, _) = chart.backend_coord(&((j as f64) + 0.5, 0.0));
-            let style = if rotate {
-                anchored(text(tick_px, &INK), HPos::Right, VPos::Center)
-                    .transform(FontTransform::Rotate270)
-            } else {
-                anchored(text(tick_px, &INK), HPos::Center, VPos::Top)
-            };
-            root.draw(&Text::new(n.as_str(), (x, gy + gh + 8), style))?;
-        }
-        // Axis names.
+    }
+    Ok(())
+}
+
+/// The class names along both sides of the grid and the two axis names.
+fn draw_class_names(
+    root: &Area<'_>,
+    chart: &Chart<'_, '_>,
+    l: &HeatLayout,
+    row_names: &[String],
+    col_names: &[String],
+) -> Drawn {
+    let rows = row_names.len();
+    let (gx, gy, gw, gh) = (l.gx as i32, l.gy as i32, l.gw as i32, l.gh as i32);
+    for (i, n) in row_names.iter().enumerate().step_by(l.row_step) {
+        let (_, y) = chart.backend_coord(&(0.0, (rows - i) as f64 - 0.5));
         root.draw(&Text::new(
-            "predicted class",
-            (gx + gw / 2, gy + gh + 8 + tick_h as i32 + 10),
-            anchored(text(13.0, &INK), HPos::Center, VPos::Top),
+            n.as_str(),
+            (gx - 8, y),
+            anchored(text(HEAT_TICK_PX, &INK), HPos::Right, VPos::Center),
         ))?;
-        root.draw(&Text::new(
-            "true class",
-            (true_x, gy + gh / 2),
-            anchored(text(13.0, &INK), HPos::Center, VPos::Center)
-                .transform(FontTransform::Rotate270),
-        ))?;
-        Ok(())
-    })
+    }
+    for (j, n) in col_names.iter().enumerate().step_by(l.col_step) {
+        let (x, _) = chart.backend_coord(&((j as f64) + 0.5, 0.0));
+        let style = if l.rotate {
+            anchored(text(HEAT_TICK_PX, &INK), HPos::Right, VPos::Center)
+                .transform(FontTransform::Rotate270)
+        } else {
+            anchored(text(HEAT_TICK_PX, &INK), HPos::Center, VPos::Top)
+        };
+        root.draw(&Text::new(n.as_str(), (x, gy + gh + 8), style))?;
+    }
+    // Axis names.
+    root.draw(&Text::new(
+        "predicted class",
+        (gx + gw / 2, gy + gh + 8 + l.tick_h as i32 + 10),
+        anchored(text(13.0, &INK), HPos::Center, VPos::Top),
+    ))?;
+    root.draw(&Text::new(
+        "true class",
+        (l.true_x, gy + gh / 2),
+        anchored(text(13.0, &INK), HPos::Center, VPos::Center).transform(FontTransform::Rotate270),
+    ))?;
+    Ok(())
 }
 
 /// One named line of a curve plot.
@@ -860,57 +930,10 @@ pub fn slice_bars(
     slices: &BTreeMap<String, SliceEval>,
     metric: &str,
 ) -> Result<Option<String>> {
-    struct Bar {
-        label: String,
-        value: f64,
-        interval: Option<(f64, f64)>,
-        small: bool,
-    }
-    let label_px = 12.0;
-    let max_label_chars: usize = 34;
-    let bars: Vec<Bar> = slices
-        .iter()
-        .take(MAX_SLICE_BARS)
-        .map(|(value, s)| {
-            let suffix = if s.small {
-                format!(" (n={}, small)", s.rows)
-            } else {
-                format!(" (n={})", s.rows)
-            };
-            let keep = max_label_chars
-                .saturating_sub(suffix.chars().count())
-                .max(6);
-            Bar {
-                label: format!("{}{suffix}", ellipsize_middle(value, keep)),
-                value: s.metrics.get(metric).copied().unwrap_or(f64::NAN),
-                interval: s
-                    .intervals
-                    .get(metric)
-                    .filter(|iv| iv.lower.is_finite() && iv.upper.is_finite())
-                    .map(|iv| (iv.lower.min(iv.upper), iv.lower.max(iv.upper))),
-                small: s.small,
-            }
-        })
-        .collect();
-    let extent = bars.iter().flat_map(|b| {
-        let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
-        [b.value, lo, hi]
-    });
-    let Some((lo, hi)) = finite_bounds(extent) else {
+    let bars = slice_bar_list(slices, metric);
+    let Some(x) = slice_axis(&bars) else {
         return Ok(None);
     };
-    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let Some(base) = axis_range(lo, hi, 0.0) else {
-        return Ok(None);
-    };
-    // Room on the right for the value labels, a little on the left of a
-    // negative bar.
-    let span = base.end - base.start;
-    let x = (if base.start < 0.0 {
-        base.start - span * 0.04
-    } else {
-        base.start
-    })..(base.end + span * 0.16);
     let dec = tick_decimals(&x);
     let x_fmt = move |v: &f64| fmt_tick(*v, dec);
     let no_y = |_: &f64| String::new();
@@ -918,7 +941,7 @@ pub fn slice_bars(
     let n = bars.len();
     let left = (bars
         .iter()
-        .map(|b| text_width(&b.label, label_px))
+        .map(|b| text_width(&b.label, SLICE_LABEL_PX))
         .fold(0.0, f64::max)
         + 16.0)
         .clamp(60.0, 250.0);
@@ -951,51 +974,10 @@ pub fn slice_bars(
             .axis_desc_style(text(13.0, &INK))
             .x_desc(metric)
             .draw()?;
-        // Bar i spans slot n-1-i, so the first value is at the top.
-        let slot = |i: usize| (nf - 1.0 - i as f64 + 0.18, nf - i as f64 - 0.18);
-        let normal = PALETTE[0];
-        let light = RGBColor(171, 208, 232);
         for (i, b) in bars.iter().enumerate() {
-            let (y0, y1) = slot(i);
-            let mid = (y0 + y1) / 2.0;
-            if b.value.is_finite() {
-                let fill = if b.small { light } else { normal };
-                chart.draw_series([Rectangle::new([(0.0, y0), (b.value, y1)], fill.filled())])?;
-                if b.small {
-                    chart.draw_series([Rectangle::new(
-                        [(0.0, y0), (b.value, y1)],
-                        line_style(normal, 1),
-                    )])?;
-                }
-            }
-            if let Some((lo, hi)) = b.interval {
-                let q = (y1 - y0) * 0.25;
-                let style = line_style(INK, 1);
-                chart.draw_series([
-                    PathElement::new(vec![(lo, mid), (hi, mid)], style),
-                    PathElement::new(vec![(lo, mid - q), (lo, mid + q)], style),
-                    PathElement::new(vec![(hi, mid - q), (hi, mid + q)], style),
-                ])?;
-            }
-            // The value, right of the bar and its error bar.
-            let end = [b.value, b.interval.map_or(f64::NAN, |iv| iv.1)]
-                .into_iter()
-                .filter(|v| v.is_finite())
-                .fold(0.0_f64, f64::max);
-            let (px, py) = chart.backend_coord(&(end, mid));
-            root.draw(&Text::new(
-                fmt_value(b.value),
-                (px + 6, py),
-                anchored(text(11.0, &MUTED), HPos::Left, VPos::Center),
-            ))?;
-            // The slice name, left of the axis.
-            let (ax, _) = chart.backend_coord(&(x.start, mid));
-            let ink = if b.small { MUTED } else { INK };
-            root.draw(&Text::new(
-                b.label.as_str(),
-                (ax - 8, py),
-                anchored(text(label_px, &ink), HPos::Right, VPos::Center),
-            ))?;
+            // Bar i spans slot n-1-i, so the first value is at the top.
+            let slot = (nf - 1.0 - i as f64 + 0.18, nf - i as f64 - 0.18);
+            draw_slice_bar(root, &mut chart, b, slot, x.start)?;
         }
         // The zero line, when the axis crosses zero.
         if x.start < 0.0 {
@@ -1009,10 +991,171 @@ pub fn slice_bars(
     .map(Some)
 }
 
+/// Slice names' size in the slice chart.
+const SLICE_LABEL_PX: f64 = 12.0;
+
+/// One bar of a slice chart.
+#[derive(Debug, Clone, PartialEq)]
+struct SliceBar {
+    /// The slice's value (shortened) and its rows: `a (n=12, small)`.
+    label: String,
+    value: f64,
+    /// The finite bootstrap interval, lower bound first.
+    interval: Option<(f64, f64)>,
+    small: bool,
+}
+
+/// The first [`MAX_SLICE_BARS`] slices as bars of `metric`.
+fn slice_bar_list(slices: &BTreeMap<String, SliceEval>, metric: &str) -> Vec<SliceBar> {
+    let max_label_chars: usize = 34;
+    slices
+        .iter()
+        .take(MAX_SLICE_BARS)
+        .map(|(value, s)| {
+            let suffix = if s.small {
+                format!(" (n={}, small)", s.rows)
+            } else {
+                format!(" (n={})", s.rows)
+            };
+            let keep = max_label_chars
+                .saturating_sub(suffix.chars().count())
+                .max(6);
+            SliceBar {
+                label: format!("{}{suffix}", ellipsize_middle(value, keep)),
+                value: s.metrics.get(metric).copied().unwrap_or(f64::NAN),
+                interval: s
+                    .intervals
+                    .get(metric)
+                    .filter(|iv| iv.lower.is_finite() && iv.upper.is_finite())
+                    .map(|iv| (iv.lower.min(iv.upper), iv.lower.max(iv.upper))),
+                small: s.small,
+            }
+        })
+        .collect()
+}
+
+/// The value axis of a slice chart: every bar, interval and zero, with
+/// room on the right for the value labels and a little on the left of a
+/// negative bar. `None` when nothing is finite.
+fn slice_axis(bars: &[SliceBar]) -> Option<Range<f64>> {
+    let extent = bars.iter().flat_map(|b| {
+        let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
+        [b.value, lo, hi]
+    });
+    let (lo, hi) = finite_bounds(extent)?;
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let base = axis_range(lo, hi, 0.0)?;
+    let span = base.end - base.start;
+    Some(
+        (if base.start < 0.0 {
+            base.start - span * 0.04
+        } else {
+            base.start
+        })..(base.end + span * 0.16),
+    )
+}
+
+/// Draws one bar in `slot` (its bottom and top on the y axis): the bar,
+/// its error bar, its value right of both and its label left of the axis
+/// (which starts at `x_start`).
+fn draw_slice_bar(
+    root: &Area<'_>,
+    chart: &mut Chart<'_, '_>,
+    b: &SliceBar,
+    (y0, y1): (f64, f64),
+    x_start: f64,
+) -> Drawn {
+    let normal = PALETTE[0];
+    let light = RGBColor(171, 208, 232);
+    let mid = (y0 + y1) / 2.0;
+    if b.value.is_finite() {
+        let fill = if b.small { light } else { normal };
+        chart.draw_series([Rectangle::new([(0.0, y0), (b.value, y1)], fill.filled())])?;
+        if b.small {
+            chart.draw_series([Rectangle::new(
+                [(0.0, y0), (b.value, y1)],
+                line_style(normal, 1),
+            )])?;
+        }
+    }
+    if let Some((lo, hi)) = b.interval {
+        let q = (y1 - y0) * 0.25;
+        let style = line_style(INK, 1);
+        chart.draw_series([
+            PathElement::new(vec![(lo, mid), (hi, mid)], style),
+            PathElement::new(vec![(lo, mid - q), (lo, mid + q)], style),
+            PathElement::new(vec![(hi, mid - q), (hi, mid + q)], style),
+        ])?;
+    }
+    // The value, right of the bar and its error bar.
+    let end = [b.value, b.interval.map_or(f64::NAN, |iv| iv.1)]
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let (px, py) = chart.backend_coord(&(end, mid));
+    root.draw(&Text::new(
+        fmt_value(b.value),
+        (px + 6, py),
+        anchored(text(11.0, &MUTED), HPos::Left, VPos::Center),
+    ))?;
+    // The slice name, left of the axis.
+    let (ax, _) = chart.backend_coord(&(x_start, mid));
+    let ink = if b.small { MUTED } else { INK };
+    root.draw(&Text::new(
+        b.label.as_str(),
+        (ax - 8, py),
+        anchored(text(SLICE_LABEL_PX, &ink), HPos::Right, VPos::Center),
+    ))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use anneal_eval::Interval;
+
+    #[test]
+    fn heat_layout_of_two_short_classes() {
+        let names = ["a".to_string(), "b".to_string()];
+        let l = heat_layout(&names, &names);
+        assert_eq!(
+            l,
+            HeatLayout {
+                rows: 2,
+                w: 560.0,
+                h: 400.0,
+                cell: 138.0,
+                gx: 158.0,
+                gy: 62.0,
+                gw: 276.0,
+                gh: 276.0,
+                rotate: false,
+                tick_h: 16.0,
+                true_x: 127,
+                row_step: 1,
+                col_step: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn heat_layout_of_many_classes_rotates_and_thins_names() {
+        let names: Vec<String> = (0..40).map(|i| format!("class-{i:02}")).collect();
+        let l = heat_layout(&names, &names);
+        assert!(l.rotate);
+        assert_eq!((l.row_step, l.col_step), (2, 2));
+        assert!((l.cell - 432.24 / 40.0).abs() < 1e-9, "{}", l.cell);
+        assert_eq!(l.tick_h, 8.0 * 12.0 * 0.56);
+    }
+
+    #[test]
+    fn row_shares() {
+        let confusion = [vec![3, 1], vec![0, 0]];
+        let totals = [4, 0];
+        assert_eq!(row_share(&confusion, &totals, 0, 0), (3, 0.75));
+        assert_eq!(row_share(&confusion, &totals, 0, 1), (1, 0.25));
+        assert_eq!(row_share(&confusion, &totals, 1, 1), (0, 0.0));
+    }
 
     fn epoch(e: u32, train: f64, valid: Option<f64>) -> EpochLog {
         EpochLog {
@@ -1131,6 +1274,42 @@ mod tests {
             residual: vec![1.0, 2.0],
         };
         assert!(residuals(&huge).unwrap().is_none());
+    }
+
+    #[test]
+    fn slice_bar_labels_intervals_and_axis() {
+        let slice = |rows: u64, small: bool, v: f64, lower: f64, upper: f64| SliceEval {
+            rows,
+            small,
+            metrics: BTreeMap::from([("r2".to_string(), v)]),
+            intervals: BTreeMap::from([("r2".to_string(), Interval { lower, upper })]),
+        };
+        let slices = BTreeMap::from([
+            ("a".to_string(), slice(300, false, 0.8, 0.9, 0.7)),
+            ("b".repeat(40), slice(3, true, -0.5, f64::NAN, 0.1)),
+        ]);
+        let bars = slice_bar_list(&slices, "r2");
+        assert_eq!(
+            bars,
+            [
+                SliceBar {
+                    label: "a (n=300)".into(),
+                    value: 0.8,
+                    interval: Some((0.7, 0.9)),
+                    small: false,
+                },
+                SliceBar {
+                    label: "bbbbbbbbbb\u{2026}bbbbbbbbbb (n=3, small)".into(),
+                    value: -0.5,
+                    interval: None,
+                    small: true,
+                },
+            ]
+        );
+        let x = slice_axis(&bars).unwrap();
+        assert!((x.start - (-0.5 - 1.4 * 0.04)).abs() < 1e-12, "{x:?}");
+        assert!((x.end - (0.9 + 1.4 * 0.16)).abs() < 1e-12, "{x:?}");
+        assert_eq!(slice_axis(&[]), None);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! distinct value.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 
-use anneal_report::html::escape;
+use anneal_core::text::html_escape as escape;
 use plotters::prelude::*;
 
 use crate::error::{Result, SweepError};
@@ -118,7 +119,7 @@ enum Axis {
 }
 
 fn scatter(board: &Leaderboard, param: &str) -> Result<Option<String>> {
-    let points: Vec<(&serde_json::Value, f64, bool)> = board
+    let points: Vec<Point<'_>> = board
         .entries
         .iter()
         .filter_map(|e| {
@@ -129,46 +130,9 @@ fn scatter(board: &Leaderboard, param: &str) -> Result<Option<String>> {
     if points.is_empty() {
         return Ok(None);
     }
-    let numeric: Option<Vec<f64>> = points.iter().map(|(v, _, _)| v.as_f64()).collect();
-    let axis = match &numeric {
-        Some(xs) => {
-            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            Axis::Numeric {
-                log: lo > 0.0 && hi / lo > 100.0,
-            }
-        }
-        None => {
-            let mut labels: Vec<String> = points.iter().map(|(v, _, _)| show_value(v)).collect();
-            labels.sort();
-            labels.dedup();
-            Axis::Labels(labels)
-        }
-    };
-    let xy: Vec<(f64, f64, bool)> = points
-        .iter()
-        .map(|(v, y, best)| {
-            let x = match &axis {
-                Axis::Numeric { log: true } => v.as_f64().unwrap_or(1.0).log10(),
-                Axis::Numeric { log: false } => v.as_f64().unwrap_or(0.0),
-                Axis::Labels(l) => l.iter().position(|s| *s == show_value(v)).unwrap_or(0) as f64,
-            };
-            (x, *y, *best)
-        })
-        .collect();
-    let (mut x0, mut x1) = bounds(xy.iter().map(|p| p.0));
-    let (mut y0, mut y1) = bounds(xy.iter().map(|p| p.1));
-    if let Axis::Labels(l) = &axis {
-        x0 = -0.5;
-        x1 = l.len() as f64 - 0.5;
-    } else {
-        let pad = (x1 - x0) * 0.06;
-        x0 -= pad;
-        x1 += pad;
-    }
-    let pad = (y1 - y0) * 0.08;
-    y0 -= pad;
-    y1 += pad;
+    let axis = scatter_axis(&points);
+    let xy = scatter_points(&points, &axis);
+    let (x, y) = plot_ranges(&xy, &axis);
     let x_desc = match &axis {
         Axis::Numeric { log: true } => format!("log10({param})"),
         _ => param.to_string(),
@@ -185,7 +149,7 @@ fn scatter(board: &Leaderboard, param: &str) -> Result<Option<String>> {
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(58)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(x, y)
             .map_err(|e| err(&e))?;
         let labels = match &axis {
             Axis::Labels(l) => l.clone(),
@@ -235,6 +199,65 @@ fn scatter(board: &Leaderboard, param: &str) -> Result<Option<String>> {
     Ok(Some(svg))
 }
 
+/// A parameter's points: its value, the objective and whether the trial
+/// ranks first.
+type Point<'a> = (&'a serde_json::Value, f64, bool);
+
+/// Numbers (on a log scale when positive and spanning more than a factor
+/// of 100) when every value is one, else the distinct labels, sorted.
+fn scatter_axis(points: &[Point<'_>]) -> Axis {
+    let numeric: Option<Vec<f64>> = points.iter().map(|(v, _, _)| v.as_f64()).collect();
+    match &numeric {
+        Some(xs) => {
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Axis::Numeric {
+                log: lo > 0.0 && hi / lo > 100.0,
+            }
+        }
+        None => {
+            let mut labels: Vec<String> = points.iter().map(|(v, _, _)| show_value(v)).collect();
+            labels.sort();
+            labels.dedup();
+            Axis::Labels(labels)
+        }
+    }
+}
+
+/// Each point's position on `axis`, its objective and whether it is best.
+fn scatter_points(points: &[Point<'_>], axis: &Axis) -> Vec<(f64, f64, bool)> {
+    points
+        .iter()
+        .map(|(v, y, best)| {
+            let x = match axis {
+                Axis::Numeric { log: true } => v.as_f64().unwrap_or(1.0).log10(),
+                Axis::Numeric { log: false } => v.as_f64().unwrap_or(0.0),
+                Axis::Labels(l) => l.iter().position(|s| *s == show_value(v)).unwrap_or(0) as f64,
+            };
+            (x, *y, *best)
+        })
+        .collect()
+}
+
+/// The x and y ranges drawn: the points' bounds padded (6% and 8%), or
+/// half a slot beyond the first and last label.
+fn plot_ranges(xy: &[(f64, f64, bool)], axis: &Axis) -> (Range<f64>, Range<f64>) {
+    let (mut x0, mut x1) = bounds(xy.iter().map(|p| p.0));
+    let (mut y0, mut y1) = bounds(xy.iter().map(|p| p.1));
+    if let Axis::Labels(l) = axis {
+        x0 = -0.5;
+        x1 = l.len() as f64 - 0.5;
+    } else {
+        let pad = (x1 - x0) * 0.06;
+        x0 -= pad;
+        x1 += pad;
+    }
+    let pad = (y1 - y0) * 0.08;
+    y0 -= pad;
+    y1 += pad;
+    (x0..x1, y0..y1)
+}
+
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
@@ -251,4 +274,47 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
         return (lo - w, hi + w);
     }
     (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wide_positive_numbers_get_a_log_axis() {
+        let (a, b, c) = (json!(0.001), json!(0.1), json!(1.0));
+        let points = [(&a, 0.5, false), (&b, 0.7, true), (&c, 0.6, false)];
+        let axis = scatter_axis(&points);
+        assert!(matches!(axis, Axis::Numeric { log: true }));
+        let xy = scatter_points(&points, &axis);
+        assert_eq!(
+            xy,
+            [(-3.0, 0.5, false), (-1.0, 0.7, true), (0.0, 0.6, false)]
+        );
+        let (x, y) = plot_ranges(&xy, &axis);
+        assert!((x.start - (-3.0 - 0.18)).abs() < 1e-12, "{x:?}");
+        assert!((x.end - 0.18).abs() < 1e-12, "{x:?}");
+        assert!((y.start - (0.5 - 0.016)).abs() < 1e-12, "{y:?}");
+        assert!((y.end - (0.7 + 0.016)).abs() < 1e-12, "{y:?}");
+    }
+
+    #[test]
+    fn labels_are_sorted_slots() {
+        let (a, b) = (json!("relu"), json!("gelu"));
+        let points = [(&a, 0.5, false), (&b, 0.7, true), (&a, 0.6, false)];
+        let axis = scatter_axis(&points);
+        let Axis::Labels(labels) = &axis else {
+            panic!("not labels");
+        };
+        assert_eq!(labels, &["gelu", "relu"]);
+        let xy = scatter_points(&points, &axis);
+        assert_eq!(xy.iter().map(|p| p.0).collect::<Vec<_>>(), [1.0, 0.0, 1.0]);
+        assert_eq!(plot_ranges(&xy, &axis).0, -0.5..1.5);
+        let n = json!(3);
+        assert!(matches!(
+            scatter_axis(&[(&n, 1.0, true)]),
+            Axis::Numeric { log: false }
+        ));
+    }
 }

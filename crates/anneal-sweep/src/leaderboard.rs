@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use anneal_core::text::md_escape_pipes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SweepError};
@@ -272,22 +273,7 @@ pub fn show_value(v: &serde_json::Value) -> String {
 }
 
 /// Four significant digits, without trailing zeros.
-pub fn short_float(f: f64) -> String {
-    if f == 0.0 || !f.is_finite() {
-        return format!("{f}");
-    }
-    let mag = f.abs().log10().floor() as i32;
-    if !(-4..6).contains(&mag) {
-        return format!("{f:.3e}");
-    }
-    let decimals = (3 - mag).max(0) as usize;
-    let s = format!("{f:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
+pub use anneal_core::text::significant4 as short_float;
 
 impl Leaderboard {
     /// `leaderboard.json`'s text: canonical JSON. The file has no version
@@ -360,7 +346,7 @@ impl Leaderboard {
                         .unwrap_or_else(|| "-".into()),
                 );
             }
-            row.push(e.status_label().replace('|', "\\|"));
+            row.push(md_escape_pipes(&e.status_label()));
             let _ = writeln!(s, "| {} |", row.join(" | "));
         }
         s
