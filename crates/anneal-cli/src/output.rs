@@ -11,6 +11,7 @@ use anneal_model::{Architecture, EpochLog};
 use anneal_report::Report;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use anneal_pipeline::sweep::TrialEnd;
 use anneal_pipeline::{Error, Observer, StopToken};
 
 use crate::error::CliError;
@@ -250,19 +251,18 @@ pub struct SweepProgress;
 
 impl anneal_pipeline::SweepObserver for SweepProgress {
     fn started(&mut self, dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
-        sweep_started(dir, plan, todo, workers);
+        eprintln!(
+            "anneal: sweep of {} trials into {}: {} to run, {} at a time (logs in {})",
+            plan.trials.len(),
+            dir.display(),
+            todo,
+            workers,
+            dir.join("logs").display()
+        );
     }
-    fn trial_done(
-        &mut self,
-        plan: &anneal_sweep::Plan,
-        dir: &Path,
-        index: usize,
-        code: Option<i32>,
-        seconds: f64,
-        completed: usize,
-        total: usize,
-    ) {
-        sweep_trial(plan, dir, index, code, seconds, completed, total);
+
+    fn trial_done(&mut self, plan: &anneal_sweep::Plan, dir: &Path, end: &TrialEnd) {
+        sweep_trial(plan, dir, end);
     }
 }
 
@@ -751,27 +751,15 @@ pub fn trial_skipped(index: usize, id: &str, dir: &Path) {
     );
 }
 
-fn sweep_started(dir: &Path, plan: &anneal_sweep::Plan, todo: usize, workers: usize) {
-    eprintln!(
-        "anneal: sweep of {} trials into {}: {} to run, {} at a time (logs in {})",
-        plan.trials.len(),
-        dir.display(),
-        todo,
-        workers,
-        dir.join("logs").display()
-    );
-}
-
 /// One line per trial as it ends: `[3/8] trial 2 (id) ...`.
-fn sweep_trial(
-    plan: &anneal_sweep::Plan,
-    dir: &Path,
-    index: usize,
-    code: Option<i32>,
-    seconds: f64,
-    completed: usize,
-    total: usize,
-) {
+fn sweep_trial(plan: &anneal_sweep::Plan, dir: &Path, end: &TrialEnd) {
+    let TrialEnd {
+        index,
+        code,
+        seconds,
+        completed,
+        total,
+    } = *end;
     let Some(t) = plan.trials.get(index) else {
         return;
     };

@@ -191,20 +191,20 @@ pub struct SweepRequest {
 pub trait SweepObserver {
     /// The plan is written; `todo` trials will run, `workers` at a time.
     fn started(&mut self, _dir: &Path, _plan: &Plan, _todo: usize, _workers: usize) {}
-    /// A trial ended (`code` None: it had already finished), `completed`
-    /// of `total` so far.
-    #[allow(clippy::too_many_arguments)]
-    fn trial_done(
-        &mut self,
-        _plan: &Plan,
-        _dir: &Path,
-        _index: usize,
-        _code: Option<i32>,
-        _seconds: f64,
-        _completed: usize,
-        _total: usize,
-    ) {
-    }
+    /// A trial ended (or was found finished already).
+    fn trial_done(&mut self, _plan: &Plan, _dir: &Path, _end: &TrialEnd) {}
+}
+
+/// One trial's end, as `sweep run` reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialEnd {
+    pub index: usize,
+    /// The child's exit code; `None`: it had finished before this run.
+    pub code: Option<i32>,
+    pub seconds: f64,
+    /// Trials ended so far, and in all.
+    pub completed: usize,
+    pub total: usize,
 }
 
 /// A sweep that ran to its end or was stopped: its leaderboard, and the
@@ -252,8 +252,14 @@ pub fn run_sweep(
     let workers = req.parallel.min(todo.len()).max(1);
     obs.started(&dir, &plan, todo.len(), workers);
     for o in &done {
-        let before = plan.trials.len() - todo.len();
-        obs.trial_done(&plan, &dir, o.index, None, 0.0, before, plan.trials.len());
+        let end = TrialEnd {
+            index: o.index,
+            code: None,
+            seconds: 0.0,
+            completed: plan.trials.len() - todo.len(),
+            total: plan.trials.len(),
+        };
+        obs.trial_done(&plan, &dir, &end);
     }
     let pool = Pool::start(req, &dir, &logs, todo, workers, stop);
     let failures = pool.wait(&plan, &dir, done.len(), obs, stop)?;
@@ -411,7 +417,14 @@ impl Pool {
             match self.results.recv_timeout(Duration::from_millis(100)) {
                 Ok(Ok(o)) => {
                     completed += 1;
-                    obs.trial_done(plan, dir, o.index, o.code, o.seconds, completed, total);
+                    let end = TrialEnd {
+                        index: o.index,
+                        code: o.code,
+                        seconds: o.seconds,
+                        completed,
+                        total,
+                    };
+                    obs.trial_done(plan, dir, &end);
                     if let Some(code) = o.code.filter(|&c| c != 0) {
                         failures.push((o.index, code));
                     }
