@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anneal_config::Backend;
 use anneal_core::hash;
+use anneal_report::Report;
+
+/// Metrics by split, as a report holds them.
+type Metrics = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
 
 use crate::error::{Error, Result};
 use crate::observer::Silent;
@@ -104,10 +108,7 @@ pub fn verify(req: &VerifyRequest) -> Result<Verified> {
     let stored = run.join("artifact/config.toml");
     let text = std::fs::read_to_string(&stored)
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", stored.display())))?;
-    let report: serde_json::Value = std::fs::read(run.join("report.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| Error::Io(format!("cannot read {}", run.join("report.json").display())))?;
+    let report = Report::read(&run.join("report.json"))?;
 
     let scratch = match &req.keep {
         Some(p) => p.clone(),
@@ -135,12 +136,8 @@ pub fn verify(req: &VerifyRequest) -> Result<Verified> {
     let outcome = crate::train::run(&job, &mut Silent, &StopToken::new()).and_then(|_| {
         if req.against_cpu {
             Ok(Verified::Agreed {
-                backend: report
-                    .pointer("/reproducibility/backend")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("?")
-                    .to_string(),
-                agreements: agreement(run, &out, req.tolerance)?,
+                backend: report.reproducibility.backend.clone(),
+                agreements: agreement(&report.metrics, &out, req.tolerance)?,
             })
         } else {
             Ok(Verified::Compared {
@@ -185,34 +182,14 @@ pub struct Agreement {
     pub within: bool,
 }
 
-/// Compares every metric in the two runs' metrics.json: a metric agrees
-/// when |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A metric
+/// Compares every metric of the two runs' reports: a metric agrees when
+/// |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A metric
 /// that is NaN in both agrees; one present in only one run does not.
-fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>> {
-    type Metrics = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
-    let read = |dir: &Path| -> Result<Metrics> {
-        let path = dir.join("metrics.json");
-        std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| {
-                let mut out = Metrics::new();
-                for (split, m) in v.as_object()? {
-                    let m = m.as_object()?;
-                    out.insert(
-                        split.clone(),
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(f64::NAN)))
-                            .collect(),
-                    );
-                }
-                Some(out)
-            })
-            .ok_or_else(|| Error::Io(format!("cannot read {}", path.display())))
-    };
-    let (a, b) = (read(recorded)?, read(cpu)?);
+fn agreement(recorded: &Metrics, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>> {
+    let rerun = Report::read(&cpu.join("report.json"))?;
+    let (a, b) = (recorded, &rerun.metrics);
     let mut names = std::collections::BTreeSet::new();
-    for m in [&a, &b] {
+    for m in [a, b] {
         for (split, metrics) in m {
             for k in metrics.keys() {
                 names.insert((split.clone(), k.clone()));
@@ -223,7 +200,7 @@ fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreemen
         .into_iter()
         .map(|(split, k)| {
             let get = |m: &Metrics| m.get(&split).and_then(|s| s.get(&k)).copied();
-            let (r, c) = (get(&a), get(&b));
+            let (r, c) = (get(a), get(b));
             let within = match (r, c) {
                 (Some(r), Some(c)) if r.is_nan() && c.is_nan() => true,
                 (Some(r), Some(c)) => (r - c).abs() <= tolerance * 1f64.max(r.abs()).max(c.abs()),
@@ -249,11 +226,8 @@ fn compare(recorded: &Path, rerun: &Path) -> Vec<Compared> {
         Some(m.id).filter(|id| !id.is_empty())
     };
     let data = |dir: &Path| -> Option<String> {
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("report.json")).ok()?).ok()?;
-        r.pointer("/data/source/sha256")?
-            .as_str()
-            .map(str::to_string)
+        let r = Report::read(&dir.join("report.json")).ok()?;
+        Some(r.data.source.sha256)
     };
     let mut out = vec![
         Compared {
@@ -279,29 +253,23 @@ fn compare(recorded: &Path, rerun: &Path) -> Vec<Compared> {
 
 /// Whether bitwise equality is promised: the same backend guarantee, CPU
 /// features and library versions as recorded. Returns one line.
-fn environment(report: &serde_json::Value, rerun: &Path) -> String {
-    let now: Option<serde_json::Value> = std::fs::read(rerun.join("report.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let Some(now) = now else {
+fn environment(report: &Report, rerun: &Path) -> String {
+    let Ok(now) = Report::read(&rerun.join("report.json")) else {
         return "the re-run wrote no report".into();
     };
-    let get = |v: &serde_json::Value, p: &str| v.pointer(p).cloned();
+    let (was, is) = (&report.reproducibility, &now.reproducibility);
     let mut changed = Vec::new();
-    for (what, p) in [
-        ("CPU architecture", "/reproducibility/cpu/arch"),
-        ("CPU features", "/reproducibility/cpu/features"),
-        ("library versions", "/reproducibility/versions"),
-        ("backend", "/reproducibility/backend"),
+    for (what, same) in [
+        ("CPU architecture", was.cpu.arch == is.cpu.arch),
+        ("CPU features", was.cpu.features == is.cpu.features),
+        ("library versions", was.versions == is.versions),
+        ("backend", was.backend == is.backend),
     ] {
-        if get(report, p) != get(&now, p) {
+        if !same {
             changed.push(what);
         }
     }
-    let reproducible = report
-        .pointer("/reproducibility/bit_reproducible")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let reproducible = was.bit_reproducible;
     if !reproducible {
         "the recorded backend is not bit-reproducible: only close agreement is expected".into()
     } else if changed.is_empty() {
