@@ -85,8 +85,30 @@ pub fn check_data(req: &CheckDataRequest) -> Result<Decided> {
             ignored: &ignored,
         },
     )?;
+    let checks = checks(found);
+    let subject = BTreeMap::from([
+        ("artifact".to_string(), artifact.manifest.id.clone()),
+        ("data".to_string(), args.data.display().to_string()),
+        ("data_sha256".to_string(), table.sha256.clone()),
+        ("rows".to_string(), table.df.height().to_string()),
+        ("training_rows".to_string(), profile.rows.to_string()),
+        ("policy".to_string(), source),
+    ]);
+    let verdict = Verdict::new(
+        "check-data",
+        subject,
+        checks,
+        Vec::new(),
+        args.override_reason.clone(),
+    );
+    write(verdict, &args.out)
+}
+
+/// The drift findings as verdict checks, named uniquely (JUnit test
+/// cases): `code:column`, with `#2`, `#3` for repeats.
+fn checks(found: Vec<anneal_data::Check>) -> Vec<Check> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let checks = found
+    found
         .into_iter()
         .map(|c| {
             let base = match &c.column {
@@ -119,21 +141,5 @@ pub fn check_data(req: &CheckDataRequest) -> Result<Decided> {
                 message: c.message,
             }
         })
-        .collect();
-    let subject = BTreeMap::from([
-        ("artifact".to_string(), artifact.manifest.id.clone()),
-        ("data".to_string(), args.data.display().to_string()),
-        ("data_sha256".to_string(), table.sha256.clone()),
-        ("rows".to_string(), table.df.height().to_string()),
-        ("training_rows".to_string(), profile.rows.to_string()),
-        ("policy".to_string(), source),
-    ]);
-    let verdict = Verdict::new(
-        "check-data",
-        subject,
-        checks,
-        Vec::new(),
-        args.override_reason.clone(),
-    );
-    write(verdict, &args.out)
+        .collect()
 }

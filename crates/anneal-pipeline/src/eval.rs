@@ -46,32 +46,26 @@ const BATCH: usize = 4096;
 /// Scores the artifact on the file and writes report.json, .md, .html,
 /// predictions.csv and run.json into `req.out`.
 pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
-    let args = req;
     let started = Instant::now();
     let started_at = anneal_core::time::utc_now();
-    if args.out.exists() && !args.force {
-        return Err(Error::RunExists(args.out.clone()));
+    if req.out.exists() && !req.force {
+        return Err(Error::RunExists(req.out.clone()));
     }
-    let backend = anneal_config::Backend::Flex;
-    let device = anneal_model::device(backend)?;
-    let dir = anneal_artifact::resolve(&args.artifact)?;
-    let artifact = Artifact::load(&dir, device)?;
-
+    let dir = anneal_artifact::resolve(&req.artifact)?;
+    let artifact = Artifact::load(&dir, anneal_model::device(BACKEND)?)?;
     // The training config travels in the artifact: its CSV options and
     // [eval] section apply unless overridden here.
     let config = artifact.config()?;
     let mut eval_cfg = config.eval.clone();
-    if !args.slices.is_empty() {
-        eval_cfg.slices = args.slices.clone();
+    if !req.slices.is_empty() {
+        eval_cfg.slices = req.slices.clone();
     }
-    if let Some(b) = args.bootstrap {
+    if let Some(b) = req.bootstrap {
         eval_cfg.bootstrap = b;
     }
-    let settings = EvalSettings::new(&eval_cfg, args.seed.unwrap_or(artifact.manifest.seed));
-
     let table =
-        anneal_data::read_table(&args.data, None, &config.data.csv, &artifact.text_columns())?;
-    let source = args.data.to_string_lossy();
+        anneal_data::read_table(&req.data, None, &config.data.csv, &artifact.text_columns())?;
+    let source = req.data.to_string_lossy();
     let labelled =
         anneal_data::labelled(&artifact.preprocessor, &table, &source, &eval_cfg.slices)?;
     let data = &labelled.data;
@@ -79,11 +73,52 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
     let outputs = artifact
         .network
         .infer(&data.x, data.len(), arch, BATCH, &artifact.device)?;
+    let settings = EvalSettings::new(&eval_cfg, req.seed.unwrap_or(artifact.manifest.seed));
+    let scored = Scored {
+        labelled: &labelled,
+        data_sha256: &table.sha256,
+        outputs: &outputs,
+    };
+    let report = build_report(req, &artifact, &scored, settings);
+    let staging = Staging::begin(&req.out, req.force)?;
+    anneal_report::write_documents(&staging.dir, &report)?;
+    let target = &artifact.preprocessor.target;
+    staging.write(
+        "predictions.csv",
+        &anneal_report::predictions_csv::render(target, &[("eval", data, outputs)]),
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    staging.write("run.json", &run_json(req, started_at, seconds)?)?;
+    Ok(EvalSummary {
+        out: staging.commit()?,
+        report,
+        seconds,
+    })
+}
+
+/// `eval` scores on the CPU: its figures are reproducible to the bit.
+const BACKEND: anneal_config::Backend = anneal_config::Backend::Flex;
+
+/// The labelled file and the network's outputs on it.
+struct Scored<'a> {
+    labelled: &'a anneal_data::Labelled,
+    data_sha256: &'a str,
+    outputs: &'a [f32],
+}
+
+/// The split `eval`, scored, with the prior from the training profile as
+/// its baseline (artifacts without a profile have none).
+fn build_report(
+    req: &EvalRequest,
+    artifact: &Artifact,
+    scored: &Scored,
+    settings: EvalSettings,
+) -> Report {
     let pre = &artifact.preprocessor;
-    let evaluation = evaluate("eval", &outputs, data, &pre.target, &settings);
+    let data = &scored.labelled.data;
+    let arch = &artifact.model.architecture;
+    let evaluation = evaluate("eval", scored.outputs, data, &pre.target, &settings);
     let metrics = BTreeMap::from([("eval".to_string(), evaluation.metrics.clone())]);
-    // The prior from the training profile (artifacts without one have no
-    // baseline).
     let baseline: BTreeMap<String, BTreeMap<String, f64>> = artifact
         .profile
         .as_ref()
@@ -93,8 +128,7 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
             BTreeMap::from([("eval".to_string(), scored)])
         })
         .unwrap_or_default();
-
-    let report = Report {
+    Report {
         schema_version: anneal_report::SCHEMA_VERSION,
         task: pre.task.name().into(),
         target: pre.target.column().into(),
@@ -107,7 +141,7 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
         baseline,
         evaluation: BTreeMap::from([("eval".to_string(), evaluation)]),
         evaluation_settings: settings,
-        data: labelled.stats.clone(),
+        data: scored.labelled.stats.clone(),
         model: ModelSummary {
             kind: artifact.model.kind.clone(),
             architecture: arch.clone(),
@@ -117,40 +151,28 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
         training: None,
         reproducibility: Reproducibility {
             config_sha256: artifact.manifest.config_sha256.clone(),
-            data_sha256: table.sha256.clone(),
-            seed: args.seed.unwrap_or(artifact.manifest.seed),
-            backend: backend.name().into(),
-            bit_reproducible: anneal_model::backend::is_deterministic(backend),
+            data_sha256: scored.data_sha256.to_string(),
+            seed: req.seed.unwrap_or(artifact.manifest.seed),
+            backend: BACKEND.name().into(),
+            bit_reproducible: anneal_model::backend::is_deterministic(BACKEND),
             versions: anneal_artifact::export::versions(),
-            git_commit: run_dir::git_commit(
-                args.data.parent().unwrap_or(std::path::Path::new(".")),
-            ),
+            git_commit: run_dir::git_commit(req.data.parent().unwrap_or(std::path::Path::new("."))),
             cpu: CpuInfo::detect(),
         },
         artifact_id: Some(artifact.manifest.id.clone()),
-    };
+    }
+}
 
-    let staging = Staging::begin(&args.out, args.force)?;
-    anneal_report::write_documents(&staging.dir, &report)?;
-    staging.write(
-        "predictions.csv",
-        &anneal_report::predictions_csv::render(&pre.target, &[("eval", data, outputs)]),
-    )?;
-    let total_secs = started.elapsed().as_secs_f64();
+/// run.json: when, how long, and the data file.
+fn run_json(req: &EvalRequest, started_at: String, seconds: f64) -> Result<String> {
     let seconds = anneal_report::run_info::Seconds {
-        total: total_secs,
+        total: seconds,
         ..Default::default()
     };
-    let data_path = run_dir::absolute(&args.data);
+    let data_path = run_dir::absolute(&req.data);
     let run = anneal_report::RunInfo {
         command: req.command.clone(),
         ..anneal_report::RunInfo::finished_now(started_at, seconds, data_path)
     };
-    staging.write("run.json", &run.to_json()?)?;
-    let out = staging.commit()?;
-    Ok(EvalSummary {
-        out,
-        report,
-        seconds: total_secs,
-    })
+    Ok(run.to_json()?)
 }
