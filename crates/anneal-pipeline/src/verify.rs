@@ -5,6 +5,7 @@
 //! GPU-trained run is compared with a CPU retraining metric by metric,
 //! within a tolerance, instead.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anneal_config::Backend;
@@ -12,7 +13,7 @@ use anneal_core::hash;
 use anneal_report::Report;
 
 /// Metrics by split, as a report holds them.
-type Metrics = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
+type Metrics = BTreeMap<String, BTreeMap<String, f64>>;
 
 use crate::error::{Error, Result};
 use crate::observer::Silent;
@@ -137,7 +138,7 @@ pub fn verify(req: &VerifyRequest) -> Result<Verified> {
         if req.against_cpu {
             Ok(Verified::Agreed {
                 backend: report.reproducibility.backend.clone(),
-                agreements: agreement(&report.metrics, &out, req.tolerance)?,
+                agreements: agreement(run, &out, req.tolerance)?,
             })
         } else {
             Ok(Verified::Compared {
@@ -182,12 +183,11 @@ pub struct Agreement {
     pub within: bool,
 }
 
-/// Compares every metric of the two runs' reports: a metric agrees when
-/// |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A metric
-/// that is NaN in both agrees; one present in only one run does not.
-fn agreement(recorded: &Metrics, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>> {
-    let rerun = Report::read(&cpu.join("report.json"))?;
-    let (a, b) = (recorded, &rerun.metrics);
+/// Compares every metric in the two runs' metrics.json: a metric agrees
+/// when |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A
+/// metric that is NaN in both agrees; one present in only one run does not.
+fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>> {
+    let (a, b) = (&read_metrics(recorded)?, &read_metrics(cpu)?);
     let mut names = std::collections::BTreeSet::new();
     for m in [a, b] {
         for (split, metrics) in m {
@@ -212,6 +212,24 @@ fn agreement(recorded: &Metrics, cpu: &Path, tolerance: f64) -> Result<Vec<Agree
                 cpu: c.unwrap_or(f64::NAN),
                 within,
             }
+        })
+        .collect())
+}
+
+/// A run's metrics.json: metrics by split, canonical JSON writing NaN as
+/// null.
+fn read_metrics(dir: &Path) -> Result<Metrics> {
+    type Written = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+    let path = dir.join("metrics.json");
+    let written: Written = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Error::Io(format!("cannot read {}", path.display())))?;
+    Ok(written
+        .into_iter()
+        .map(|(split, m)| {
+            let m = m.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN)));
+            (split, m.collect())
         })
         .collect())
 }
