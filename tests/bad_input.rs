@@ -464,7 +464,7 @@ fn config_table() {
                 line: |d| {
                     config_error(
                         d,
-                        ":7:1: train.batch: unknown field `batch`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `early_stopping`",
+                        ":7:1: train.batch: unknown field `batch`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `early_stopping`",
                     )
                 },
                 check: no_check,
@@ -527,6 +527,14 @@ fn config_table() {
                 args: train_args,
                 code: 2,
                 line: |d| config_error(d, ":6:1: train.epochs: must be at least 1"),
+                check: no_check,
+            },
+            Case {
+                name: "zero-row-shuffle-blocks",
+                write: |d| config_with(d, "epochs = 2", "epochs = 2\nshuffle_block = 0"),
+                args: train_args,
+                code: 2,
+                line: |d| config_error(d, ":7:1: train.shuffle_block: must be at least 1 row"),
                 check: no_check,
             },
             Case {

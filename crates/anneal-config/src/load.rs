@@ -229,7 +229,7 @@ seed = 42
         let src = MINIMAL.replace("seed = 42", "seed = 42\nepochz = 3");
         assert_eq!(
             err(&src),
-            "configs/x.toml:14:1: train.epochz: unknown field `epochz`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `early_stopping`"
+            "configs/x.toml:14:1: train.epochz: unknown field `epochz`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `early_stopping`"
         );
     }
 

@@ -485,6 +485,13 @@ pub struct TrainConfig {
     pub grad_clip: f64,
     /// Rows per forward pass when evaluating.
     pub eval_batch_size: u32,
+    /// Block-wise shuffle: each epoch visits blocks of this many
+    /// consecutive rows in a shuffled order, and the rows of a block in a
+    /// shuffled order, so that reads of mapped (streamed) matrices stay
+    /// mostly sequential under memory pressure. Absent: every epoch
+    /// shuffles all rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shuffle_block: Option<u32>,
     /// On by default (watching the validation loss, restoring the best
     /// epoch); `[train.early_stopping] enabled = false` turns it off.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -517,6 +524,7 @@ impl Default for TrainConfig {
             class_weights: ClassWeights::None,
             grad_clip: DEFAULT_GRAD_CLIP,
             eval_batch_size: 1024,
+            shuffle_block: None,
             early_stopping: Some(EarlyStopping::default()),
         }
     }

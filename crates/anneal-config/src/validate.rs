@@ -227,6 +227,9 @@ fn train(t: &TrainConfig, p: &mut Problems) {
     if t.eval_batch_size == 0 {
         p.bad("train.eval_batch_size", "must be at least 1".into());
     }
+    if t.shuffle_block == Some(0) {
+        p.bad("train.shuffle_block", "must be at least 1 row".into());
+    }
     if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
         p.bad(
             "train.learning_rate",

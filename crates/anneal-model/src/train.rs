@@ -235,7 +235,7 @@ pub fn train_with(
     let mut stopped_early = false;
     while p.epoch < cfg.epochs {
         let lr = learning_rate(cfg.learning_rate, &cfg.schedule, p.epoch, cfg.epochs);
-        p.begin_epoch();
+        p.begin_epoch(cfg.shuffle_block);
         learner = t.run_batches(learner, &mut p, lr, saver.as_mut())?;
         let log = t.close_epoch(&mut learner, &mut p, lr, valid.as_ref(), monitor.as_ref())?;
         on_epoch(&log);
@@ -688,6 +688,27 @@ impl Learner {
     }
 }
 
+/// The block-wise shuffle: the blocks of `block` consecutive rows (the
+/// last one shorter) in a shuffled order, and the rows of each block in a
+/// shuffled order. Unlike the full shuffle it does not depend on the
+/// previous epoch's order, so an epoch reads each block's rows together.
+fn block_order(rng: &mut Rng, order: &mut [usize], block: usize) {
+    let n = order.len();
+    let block = block.max(1);
+    let mut blocks: Vec<usize> = (0..n.div_ceil(block)).collect();
+    rng.shuffle(&mut blocks);
+    let mut at = 0;
+    for b in blocks {
+        let rows = b * block..((b + 1) * block).min(n);
+        let slot = &mut order[at..at + rows.len()];
+        for (o, r) in slot.iter_mut().zip(rows) {
+            *o = r;
+        }
+        rng.shuffle(slot);
+        at += slot.len();
+    }
+}
+
 impl Progress {
     /// A fresh run's start: the rows in file order (each epoch shuffles
     /// the previous order) and the seed's streams.
@@ -745,10 +766,14 @@ impl Progress {
     }
 
     /// Starts the epoch in progress: unless a resumed run continues it
-    /// mid-way, the rows are shuffled and the loss sum starts at zero.
-    fn begin_epoch(&mut self) {
+    /// mid-way, the rows are shuffled (all of them, or by blocks of
+    /// `block` consecutive rows) and the loss sum starts at zero.
+    fn begin_epoch(&mut self, block: Option<u32>) {
         if self.batch == 0 {
-            self.order_rng.shuffle(&mut self.order);
+            match block {
+                None => self.order_rng.shuffle(&mut self.order),
+                Some(b) => block_order(&mut self.order_rng, &mut self.order, b as usize),
+            }
             self.loss_sum = 0.0;
         }
     }
@@ -962,10 +987,33 @@ mod tests {
     }
 
     #[test]
+    fn a_block_shuffle_visits_whole_blocks_in_a_seeded_order() {
+        let mut order: Vec<usize> = (0..10).collect();
+        block_order(&mut Rng::stream(7, "shuffle"), &mut order, 4);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>(), "a permutation");
+        // Blocks {0..4}, {4..8}, {8, 9}: each one's rows come together.
+        let mut at = 0;
+        while at < order.len() {
+            let b = order[at] / 4;
+            let len = if b == 2 { 2 } else { 4 };
+            assert!(order[at..at + len].iter().all(|r| r / 4 == b), "{order:?}");
+            at += len;
+        }
+        let mut again: Vec<usize> = (0..10).collect();
+        block_order(&mut Rng::stream(7, "shuffle"), &mut again, 4);
+        assert_eq!(order, again, "the seed decides");
+        let mut other: Vec<usize> = (0..10).collect();
+        block_order(&mut Rng::stream(8, "shuffle"), &mut other, 4);
+        assert_ne!(order, other);
+    }
+
+    #[test]
     fn epochs_shuffle_unless_resumed_mid_way() {
         let mut p = Progress::new(7, 5);
         p.loss_sum = 2.5;
-        p.begin_epoch();
+        p.begin_epoch(None);
         let mut want: Vec<usize> = (0..5).collect();
         let mut rng = Rng::stream(7, "shuffle");
         rng.shuffle(&mut want);
@@ -974,12 +1022,12 @@ mod tests {
         // loss sum goes on.
         p.batch = 2;
         p.loss_sum = 1.5;
-        p.begin_epoch();
+        p.begin_epoch(None);
         assert_eq!((p.order.clone(), p.loss_sum), (want.clone(), 1.5));
         p.next_epoch();
         assert_eq!((p.epoch, p.batch, p.loss_sum), (1, 0, 0.0));
         // The next epoch shuffles the previous order.
-        p.begin_epoch();
+        p.begin_epoch(None);
         rng.shuffle(&mut want);
         assert_eq!(p.order, want);
     }
@@ -987,7 +1035,7 @@ mod tests {
     #[test]
     fn progress_round_trips_through_the_checkpoint_state() {
         let mut p = Progress::new(3, 4);
-        p.begin_epoch();
+        p.begin_epoch(None);
         p.dropout_rng.next_u64();
         (p.epoch, p.batch, p.loss_sum, p.steps, p.samples) = (2, 1, 0.25, 9, 33);
         p.best = Some((0.5, 2, Vec::new()));
