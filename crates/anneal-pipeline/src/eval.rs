@@ -170,9 +170,7 @@ fn run_json(req: &EvalRequest, started_at: String, seconds: f64) -> Result<Strin
         ..Default::default()
     };
     let data_path = run_dir::absolute(&req.data);
-    let run = anneal_report::RunInfo {
-        command: req.command.clone(),
-        ..anneal_report::RunInfo::finished_now(started_at, seconds, data_path)
-    };
+    let run =
+        anneal_report::RunInfo::finished_now(started_at, seconds, data_path, req.command.clone());
     Ok(run.to_json()?)
 }

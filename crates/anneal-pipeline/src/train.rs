@@ -647,10 +647,14 @@ fn run_json(job: &Job, loaded: &Loaded, t: &Times) -> Result<String> {
     let data_path = run_dir::absolute(&loaded.data_path());
     let run = RunInfo {
         train_samples_per_second: Some(t.samples_per_second),
-        command: job.command.clone(),
         config_path: Some(run_dir::absolute(&job.config)),
         resumed: Some(job.resuming),
-        ..RunInfo::finished_now(t.started_at.clone(), seconds, data_path)
+        ..RunInfo::finished_now(
+            t.started_at.clone(),
+            seconds,
+            data_path,
+            job.command.clone(),
+        )
     };
     Ok(run.to_json()?)
 }

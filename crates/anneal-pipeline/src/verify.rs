@@ -5,15 +5,12 @@
 //! GPU-trained run is compared with a CPU retraining metric by metric,
 //! within a tolerance, instead.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anneal_config::Backend;
 use anneal_core::hash;
 use anneal_report::Report;
-
-/// Metrics by split, as a report holds them.
-type Metrics = BTreeMap<String, BTreeMap<String, f64>>;
+use anneal_report::write::Metrics;
 
 use crate::error::{Error, Result};
 use crate::observer::Silent;
@@ -187,7 +184,8 @@ pub struct Agreement {
 /// when |recorded - cpu| <= tolerance * max(1, |recorded|, |cpu|). A
 /// metric that is NaN in both agrees; one present in only one run does not.
 fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreement>> {
-    let (a, b) = (&read_metrics(recorded)?, &read_metrics(cpu)?);
+    let read = |dir: &Path| anneal_report::write::read_metrics(&dir.join("metrics.json"));
+    let (a, b) = (&read(recorded)?, &read(cpu)?);
     let mut names = std::collections::BTreeSet::new();
     for m in [a, b] {
         for (split, metrics) in m {
@@ -212,24 +210,6 @@ fn agreement(recorded: &Path, cpu: &Path, tolerance: f64) -> Result<Vec<Agreemen
                 cpu: c.unwrap_or(f64::NAN),
                 within,
             }
-        })
-        .collect())
-}
-
-/// A run's metrics.json: metrics by split, canonical JSON writing NaN as
-/// null.
-fn read_metrics(dir: &Path) -> Result<Metrics> {
-    type Written = BTreeMap<String, BTreeMap<String, Option<f64>>>;
-    let path = dir.join("metrics.json");
-    let written: Written = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| Error::Io(format!("cannot read {}", path.display())))?;
-    Ok(written
-        .into_iter()
-        .map(|(split, m)| {
-            let m = m.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN)));
-            (split, m.collect())
         })
         .collect())
 }

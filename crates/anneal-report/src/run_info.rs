@@ -49,9 +49,15 @@ pub struct Seconds {
 }
 
 impl RunInfo {
-    /// The record of a run that finishes now: the clock, the thread count
-    /// and the command line filled in, the training fields left out.
-    pub fn finished_now(started_at: String, seconds: Seconds, data_path: String) -> RunInfo {
+    /// The record of a run that finishes now: the clock and the thread
+    /// count filled in, the training fields left out. `command` is what
+    /// the front-end was asked to do (the CLI's arguments).
+    pub fn finished_now(
+        started_at: String,
+        seconds: Seconds,
+        data_path: String,
+        command: Vec<String>,
+    ) -> RunInfo {
         RunInfo {
             started_at,
             finished_at: anneal_core::time::utc_now(),
@@ -60,7 +66,7 @@ impl RunInfo {
             threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
-            command: std::env::args().collect(),
+            command,
             data_path: Some(data_path),
             config_path: None,
             resumed: None,
