@@ -267,6 +267,7 @@ mod tests {
                     source_type: ValueType::Long,
                     categories: vec!["1".into()],
                     missing_fill: None,
+                    embedded: false,
                 },
             ],
             id_columns: vec![],

@@ -172,7 +172,7 @@ pub fn predict_with(
     let p = pre;
     let x = p.transform(df, path, rows)?;
     let n = df.height();
-    let outputs = network.infer(&x, n, arch, BATCH, device)?;
+    let outputs = network.infer(&x, n, arch, &p.layout(), BATCH, device)?;
     let mut columns: Vec<Column> = Vec::new();
     for id in &p.id_columns {
         if let Ok(c) = df.column(id) {

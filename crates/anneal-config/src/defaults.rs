@@ -18,6 +18,9 @@ pub const DEFAULT_DROPOUT: f64 = 0.1;
 pub const DEFAULT_BINS: usize = 32;
 /// The most members `model.k` accepts.
 pub const MAX_K: usize = 256;
+/// The most slots (categories) a categorical column may have: a stored
+/// matrix holds a column's slot in one `f32` cell, exact below 2^24.
+pub const MAX_SLOTS: usize = 1 << 20;
 /// The most bins `model.bins` accepts.
 pub const MAX_BINS: usize = 1024;
 /// `periodic` embeddings: frequencies per column, their initial spread and
@@ -25,6 +28,13 @@ pub const MAX_BINS: usize = 1024;
 pub const DEFAULT_FREQUENCIES: usize = 16;
 pub const DEFAULT_SIGMA: f64 = 0.1;
 pub const DEFAULT_EMBEDDING_WIDTH: usize = 16;
+/// Categorical columns enter as one-hot blocks unless the config asks for
+/// learned embeddings (see the README's measurement).
+pub const DEFAULT_CATEGORICAL_EMBEDDING: crate::CategoricalEmbedding =
+    crate::CategoricalEmbedding::OneHot;
+/// With `learned` embeddings, columns of at least this many slots are
+/// embedded.
+pub const DEFAULT_EMBEDDING_MIN_SLOTS: usize = 2;
 /// AdamW's step size.
 pub const DEFAULT_LEARNING_RATE: f64 = 1e-3;
 /// AdamW's decoupled weight decay.

@@ -344,8 +344,21 @@ pub struct ModelConfig {
     pub frequencies: usize,
     /// `periodic`: the standard deviation of the initial frequencies.
     pub sigma: f64,
-    /// `periodic`: the width of each column's embedding.
+    /// `periodic`, and `learned` categories: the width of each column's
+    /// embedding.
     pub embedding_width: usize,
+    /// How categorical columns enter the network: `one_hot` (a block of
+    /// 0/1 inputs, one per category and the missing and unknown slots), or
+    /// `learned`: a trainable vector of `embedding_width` per slot, for
+    /// columns with at least `embedding_min_slots` slots (the others stay
+    /// one-hot). [default: `one_hot`; absent from the resolved config
+    /// unless set, so configs written before it keep their artifact ids]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categorical_embedding: Option<CategoricalEmbedding>,
+    /// `learned`: the fewest slots for which a column is embedded
+    /// [default: 2, every categorical column].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_min_slots: Option<usize>,
     /// The artifact's name [default: the config file's name].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -367,6 +380,8 @@ impl Default for ModelConfig {
             frequencies: DEFAULT_FREQUENCIES,
             sigma: DEFAULT_SIGMA,
             embedding_width: DEFAULT_EMBEDDING_WIDTH,
+            categorical_embedding: None,
+            embedding_min_slots: None,
             name: None,
             version: "1.0.0".into(),
         }
@@ -429,6 +444,31 @@ pub enum NumericEmbedding {
     /// per-column linear layer to `embedding_width` and a ReLU (PLR,
     /// Gorishniy et al. 2022).
     Periodic,
+}
+
+impl ModelConfig {
+    /// `categorical_embedding`, or its default.
+    pub fn categorical_embedding(&self) -> CategoricalEmbedding {
+        self.categorical_embedding
+            .unwrap_or(DEFAULT_CATEGORICAL_EMBEDDING)
+    }
+
+    /// `embedding_min_slots`, or its default.
+    pub fn embedding_min_slots(&self) -> usize {
+        self.embedding_min_slots
+            .unwrap_or(DEFAULT_EMBEDDING_MIN_SLOTS)
+    }
+}
+
+/// The categorical encoding (see `model.categorical_embedding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoricalEmbedding {
+    OneHot,
+    /// A learned vector per category (and per missing and unknown slot),
+    /// looked up by the network: `slots x width` parameters instead of
+    /// `slots x first hidden width` for one-hot inputs.
+    Learned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

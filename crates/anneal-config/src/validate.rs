@@ -3,7 +3,7 @@
 
 use anneal_core::Metric;
 
-use crate::defaults::{MAX_BINS, MAX_K};
+use crate::defaults::{MAX_BINS, MAX_K, MAX_SLOTS};
 use crate::policy::*;
 use crate::types::*;
 
@@ -134,8 +134,15 @@ fn data_clean(d: &DataConfig, p: &mut Problems) {
             p.bad("data.clean.filters", format!("{f:?}: {e}"));
         }
     }
-    if d.encode.max_categories == 0 {
-        p.bad("data.encode.max_categories", "must be at least 1".into());
+    if !(1..=MAX_SLOTS - 2).contains(&d.encode.max_categories) {
+        p.bad(
+            "data.encode.max_categories",
+            format!(
+                "must be between 1 and {}, got {}",
+                MAX_SLOTS - 2,
+                d.encode.max_categories
+            ),
+        );
     }
 }
 
@@ -452,6 +459,14 @@ fn validate_embeddings(c: &Config) -> Vec<Problem> {
         bad(
             "model.embedding_width",
             format!("must be between 1 and 1024, got {}", m.embedding_width),
+        );
+    }
+    if let Some(n) = m.embedding_min_slots
+        && !(2..=MAX_SLOTS).contains(&n)
+    {
+        bad(
+            "model.embedding_min_slots",
+            format!("must be between 2 and {MAX_SLOTS}, got {n}"),
         );
     }
     if !(2..=MAX_BINS).contains(&m.bins) {

@@ -18,6 +18,7 @@ mod extract;
 pub mod fingerprint;
 mod guard;
 pub mod labelled;
+pub mod layout;
 pub mod matrix;
 pub mod prepare;
 pub mod preprocess;

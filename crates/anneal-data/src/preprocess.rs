@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
 use crate::extract;
+use crate::layout::{InputLayout, Segment, store_f64};
 
 /// What the model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,12 +106,16 @@ pub enum FeatureSpec {
     },
     /// One-hot over `categories`, then a `missing` slot when missing values
     /// are a category of their own (`missing_fill` absent), then an
-    /// `unknown` slot for values not seen in training.
+    /// `unknown` slot for values not seen in training. With `embedded`, the
+    /// network sees the slot itself (one input) and looks up a learned
+    /// vector per slot instead.
     Categorical {
         column: String,
         source_type: ValueType,
         categories: Vec<String>,
         missing_fill: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        embedded: bool,
     },
 }
 
@@ -128,16 +133,58 @@ impl FeatureSpec {
         }
     }
 
+    /// The network inputs this column becomes.
     fn width(&self) -> usize {
         match self {
             FeatureSpec::Numeric {
                 indicator, bins, ..
             } => 1 + usize::from(*indicator) + bins.as_ref().map_or(0, |e| e.len() - 1),
+            FeatureSpec::Categorical { embedded: true, .. } => 1,
+            FeatureSpec::Categorical { .. } => self.slots(),
+        }
+    }
+
+    /// A categorical column's slots: its categories, the missing slot when
+    /// missing values are a category of their own, the unknown slot (0 for
+    /// a numeric column).
+    pub fn slots(&self) -> usize {
+        match self {
+            FeatureSpec::Numeric { .. } => 0,
             FeatureSpec::Categorical {
                 categories,
                 missing_fill,
                 ..
             } => categories.len() + usize::from(missing_fill.is_none()) + 1,
+        }
+    }
+
+    /// How this column's stored cells become its inputs (see
+    /// [`crate::layout`]): the scaled value and the indicator as they are,
+    /// the piecewise-linear pieces from the value's `f64` bits, a one-hot
+    /// block from the slot, or the slot itself for an embedding.
+    fn segments(&self) -> Vec<Segment> {
+        match self {
+            FeatureSpec::Numeric {
+                indicator, bins, ..
+            } => {
+                let mut s = vec![Segment::Copy(1 + usize::from(*indicator))];
+                if let Some(edges) = bins {
+                    s.push(Segment::Pieces(edges.clone()));
+                }
+                s
+            }
+            FeatureSpec::Categorical { embedded: true, .. } => vec![Segment::Copy(1)],
+            FeatureSpec::Categorical { .. } => vec![Segment::OneHot(self.slots())],
+        }
+    }
+
+    /// Cells per stored row for this column.
+    fn stored_width(&self) -> usize {
+        match self {
+            FeatureSpec::Numeric {
+                indicator, bins, ..
+            } => 1 + usize::from(*indicator) + if bins.is_some() { 2 } else { 0 },
+            FeatureSpec::Categorical { .. } => 1,
         }
     }
 }
@@ -163,6 +210,31 @@ impl Preprocessor {
     /// Model input width.
     pub fn n_inputs(&self) -> usize {
         self.features.iter().map(FeatureSpec::width).sum()
+    }
+
+    /// How a stored row (what [`Self::transform`] writes) becomes the
+    /// model's inputs.
+    pub fn layout(&self) -> InputLayout {
+        InputLayout::new(
+            self.features
+                .iter()
+                .flat_map(FeatureSpec::segments)
+                .collect(),
+        )
+    }
+
+    /// The positions among the model inputs of the embedded categorical
+    /// columns, with their slot counts.
+    pub fn embedded(&self) -> Vec<(usize, usize)> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        for f in &self.features {
+            if matches!(f, FeatureSpec::Categorical { embedded: true, .. }) {
+                out.push((at, f.slots()));
+            }
+            at += f.width();
+        }
+        out
     }
 
     /// Model output width: classes, or 1 for regression.
@@ -194,6 +266,11 @@ impl Preprocessor {
                 }
                 FeatureSpec::Categorical {
                     column,
+                    embedded: true,
+                    ..
+                } => names.push(column.clone()),
+                FeatureSpec::Categorical {
+                    column,
                     categories,
                     missing_fill,
                     ..
@@ -209,8 +286,10 @@ impl Preprocessor {
         names
     }
 
-    /// Turns every row of `df` into model inputs (row-major, `n_inputs` per
-    /// row). `rows` maps positions to file rows for error messages.
+    /// Turns every row of `df` into stored rows (row-major, the
+    /// [`Self::layout`]'s `stored()` cells per row; expanded into model
+    /// inputs per batch). `rows` maps positions to file rows for error
+    /// messages.
     pub fn transform(&self, df: &DataFrame, path: &Path, rows: Option<&[u64]>) -> Result<Vec<f32>> {
         let cols = self.extract(df, path, rows)?;
         Ok(self.transform_columns(&cols, None))
@@ -305,14 +384,14 @@ impl Preprocessor {
             HostColumn::Text(ca) => ca.len(),
         });
         let n = select.map_or(n_all, <[usize]>::len);
-        let width = self.n_inputs();
+        let width = self.layout().stored();
         let mut out = vec![0f32; n * width];
         let offsets: Vec<usize> = self
             .features
             .iter()
             .scan(0, |at, f| {
                 let o = *at;
-                *at += f.width();
+                *at += f.stored_width();
                 Some(o)
             })
             .collect();
@@ -349,15 +428,16 @@ impl Preprocessor {
                             if *indicator {
                                 block[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
                             }
-                            if let Some(edges) = bins {
-                                piecewise_linear(x, edges, &mut block[base + ple_at..]);
+                            if bins.is_some() {
+                                store_f64(x, &mut block[base + ple_at..base + ple_at + 2]);
                             }
                         }
                     }
+                    // The slot itself (exact in f32: slots are far below
+                    // 2^24); a one-hot block is expanded per batch.
                     (FeatureSpec::Categorical { .. }, _, Some(slots)) => {
                         for r in 0..rows {
-                            let slot = slots[src(r)] as usize;
-                            block[r * width + offset + slot] = 1.0;
+                            block[r * width + offset] = slots[src(r)] as f32;
                         }
                     }
                     // Extraction follows the spec, so kinds always match.
@@ -570,6 +650,7 @@ pub(crate) fn fit_categorical_counts(
         source_type,
         categories,
         missing_fill,
+        embedded: false,
     }
 }
 
@@ -740,7 +821,11 @@ mod tests {
             p.input_names(),
             ["c=a", "c=b", "c=__missing__", "c=__unknown__"]
         );
-        let out = p.transform_columns(&[HostColumn::Text(ca)], None);
+        // Stored: the slot; seen by the network: its one-hot block.
+        let stored = p.transform_columns(&[HostColumn::Text(ca)], None);
+        assert_eq!(stored, [1.0, 0.0, 2.0, 1.0, 3.0]);
+        let mut out = Vec::new();
+        p.layout().expand_rows(&stored, 5, &mut out);
         #[rustfmt::skip]
         assert_eq!(out, vec![
             0.0, 1.0, 0.0, 0.0,
@@ -749,5 +834,13 @@ mod tests {
             0.0, 1.0, 0.0, 0.0,
             0.0, 0.0, 0.0, 1.0,
         ]);
+        // Embedded: the network sees the slot itself.
+        let mut p = p;
+        if let FeatureSpec::Categorical { embedded, .. } = &mut p.features[0] {
+            *embedded = true;
+        }
+        assert_eq!(p.input_names(), ["c"]);
+        assert_eq!(p.embedded(), [(0, 4)]);
+        assert!(p.layout().is_identity());
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anneal_config::{ColumnType, DataConfig, DataFormat, Impute, Loaded};
+use anneal_config::{CategoricalEmbedding, ColumnType, DataConfig, DataFormat, Impute, Loaded};
 use polars::prelude::*;
 
 use crate::error::{DataError, Result};
@@ -129,7 +129,27 @@ pub(crate) fn kind_name(kind: ColumnType) -> &'static str {
 /// How a feature column is fitted, from the config.
 pub(crate) enum FitSettings {
     Numeric(NumericFit),
-    Text(Impute),
+    Text(TextFit),
+}
+
+/// How a categorical column is fitted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextFit {
+    pub impute: Impute,
+    /// Embed the column (see `model.categorical_embedding`) when it has
+    /// at least this many slots.
+    pub embed_from: Option<usize>,
+}
+
+impl TextFit {
+    /// Mode imputation, one-hot (tests).
+    #[cfg(test)]
+    pub(crate) fn mode() -> TextFit {
+        TextFit {
+            impute: Impute::Mode,
+            embed_from: None,
+        }
+    }
 }
 
 /// The type a feature's values are given as (the fitted spec's
@@ -148,7 +168,15 @@ pub(crate) fn fit_settings(
         ),
         _ => (
             categorical_source_type(kind, vt),
-            FitSettings::Text(categorical_impute(loaded, name)?),
+            FitSettings::Text(TextFit {
+                impute: categorical_impute(loaded, name)?,
+                embed_from: match loaded.config.model.categorical_embedding() {
+                    CategoricalEmbedding::OneHot => None,
+                    CategoricalEmbedding::Learned => {
+                        Some(loaded.config.model.embedding_min_slots())
+                    }
+                },
+            }),
         ),
     })
 }
@@ -232,11 +260,17 @@ pub(crate) fn fit_feature(
                 profile::numeric_column_present(f.name, "feature", kind, f.dtype, present, n_train);
             Ok((spec, profile))
         }
-        (FitSettings::Text(impute), Gathered::Text(counts)) => {
+        (FitSettings::Text(fit), Gathered::Text(counts)) => {
             let profile =
                 profile::text_column_counts(f.name, "feature", f.dtype, counts.clone(), n_train);
-            let spec =
-                fit_categorical_counts(f.name, f.source_type, counts, impute, max_categories);
+            let mut spec =
+                fit_categorical_counts(f.name, f.source_type, counts, fit.impute, max_categories);
+            let slots = spec.slots();
+            if let (Some(from), FeatureSpec::Categorical { embedded, .. }) =
+                (fit.embed_from, &mut spec)
+            {
+                *embedded = slots >= from;
+            }
             Ok((spec, profile))
         }
         _ => Err(DataError::unusable(
@@ -567,7 +601,7 @@ pub(crate) mod tests {
             kind: ColumnType::Categorical,
             source_type: ValueType::String,
             dtype: "str",
-            settings: FitSettings::Text(Impute::Mode),
+            settings: FitSettings::Text(TextFit::mode()),
         };
         let counts = vec![("b".into(), 1), ("c".into(), 3), ("a".into(), 3)];
         let (spec, profile) =
@@ -579,6 +613,7 @@ pub(crate) mod tests {
                 source_type: ValueType::String,
                 categories: vec!["a".into(), "c".into()],
                 missing_fill: Some("a".into()),
+                embedded: false,
             }
         );
         assert_eq!(profile.count, 7);
@@ -595,7 +630,7 @@ pub(crate) mod tests {
             kind: ColumnType::Categorical,
             source_type: ValueType::String,
             dtype: "str",
-            settings: FitSettings::Text(Impute::Mode),
+            settings: FitSettings::Text(TextFit::mode()),
         };
         let e = fit_feature(f, Gathered::Numeric(vec![1.0]), 1, 2, Path::new("d.csv"))
             .expect_err("mismatch");

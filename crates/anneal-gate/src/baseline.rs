@@ -225,6 +225,7 @@ fn score_file(artifact: &Artifact, data: &Path, reference: &str) -> Result<(Vec<
         &d.x,
         d.len(),
         &artifact.model.architecture,
+        &artifact.preprocessor.layout(),
         BATCH,
         &artifact.device,
     )?;

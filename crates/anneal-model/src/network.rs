@@ -11,6 +11,8 @@ use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use anneal_data::layout::InputLayout;
+
 use crate::error::{ModelError, Result};
 
 /// The shape of a network: what the artifact stores besides the weights.
@@ -27,6 +29,38 @@ pub struct Architecture {
     /// layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periodic: Option<Periodic>,
+    /// Learned embeddings of categorical slots, looked up before the
+    /// dense layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categorical: Option<Categorical>,
+}
+
+/// Learned categorical embeddings: the input at each listed position holds
+/// a slot index (a category, or the missing or unknown slot), which
+/// selects a trainable row of `width` values from that column's table.
+/// The tables are stacked into one `[sum of slots, width]` tensor, so one
+/// lookup serves every column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Categorical {
+    /// Positions among the inputs of the embedded slot cells.
+    pub columns: Vec<usize>,
+    /// Each column's slot count (its table's rows).
+    pub slots: Vec<usize>,
+    pub width: usize,
+}
+
+impl Categorical {
+    /// Where each column's rows start in the stacked table.
+    fn offsets(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .scan(0, |at, s| {
+                let o = *at;
+                *at += s;
+                Some(o)
+            })
+            .collect()
+    }
 }
 
 /// Periodic embeddings (PLR): input `x` of each listed column becomes
@@ -86,12 +120,33 @@ impl Architecture {
     }
 
     /// The width the first dense layer sees: the inputs, with each
-    /// periodically embedded column replaced by its embedding.
+    /// embedded column (periodic or categorical) replaced by its embedding.
     pub fn first_width(&self) -> usize {
-        match &self.periodic {
-            Some(p) => self.inputs - p.columns.len() + p.columns.len() * p.width,
-            None => self.inputs,
+        let mut w = self.inputs;
+        if let Some(p) = &self.periodic {
+            w = w - p.columns.len() + p.columns.len() * p.width;
         }
+        if let Some(c) = &self.categorical {
+            w = w - c.columns.len() + c.columns.len() * c.width;
+        }
+        w
+    }
+
+    /// The inputs that pass to the first layer as they are, in order.
+    fn plain_inputs(&self) -> Vec<i64> {
+        let embedded = |c: &usize| {
+            self.periodic
+                .as_ref()
+                .is_some_and(|p| p.columns.contains(c))
+                || self
+                    .categorical
+                    .as_ref()
+                    .is_some_and(|e| e.columns.contains(c))
+        };
+        (0..self.inputs)
+            .filter(|c| !embedded(c))
+            .map(|c| c as i64)
+            .collect()
     }
 
     /// What the forward pass relies on, for an architecture read from a
@@ -116,6 +171,33 @@ impl Architecture {
             if p.frequencies == 0 || p.width == 0 {
                 return Err("periodic embeddings need frequencies and a width".into());
             }
+        }
+        if let Some(c) = &self.categorical {
+            self.check_categorical(c)?;
+        }
+        Ok(())
+    }
+
+    /// Embedded categorical columns: distinct inputs that are not also
+    /// periodic, each with at least one slot, and a width.
+    fn check_categorical(&self, c: &Categorical) -> std::result::Result<(), String> {
+        let mut seen: std::collections::BTreeSet<usize> = self
+            .periodic
+            .as_ref()
+            .map(|p| p.columns.iter().copied().collect())
+            .unwrap_or_default();
+        if let Some(col) = c
+            .columns
+            .iter()
+            .find(|&&col| col >= self.inputs || !seen.insert(col))
+        {
+            return Err(format!(
+                "categorical column {col} is repeated or not among the {} inputs",
+                self.inputs
+            ));
+        }
+        if c.slots.len() != c.columns.len() || c.slots.contains(&0) || c.width == 0 {
+            return Err("categorical embeddings need one slot count per column and a width".into());
         }
         Ok(())
     }
@@ -195,6 +277,13 @@ impl Architecture {
                 Init::Uniform(2 * m),
             ));
             specs.push(("periodic.bias".into(), vec![n, w], Init::Uniform(2 * m)));
+        }
+        if let Some(c) = &self.categorical {
+            specs.push((
+                "categorical.table".into(),
+                vec![c.slots.iter().sum(), c.width],
+                Init::Uniform(c.width),
+            ));
         }
         specs
     }
@@ -387,9 +476,9 @@ impl Network {
     /// 1/(1-p), shaped like that layer's output) during training, and is
     /// empty otherwise.
     pub fn forward(&self, x: Tensor<2>, arch: &Architecture, masks: &[Tensor<2>]) -> Tensor<2> {
-        let x = match &arch.periodic {
-            Some(p) => self.embed(x, arch, p),
-            None => x,
+        let x = match arch.periodic.is_some() || arch.categorical.is_some() {
+            true => self.embed(x, arch),
+            false => x,
         };
         match &arch.ensemble {
             None => self.forward_plain(x, arch, masks),
@@ -466,23 +555,33 @@ impl Network {
         out.reshape([k * rows, o])
     }
 
-    /// The periodic embedding of `p.columns`, followed by the other inputs
-    /// in their order: `[rows, first_width]`.
-    fn embed(&self, x: Tensor<2>, arch: &Architecture, p: &Periodic) -> Tensor<2> {
-        let [rows, d] = x.dims();
+    /// The embedded inputs (periodic, then categorical), followed by the
+    /// other inputs in their order: `[rows, first_width]`.
+    fn embed(&self, x: Tensor<2>, arch: &Architecture) -> Tensor<2> {
         let device = x.device();
-        let index = |cols: Vec<i64>| {
-            let n = cols.len();
-            Tensor::<1, Int>::from_data(TensorData::new(cols, [n]), &device)
-        };
-        let rest: Vec<i64> = (0..d)
-            .filter(|c| !p.columns.contains(c))
-            .map(|c| c as i64)
-            .collect();
+        let mut parts = Vec::new();
+        if let Some(p) = &arch.periodic {
+            parts.push(self.periodic(x.clone(), arch, p));
+        }
+        if let Some(c) = &arch.categorical {
+            parts.push(self.categorical(x.clone(), arch, c));
+        }
+        let rest = arch.plain_inputs();
+        if !rest.is_empty() {
+            parts.push(x.select(1, index(rest, &device)));
+        }
+        Tensor::cat(parts, 1)
+    }
+
+    /// The periodic embedding of `p.columns`: `[rows, n * width]`.
+    fn periodic(&self, x: Tensor<2>, arch: &Architecture, p: &Periodic) -> Tensor<2> {
+        let [rows, _] = x.dims();
+        let device = x.device();
         let n = p.columns.len();
-        let xs = x
-            .clone()
-            .select(1, index(p.columns.iter().map(|&c| c as i64).collect()));
+        let xs = x.select(
+            1,
+            index(p.columns.iter().map(|&c| c as i64).collect(), &device),
+        );
         let c = self.matrices[arch.slot("periodic.frequencies").1].val();
         // `[rows, n, 1] * [1, n, m]`.
         let v = xs.unsqueeze_dim::<3>(2) * c.unsqueeze_dim::<3>(0) * std::f32::consts::TAU;
@@ -491,13 +590,28 @@ impl Network {
         let w = self.cubes[arch.slot("periodic.weight").1].val();
         let b = self.matrices[arch.slot("periodic.bias").1].val();
         let h = feats.swap_dims(0, 1).matmul(w) + b.unsqueeze_dim::<3>(1);
-        let h = activation::relu(h)
+        activation::relu(h)
             .swap_dims(0, 1)
-            .reshape([rows, n * p.width]);
-        if rest.is_empty() {
-            return h;
-        }
-        Tensor::cat(vec![h, x.select(1, index(rest))], 1)
+            .reshape([rows, n * p.width])
+    }
+
+    /// The learned embeddings of the slots at `c.columns`: each slot,
+    /// shifted to its column's rows of the stacked table, selects one row
+    /// (`[rows, n * width]`). Slots are small whole numbers, exact in
+    /// `f32`, so the conversion to integers loses nothing.
+    fn categorical(&self, x: Tensor<2>, arch: &Architecture, c: &Categorical) -> Tensor<2> {
+        let [rows, _] = x.dims();
+        let device = x.device();
+        let n = c.columns.len();
+        let slots = x.select(
+            1,
+            index(c.columns.iter().map(|&i| i as i64).collect(), &device),
+        );
+        let offsets: Vec<f32> = c.offsets().into_iter().map(|o| o as f32).collect();
+        let offsets = Tensor::<2>::from_data(TensorData::new(offsets, [1, n]), &device);
+        let rows_of_table = (slots + offsets).reshape([rows * n]).int();
+        let table = self.matrices[arch.slot("categorical.table").1].val();
+        table.select(0, rows_of_table).reshape([rows, n * c.width])
     }
 
     /// Raw outputs (logits, or the scaled regression value) for `n` rows of
@@ -510,20 +624,27 @@ impl Network {
         x: &[f32],
         n: usize,
         arch: &Architecture,
+        layout: &InputLayout,
         batch: usize,
         device: &Device,
     ) -> Result<Vec<f32>> {
-        let d = arch.inputs;
+        let (d, s) = (arch.inputs, layout.stored());
+        if layout.inputs() != d || x.len() < n * s {
+            return Err(ModelError::Weights(format!(
+                "{n} rows of {} stored cells ({} inputs) do not fit a network of {d} inputs",
+                s,
+                layout.inputs()
+            )));
+        }
         let mut out = Vec::with_capacity(n * arch.outputs);
         let batch = batch.max(1);
         let mut start = 0;
         while start < n {
             let end = (start + batch).min(n);
             let rows = end - start;
-            let xb = Tensor::<2>::from_data(
-                TensorData::new(x[start * d..end * d].to_vec(), [rows, d]),
-                device,
-            );
+            let mut xb = Vec::with_capacity(rows * d);
+            layout.expand_rows(&x[start * s..end * s], rows, &mut xb);
+            let xb = Tensor::<2>::from_data(TensorData::new(xb, [rows, d]), device);
             let y = to_vec(self.forward(xb, arch, &[]).into_data())?;
             match &arch.ensemble {
                 None => out.extend(y),
@@ -533,6 +654,12 @@ impl Network {
         }
         Ok(out)
     }
+}
+
+/// A column index tensor.
+fn index(cols: Vec<i64>, device: &Device) -> Tensor<1, Int> {
+    let n = cols.len();
+    Tensor::<1, Int>::from_data(TensorData::new(cols, [n]), device)
 }
 
 /// Averages `k` members' outputs (`[k * rows, outputs]`, member-major) into
@@ -606,6 +733,7 @@ mod tests {
             activation: Activation::Relu,
             ensemble,
             periodic,
+            categorical: None,
         }
     }
 

@@ -13,15 +13,19 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::Serialize;
 
+use anneal_data::layout::InputLayout;
+
 use crate::error::{ModelError, Result};
 use crate::network::{Architecture, Network, NetworkTensor, softmax_rows};
 use crate::schedule::learning_rate;
 
-/// One split as the loop sees it: `n` rows of `inputs` floats, and either
-/// class indices or (scaled) regression targets.
+/// One split as the loop sees it: `n` stored rows (expanded into the
+/// network's inputs per batch by `layout`), and either class indices or
+/// (scaled) regression targets.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
     pub x: &'a [f32],
+    pub layout: &'a InputLayout,
     pub n: usize,
     pub classes: Option<&'a [u32]>,
     pub values: Option<&'a [f32]>,
@@ -418,13 +422,15 @@ impl Trainer<'_> {
         Ok(learner.descend(loss, lr, self.cfg.grad_clip))
     }
 
-    /// The input rows `chunk` as a tensor. Each batch buffer is built once
-    /// and moved into its tensor.
+    /// The input rows `chunk` as a tensor, expanded from their stored
+    /// rows. Each batch buffer is built once and moved into its tensor.
     fn inputs(&self, chunk: &[usize]) -> Tensor<2> {
         let (b, d) = (chunk.len(), self.arch.inputs);
+        let layout = self.train.layout;
+        let s = layout.stored();
         let mut xb = Vec::with_capacity(b * d);
         for &i in chunk {
-            xb.extend_from_slice(&self.train.x[i * d..(i + 1) * d]);
+            layout.expand_row(&self.train.x[i * s..(i + 1) * s], &mut xb);
         }
         Tensor::<2>::from_data(TensorData::new(xb, [b, d]), self.device).autodiff()
     }
@@ -520,6 +526,7 @@ impl Trainer<'_> {
                     v.x,
                     v.n,
                     self.arch,
+                    v.layout,
                     self.cfg.eval_batch_size as usize,
                     self.device,
                 )?;
@@ -1134,6 +1141,7 @@ mod tests {
             activation: Activation::Relu,
             ensemble: None,
             periodic: None,
+            categorical: None,
         }
     }
 
@@ -1142,14 +1150,17 @@ mod tests {
     /// every 2 steps and at epoch ends.
     fn run(resume: Option<TrainState>) -> (TrainOutput, Vec<TrainState>) {
         let (x, y) = data();
+        let layout = InputLayout::identity(2);
         let train = TrainData {
             x: &x[..16],
+            layout: &layout,
             n: 8,
             classes: None,
             values: Some(&y[..8]),
         };
         let valid = TrainData {
             x: &x[16..],
+            layout: &layout,
             n: 2,
             classes: None,
             values: Some(&y[8..]),

@@ -141,6 +141,7 @@ pub fn bench(req: &BenchRequest, obs: &mut dyn Observer) -> Result<BenchReport> 
         arch,
         objective,
         data_secs: prepare_seconds,
+        ..
     } = prepare(loaded, spill.as_ref())?;
     if let Some(e) = req.epochs {
         loaded.config.train.epochs = e;
@@ -210,6 +211,7 @@ fn train(
     obs: &mut dyn Observer,
 ) -> Result<(TrainFigures, anneal_model::Network)> {
     let cfg = &loaded.config;
+    let layout = &data.preprocessor.layout();
     let mut epoch_seconds = Vec::new();
     let mut last = Instant::now();
     let t = Instant::now();
@@ -218,8 +220,8 @@ fn train(
         cfg.model.dropout,
         arch,
         objective,
-        train_data(&data.train),
-        (!data.valid.is_empty()).then(|| train_data(&data.valid)),
+        train_data(&data.train, layout),
+        (!data.valid.is_empty()).then(|| train_data(&data.valid, layout)),
         monitor(loaded, data)?,
         device,
         &mut |log| {
@@ -239,6 +241,7 @@ fn train(
                 &data.test.x,
                 y.len(),
                 arch,
+                layout,
                 cfg.train.eval_batch_size as usize,
                 device,
             )?;
@@ -296,25 +299,33 @@ fn predict(
         .find(|s| !s.is_empty())
         .ok_or_else(|| Error::Usage("no rows to predict".into()))?;
     let n = split.len();
+    let layout = &data.preprocessor.layout();
     let batch = req.predict_batch.max(1);
     // One warm-up batch: a GPU compiles its kernels on first use.
     let warm = n.min(batch);
-    network.infer(&split.x[..warm * arch.inputs], warm, arch, batch, device)?;
+    let width = layout.stored();
+    network.infer(&split.x[..warm * width], warm, arch, layout, batch, device)?;
     let t = Instant::now();
-    let out = network.infer(&split.x, n, arch, batch, device)?;
+    let out = network.infer(&split.x, n, arch, layout, batch, device)?;
     let seconds = t.elapsed().as_secs_f64();
     debug_assert_eq!(out.len(), n * arch.outputs);
 
     // Single rows, cycling through the split, for about half a second
     // (at least 100 calls, at most 100,000).
-    let d = arch.inputs;
     let mut times = Vec::new();
     let budget = Duration::from_millis(500);
     let t = Instant::now();
     while times.len() < 100 || (t.elapsed() < budget && times.len() < 100_000) {
         let i = times.len() % n;
         let s = Instant::now();
-        network.infer(&split.x[i * d..(i + 1) * d], 1, arch, 1, device)?;
+        network.infer(
+            &split.x[i * width..(i + 1) * width],
+            1,
+            arch,
+            layout,
+            1,
+            device,
+        )?;
         times.push(s.elapsed().as_secs_f64() * 1e6);
     }
     times.sort_by(f64::total_cmp);

@@ -70,9 +70,14 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
         anneal_data::labelled(&artifact.preprocessor, &table, &source, &eval_cfg.slices)?;
     let data = &labelled.data;
     let arch = &artifact.model.architecture;
-    let outputs = artifact
-        .network
-        .infer(&data.x, data.len(), arch, BATCH, &artifact.device)?;
+    let outputs = artifact.network.infer(
+        &data.x,
+        data.len(),
+        arch,
+        &artifact.preprocessor.layout(),
+        BATCH,
+        &artifact.device,
+    )?;
     let settings = EvalSettings::new(&eval_cfg, req.seed.unwrap_or(artifact.manifest.seed));
     let scored = Scored {
         labelled: &labelled,

@@ -5,9 +5,10 @@
 
 use anneal_config::{ClassWeights, Loaded, ModelKind};
 use anneal_core::{Metric, MetricTask};
+use anneal_data::layout::InputLayout;
 use anneal_data::{Prepared, SplitData, TargetSpec, Targets};
 use anneal_eval::score_split;
-use anneal_model::network::{Average, Ensemble, EnsembleVariant, Periodic};
+use anneal_model::network::{Average, Categorical, Ensemble, EnsembleVariant, Periodic};
 use anneal_model::train::Monitor;
 use anneal_model::{Architecture, Objective, TrainData};
 
@@ -54,6 +55,7 @@ pub fn model_setup(loaded: &Loaded, data: &Prepared) -> Result<(Architecture, Ob
         activation: cfg.model.activation,
         ensemble: ensemble(&cfg.model, classes.is_some()),
         periodic: periodic(cfg, pre),
+        categorical: categorical(cfg, pre),
     };
     let objective = Objective::new(
         classes,
@@ -93,6 +95,20 @@ fn periodic(cfg: &anneal_config::Config, pre: &anneal_data::Preprocessor) -> Opt
     })
 }
 
+/// The learned embeddings of the categorical columns the preprocessing
+/// marked `embedded` (see `model.categorical_embedding`).
+fn categorical(
+    cfg: &anneal_config::Config,
+    pre: &anneal_data::Preprocessor,
+) -> Option<Categorical> {
+    let (columns, slots): (Vec<usize>, Vec<usize>) = pre.embedded().into_iter().unzip();
+    (!columns.is_empty()).then_some(Categorical {
+        columns,
+        slots,
+        width: cfg.model.embedding_width,
+    })
+}
+
 /// The ensemble of the `tabm` kinds.
 fn ensemble(m: &anneal_config::ModelConfig, classification: bool) -> Option<Ensemble> {
     let variant = match m.kind {
@@ -111,16 +127,19 @@ fn ensemble(m: &anneal_config::ModelConfig, classification: bool) -> Option<Ense
     })
 }
 
-pub fn train_data(s: &SplitData) -> TrainData<'_> {
+/// A split as the training loop reads it.
+pub fn train_data<'a>(s: &'a SplitData, layout: &'a InputLayout) -> TrainData<'a> {
     match &s.y {
         Targets::Classes(c) => TrainData {
             x: &s.x,
+            layout,
             n: s.len(),
             classes: Some(c),
             values: None,
         },
         Targets::Values { scaled, .. } => TrainData {
             x: &s.x,
+            layout,
             n: s.len(),
             classes: None,
             values: Some(scaled),

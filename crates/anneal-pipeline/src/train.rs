@@ -3,6 +3,7 @@
 //! sibling and renamed into place), checkpointed as it goes so that an
 //! interrupted run resumes bit for bit.
 
+use anneal_data::layout::InputLayout;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,6 +220,8 @@ pub(crate) struct Setup {
     pub loaded: Loaded,
     pub data: Prepared,
     pub arch: Architecture,
+    /// How the stored matrix rows expand into the network's inputs.
+    pub layout: InputLayout,
     pub objective: anneal_model::Objective,
     /// The data stage's wall time.
     pub data_secs: f64,
@@ -314,10 +317,12 @@ pub(crate) fn prepare(mut loaded: Loaded, spill: Option<&Spill>) -> Result<Setup
     let data_secs = t.elapsed().as_secs_f64();
     fit_to_data(&mut loaded, &data)?;
     let (arch, objective) = model_setup(&loaded, &data)?;
+    let layout = data.preprocessor.layout();
     Ok(Setup {
         loaded,
         data,
         arch,
+        layout,
         objective,
         data_secs,
     })
@@ -425,8 +430,8 @@ fn fit(
         cfg.model.dropout,
         &setup.arch,
         &setup.objective,
-        train_data(&data.train),
-        (!data.valid.is_empty()).then(|| train_data(&data.valid)),
+        train_data(&data.train, &setup.layout),
+        (!data.valid.is_empty()).then(|| train_data(&data.valid, &setup.layout)),
         monitor(&setup.loaded, data)?,
         device,
         &mut |log| obs.borrow_mut().epoch(log),
@@ -505,7 +510,14 @@ fn evaluate_splits<'a>(
         if split.is_empty() {
             continue;
         }
-        let out = network.infer(&split.x, split.len(), &setup.arch, batch, device)?;
+        let out = network.infer(
+            &split.x,
+            split.len(),
+            &setup.arch,
+            &setup.layout,
+            batch,
+            device,
+        )?;
         evaluation.insert(
             name.to_string(),
             evaluate(name, &out, split, target, &settings),
