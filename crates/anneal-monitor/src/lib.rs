@@ -7,6 +7,7 @@
 //! training split's profile (`profile.json`). Nothing here keeps a second
 //! copy of training data.
 
+pub mod drift;
 pub mod error;
 pub mod log;
 
