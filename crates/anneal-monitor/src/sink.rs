@@ -72,8 +72,12 @@ impl SinkStats {
     }
 }
 
+/// Builds a request's records: on the writer thread, so turning rows into
+/// records costs the request nothing.
+pub type MakeRecords = Box<dyn FnOnce() -> Vec<Record> + Send>;
+
 enum Message {
-    Records(Vec<Record>),
+    Records(u64, MakeRecords),
 }
 
 /// The log writer of one server.
@@ -142,7 +146,11 @@ impl Sink {
 
     /// Queues one request's records; never blocks (see the module notes).
     pub fn send(&self, records: Vec<Record>) {
-        let n = records.len() as u64;
+        self.send_with(records.len() as u64, Box::new(move || records));
+    }
+
+    /// Queues the `n` records `make` builds (on the writer thread).
+    pub fn send_with(&self, n: u64, make: MakeRecords) {
         let queued = self.stats.queued_rows.fetch_add(n, Ordering::Relaxed);
         if queued + n > self.options.max_queued_rows {
             self.stats.queued_rows.fetch_sub(n, Ordering::Relaxed);
@@ -150,7 +158,7 @@ impl Sink {
             return;
         }
         let sent = match &*self.tx.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some(tx) => tx.send(Message::Records(records)).is_ok(),
+            Some(tx) => tx.send(Message::Records(n, make)).is_ok(),
             None => false,
         };
         if !sent {
@@ -217,9 +225,8 @@ impl Writer {
     fn run(mut self, rx: Receiver<Message>) {
         loop {
             match rx.recv_timeout(FLUSH_EVERY) {
-                Ok(Message::Records(records)) => {
-                    let n = records.len() as u64;
-                    self.write(&records);
+                Ok(Message::Records(n, make)) => {
+                    self.write(&make());
                     self.stats.queued_rows.fetch_sub(n, Ordering::Relaxed);
                 }
                 Err(RecvTimeoutError::Timeout) => self.flush(),

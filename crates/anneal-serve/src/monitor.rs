@@ -260,21 +260,20 @@ fn prediction_value(p: &Predicted, i: usize) -> Value {
 /// What a request leaves for after its prediction.
 pub struct Pending {
     counts: Option<Counts>,
-    /// The logged rows' inputs (when the request is logged).
-    inputs: Option<Vec<Map<String, Value>>>,
+    /// The batch's cells, when the request is logged.
+    cells: Option<Vec<Cells>>,
 }
 
 /// Monitoring's part of a request, before the batch goes to the model.
 pub fn before(
     live: Option<&Live>,
     sink: Option<&Sink>,
-    schema: &Schema,
     batch: &Batch,
     request_id: &str,
 ) -> Pending {
-    let inputs = sink.and_then(|s| {
+    let cells = sink.and_then(|s| {
         if s.sampled(request_id) {
-            Some(row_maps(schema, batch))
+            Some(batch.columns.clone())
         } else {
             s.sampled_out(batch.rows);
             None
@@ -282,7 +281,7 @@ pub fn before(
     });
     Pending {
         counts: live.map(|l| l.count_inputs(batch)),
-        inputs,
+        cells,
     }
 }
 
@@ -300,28 +299,33 @@ pub fn after(
         l.count_prediction(&mut counts, p);
         l.add(&counts);
     }
-    if let (Some(s), Some(inputs)) = (sink, pending.inputs) {
+    if let (Some(s), Some(cells)) = (sink, pending.cells) {
         let ts_ms = now_ms();
-        let records = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(i, inputs)| Record {
-                ts_ms,
-                request_id: request_id.to_string(),
-                row: i as u32,
-                inputs,
-                prediction: prediction_value(&p.prediction, i),
-                probabilities: probabilities(schema, p, i),
-            })
-            .collect();
-        s.send(records);
+        let (schema, p, id) = (schema.clone(), p.clone(), request_id.to_string());
+        s.send_with(
+            p.rows() as u64,
+            Box::new(move || {
+                row_maps(&schema, &cells, p.rows())
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, inputs)| Record {
+                        ts_ms,
+                        request_id: id.clone(),
+                        row: i as u32,
+                        inputs,
+                        prediction: prediction_value(&p.prediction, i),
+                        probabilities: probabilities(&schema, &p, i),
+                    })
+                    .collect()
+            }),
+        );
     }
 }
 
 /// Each row as column name to value, as validated.
-fn row_maps(schema: &Schema, batch: &Batch) -> Vec<Map<String, Value>> {
-    let mut rows = vec![Map::new(); batch.rows];
-    for (input, cells) in schema.inputs.iter().zip(&batch.columns) {
+fn row_maps(schema: &Schema, columns: &[Cells], rows: usize) -> Vec<Map<String, Value>> {
+    let mut rows = vec![Map::new(); rows];
+    for (input, cells) in schema.inputs.iter().zip(columns) {
         for (i, row) in rows.iter_mut().enumerate() {
             let v = match cells {
                 Cells::Num(v) => json!(v[i]),

@@ -591,13 +591,7 @@ impl App {
 
     /// Monitoring's look at a validated batch (drift counts, log rows).
     fn watch(&self, batch: &request::Batch, rid: &str) -> monitor::Pending {
-        monitor::before(
-            self.live.as_ref(),
-            self.sink.as_ref(),
-            &self.schema,
-            batch,
-            rid,
-        )
+        monitor::before(self.live.as_ref(), self.sink.as_ref(), batch, rid)
     }
 
     /// ... and at its predictions.
