@@ -125,6 +125,31 @@ fn alerting(reference: &Reference, w: &mut Window, policy: &CheckDataPolicy) -> 
         .collect()
 }
 
+/// Nanoseconds to count one text of a 10-category column.
+fn category_ns(rng: &mut Rng) -> f64 {
+    // Categories: a 10-category column, texts looked up by hash.
+    let cat = ColumnProfile {
+        name: "c".into(),
+        role: "feature".into(),
+        kind: "categorical".into(),
+        dtype: "str".into(),
+        count: 10,
+        null_fraction: 0.0,
+        numeric: None,
+        categories: category_profile(
+            (0..10).map(|i| ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][i]),
+        ),
+    };
+    let cat_ref = anneal_monitor::drift::ColumnReference::new("c", &cat);
+    let texts: Vec<String> = (0..100_000).map(|_| category(rng, 12, false)).collect();
+    let mut c = cat_ref.empty();
+    let start = std::time::Instant::now();
+    for t in &texts {
+        cat_ref.add_text(&mut c, Some(t));
+    }
+    start.elapsed().as_secs_f64() * 1e9 / texts.len() as f64
+}
+
 /// Time and memory of the bookkeeping for a 100-column numeric model:
 /// counting 1,000-row requests into a 2,000-row window, and judging it.
 fn cost() {
@@ -177,29 +202,7 @@ fn cost() {
         std::hint::black_box(reference.checks(w.counts(0), &policy));
     }
     let judge_us = start.elapsed().as_secs_f64() * 1e6 / 100.0;
-    // Categories: a 10-category column, texts looked up by hash.
-    let cat = ColumnProfile {
-        name: "c".into(),
-        role: "feature".into(),
-        kind: "categorical".into(),
-        dtype: "str".into(),
-        count: 10,
-        null_fraction: 0.0,
-        numeric: None,
-        categories: category_profile(
-            (0..10).map(|i| ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][i]),
-        ),
-    };
-    let cat_ref = anneal_monitor::drift::ColumnReference::new("c", &cat);
-    let texts: Vec<String> = (0..100_000)
-        .map(|_| category(&mut rng, 12, false))
-        .collect();
-    let mut c = cat_ref.empty();
-    let start = std::time::Instant::now();
-    for t in &texts {
-        cat_ref.add_text(&mut c, Some(t));
-    }
-    let cat_ns = start.elapsed().as_secs_f64() * 1e9 / texts.len() as f64;
+    let cat_ns = category_ns(&mut rng);
     println!(
         "one categorical value: {cat_ns:.0} ns; one number: {:.0} ns",
         count_us * 1e3 / 100_000.0
