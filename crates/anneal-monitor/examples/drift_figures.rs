@@ -185,6 +185,7 @@ fn cost() {
     );
     let requests = 500;
     let start = std::time::Instant::now();
+    let mut in_lock = std::time::Duration::ZERO;
     for _ in 0..requests {
         let mut c = reference.empty();
         c.rows = 1000;
@@ -193,9 +194,16 @@ fn cost() {
                 reference.columns[j].add_number(&mut c.columns[j], *x);
             }
         }
+        // What serve does under the window's lock.
+        let locked = std::time::Instant::now();
         w.add(&c, 0);
+        in_lock += locked.elapsed();
     }
     let count_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(requests);
+    println!(
+        "window merge (under serve's lock): {:.1} µs per request",
+        in_lock.as_secs_f64() * 1e6 / f64::from(requests)
+    );
     let start = std::time::Instant::now();
     let policy = CheckDataPolicy::default();
     for _ in 0..100 {
