@@ -72,30 +72,7 @@ pub struct DriftInput<'a> {
 /// or unseen categories, drift), then new columns by name, then the schema.
 pub fn check(df: &DataFrame, path: &Path, input: &DriftInput) -> Result<Vec<Check>> {
     let policy = input.policy;
-    let mut out = Vec::new();
-    let rows = df.height() as u64;
-    out.push(Check {
-        value: Some(rows as f64),
-        // `threshold` is always a maximum; this floor is in the message.
-        threshold: None,
-        passed: rows >= policy.min_rows,
-        severity: Severity::Warning,
-        message: if rows >= policy.min_rows {
-            format!(
-                "{} (at least {} are needed to judge drift)",
-                schema::plural(rows, "row", "rows"),
-                policy.min_rows
-            )
-        } else {
-            format!(
-                "{}, fewer than {}: too small a sample to judge drift, so drift is only warned about",
-                schema::plural(rows, "row", "rows"),
-                policy.min_rows
-            )
-        },
-        ..blank("row_count", None, "rows")
-    });
-
+    let mut out = vec![row_count_check(df.height() as u64, policy)];
     for cp in &input.profile.columns {
         check_column(df, path, cp, policy, &mut out)?;
     }
@@ -164,6 +141,32 @@ pub fn check(df: &DataFrame, path: &Path, input: &DriftInput) -> Result<Vec<Chec
         }
     }
     Ok(out)
+}
+
+/// The sample's size: with fewer than `policy.min_rows` rows, drift is
+/// only warned about.
+pub fn row_count_check(rows: u64, policy: &CheckDataPolicy) -> Check {
+    Check {
+        value: Some(rows as f64),
+        // `threshold` is always a maximum; this floor is in the message.
+        threshold: None,
+        passed: rows >= policy.min_rows,
+        severity: Severity::Warning,
+        message: if rows >= policy.min_rows {
+            format!(
+                "{} (at least {} are needed to judge drift)",
+                schema::plural(rows, "row", "rows"),
+                policy.min_rows
+            )
+        } else {
+            format!(
+                "{}, fewer than {}: too small a sample to judge drift, so drift is only warned about",
+                schema::plural(rows, "row", "rows"),
+                policy.min_rows
+            )
+        },
+        ..blank("row_count", None, "rows")
+    }
 }
 
 /// A passing error-severity check with no value, to be filled in.
@@ -326,16 +329,19 @@ fn share(part: u64, whole: u64) -> f64 {
 }
 
 /// The thresholds for one column: the policy's, overridden per column.
-struct Limits {
-    max_psi: f64,
-    max_categorical_drift: f64,
-    max_null_increase: f64,
-    max_out_of_range: f64,
-    max_unseen: f64,
-    ignore: bool,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_psi: f64,
+    pub max_categorical_drift: f64,
+    pub max_null_increase: f64,
+    pub max_out_of_range: f64,
+    pub max_unseen: f64,
+    /// Range and drift are not compared for this column.
+    pub ignore: bool,
 }
 
-fn limits(policy: &CheckDataPolicy, name: &str) -> Limits {
+/// The thresholds of column `name` under `policy`.
+pub fn limits(policy: &CheckDataPolicy, name: &str) -> Limits {
     let c = policy.columns.get(name);
     Limits {
         max_psi: c.and_then(|c| c.max_psi).unwrap_or(policy.max_psi),
@@ -542,16 +548,19 @@ fn check_nulls(
     lim: &Limits,
     out: &mut Vec<Check>,
 ) {
-    let name = cp.name.as_str();
-    let height = df.height() as u64;
     let missing = match nums {
         Some(n) => n.values.iter().filter(|v| v.is_none()).count() as u64,
         None => col.null_count() as u64,
     };
-    let null_fraction = share(missing, height);
+    out.push(null_check(&cp.name, cp, missing, df.height() as u64, lim));
+}
+
+/// The missing share of `missing` out of `rows` values against training's.
+pub fn null_check(name: &str, cp: &ColumnProfile, missing: u64, rows: u64, lim: &Limits) -> Check {
+    let null_fraction = share(missing, rows);
     let increase = null_fraction - cp.null_fraction;
     let passed = increase <= lim.max_null_increase + SLACK;
-    out.push(Check {
+    Check {
         value: Some(increase),
         threshold: Some(lim.max_null_increase),
         passed,
@@ -563,7 +572,7 @@ fn check_nulls(
             pct(cp.null_fraction)
         ),
         ..blank("null_fraction", Some(name), "null_fraction_increase")
-    });
+    }
 }
 
 /// The category texts of `col` as training wrote them. A code column that
@@ -619,12 +628,26 @@ fn numeric_checks(
             *c += 1;
         }
     }
+    let first =
+        first_outside.map(|(i, x)| format!("row {}, value {x}", extract::row_number(None, i)));
+    out.push(range_check(name, np, outside, present, first, lim));
+    out.push(psi_check(name, cp, np, &counts, lim, small(present)));
+}
+
+/// The share of `outside` out of `present` values beyond the training
+/// range; `first` says where the first one was (`row 4, value inf`).
+pub fn range_check(
+    name: &str,
+    np: &NumericProfile,
+    outside: u64,
+    present: u64,
+    first: Option<String>,
+    lim: &Limits,
+) -> Check {
     let frac = share(outside, present);
     let passed = frac <= lim.max_out_of_range + SLACK;
-    let first = first_outside.map_or(String::new(), |(i, x)| {
-        format!("; first: row {}, value {x}", extract::row_number(None, i))
-    });
-    out.push(Check {
+    let first = first.map_or(String::new(), |f| format!("; first: {f}"));
+    Check {
         value: Some(frac),
         threshold: Some(lim.max_out_of_range),
         passed,
@@ -637,11 +660,23 @@ fn numeric_checks(
             pct(lim.max_out_of_range),
         ),
         ..blank("out_of_range", Some(name), "out_of_range_fraction")
-    });
+    }
+}
 
+/// The PSI of `counts` (present values per bin of `np`) against training;
+/// `small`: too few values to judge, so a failure only warns.
+pub fn psi_check(
+    name: &str,
+    cp: &ColumnProfile,
+    np: &NumericProfile,
+    counts: &[u64],
+    lim: &Limits,
+    small: bool,
+) -> Check {
+    let present: u64 = counts.iter().sum();
     let actual: Vec<f64> = counts.iter().map(|&c| share(c, present)).collect();
     let value = (present > 0).then(|| psi(&np.bin_fractions, &actual));
-    out.push(drift_check(
+    drift_check(
         name,
         cp,
         "psi",
@@ -650,8 +685,8 @@ fn numeric_checks(
         value,
         lim.max_psi,
         present,
-        small(present),
-    ));
+        small,
+    )
 }
 
 /// A distance between two share vectors.
@@ -691,14 +726,37 @@ fn categorical_checks(
             }
         }
     }
-    let unseen = counts[other];
+    let first =
+        first_unseen.map(|(i, v)| format!("row {}, value {v:?}", extract::row_number(None, i)));
+    out.push(unseen_check(name, cat, counts[other], present, first, lim));
+    out.push(category_drift_check(
+        name,
+        cp,
+        cat,
+        &counts,
+        lim,
+        policy,
+        small(present),
+    ));
+}
+
+/// The share of `unseen` out of `present` values that are no training
+/// category; `first` says where the first one was (`row 1, value "x"`).
+/// Only a warning when the profile lists only the most frequent
+/// categories.
+pub fn unseen_check(
+    name: &str,
+    cat: &CategoryProfile,
+    unseen: u64,
+    present: u64,
+    first: Option<String>,
+    lim: &Limits,
+) -> Check {
     let frac = share(unseen, present);
     let passed = frac <= lim.max_unseen + SLACK;
     let truncated = cat.other_fraction > 0.0;
-    let first = first_unseen.map_or(String::new(), |(i, v)| {
-        format!("; first: row {}, value {v:?}", extract::row_number(None, i))
-    });
-    out.push(Check {
+    let first = first.map_or(String::new(), |f| format!("; first: {f}"));
+    Check {
         value: Some(frac),
         threshold: Some(lim.max_unseen),
         passed,
@@ -723,8 +781,22 @@ fn categorical_checks(
             }
         ),
         ..blank("unseen_category", Some(name), "unseen_fraction")
-    });
+    }
+}
 
+/// The categorical distance (the policy's) of `counts` (present values
+/// per training category of `cat`, then one for all others) against
+/// training; `small`: too few values to judge, so a failure only warns.
+pub fn category_drift_check(
+    name: &str,
+    cp: &ColumnProfile,
+    cat: &CategoryProfile,
+    counts: &[u64],
+    lim: &Limits,
+    policy: &CheckDataPolicy,
+    small: bool,
+) -> Check {
+    let present: u64 = counts.iter().sum();
     let expected: Vec<f64> = cat
         .frequencies
         .iter()
@@ -739,7 +811,7 @@ fn categorical_checks(
         CategoricalDistance::LInfinity => ("l_infinity", "L-infinity distance", l_infinity),
     };
     let value = (present > 0).then(|| distance(&expected, &actual));
-    out.push(drift_check(
+    drift_check(
         name,
         cp,
         statistic,
@@ -748,8 +820,8 @@ fn categorical_checks(
         value,
         lim.max_categorical_drift,
         present,
-        small(present),
-    ));
+        small,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
