@@ -572,6 +572,7 @@ fn export(
                 device,
                 &setup.data.examples,
             )?,
+            onnx: cfg.export_onnx(),
         },
     )?)
 }
