@@ -202,6 +202,26 @@ fn trained(dir: &Path) -> Vec<(String, PathBuf, PathBuf)> {
             root().join(format!("datasets/{dataset}.csv")),
         ));
     }
+    // Integer class labels (`prediction` is int64) and a linear
+    // classifier: iris with its species numbered.
+    let text = std::fs::read_to_string(root().join("datasets/iris.csv")).unwrap();
+    let numbered = ["setosa", "versicolor", "virginica"]
+        .iter()
+        .enumerate()
+        .fold(text, |t, (i, s)| {
+            t.replace(&format!(",{s}"), &format!(",{i}"))
+        });
+    let data = dir.join("iris_numbered.csv");
+    std::fs::write(&data, numbered).unwrap();
+    let config = dir.join("iris-linear.toml");
+    let toml = format!(
+        "[data]\npath = {:?}\ntarget = \"species\"\n[model]\nkind = \"linear\"\n[train]\nepochs = 30\n",
+        data.to_str().unwrap()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = dir.join("iris-linear");
+    train_config(&config, &out);
+    runs.push(("iris-linear".into(), out, data));
     runs
 }
 
@@ -306,6 +326,12 @@ fn onnx_runtime_agrees_with_predict_on_every_dataset_and_model_kind() {
         assert!(o.status.success(), "{}", stderr(&o));
         let v = parity(&python, &model, &artifact, &data, &pred);
         assert_agrees(&name, &v, data_rows(&data));
+        if name == "iris-linear" {
+            assert_eq!(
+                v["outputs"][0],
+                serde_json::json!(["prediction", "INT64, N"])
+            );
+        }
         let meta = &v["metadata"];
         let manifest = read_json(&artifact.join("manifest.json"));
         assert_eq!(meta["anneal.artifact_id"], manifest["id"], "{name}");

@@ -138,3 +138,147 @@ fn metadata(input: &OnnxInput) -> Vec<proto::StringStringEntryProto> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anneal_config::{Activation, Impute};
+    use anneal_data::FeatureSpec;
+    use anneal_data::preprocess::{TargetSpec, Task, ValueType};
+
+    fn pre(categories: &[&str], numeric_name: &str) -> Preprocessor {
+        Preprocessor {
+            task: Task::Binary,
+            target: TargetSpec::Classes {
+                column: "y".into(),
+                labels: vec!["false".into(), "true".into()],
+                label_type: ValueType::Boolean,
+            },
+            features: vec![
+                FeatureSpec::Numeric {
+                    column: numeric_name.into(),
+                    source_type: ValueType::Double,
+                    impute: Impute::Median,
+                    fill: 1.5,
+                    indicator: true,
+                    clip: Some([0.0, 9.0]),
+                    offset: 1.0,
+                    scale: 2.0,
+                    bins: Some(vec![0.0, 1.0, 4.0]),
+                },
+                FeatureSpec::Categorical {
+                    column: "c".into(),
+                    source_type: ValueType::String,
+                    categories: categories.iter().map(|c| c.to_string()).collect(),
+                    missing_fill: None,
+                },
+            ],
+            id_columns: vec![],
+        }
+    }
+
+    fn linear(p: &Preprocessor) -> (Architecture, Vec<NetworkTensor>) {
+        let arch = Architecture {
+            inputs: p.n_inputs(),
+            hidden: vec![],
+            outputs: 2,
+            activation: Activation::Relu,
+            ensemble: None,
+            periodic: None,
+        };
+        let w = vec![
+            NetworkTensor {
+                name: "layers.0.weight".into(),
+                shape: vec![arch.inputs, 2],
+                values: (0..arch.inputs * 2).map(|i| i as f32 / 10.0).collect(),
+            },
+            NetworkTensor {
+                name: "layers.0.bias".into(),
+                shape: vec![2],
+                values: vec![0.5, -0.5],
+            },
+        ];
+        (arch, w)
+    }
+
+    fn export(p: &Preprocessor, kind: &str) -> Result<Vec<u8>> {
+        let (arch, w) = linear(p);
+        to_onnx(&OnnxInput {
+            preprocessor: p,
+            model_kind: kind,
+            architecture: &arch,
+            weights: &w,
+            name: "m",
+            version: "1.2.3",
+            artifact_id: Some("abc"),
+        })
+    }
+
+    /// The bytes decode to the declared contract, and are the same every
+    /// time.
+    #[test]
+    fn graph_contract_and_deterministic_bytes() {
+        let p = pre(&["a", "b"], "x");
+        let bytes = export(&p, "linear").unwrap();
+        assert_eq!(bytes, export(&p, "linear").unwrap());
+        let m = proto::ModelProto::decode(bytes.as_slice()).unwrap();
+        assert_eq!(m.ir_version, IR_VERSION);
+        let g = m.graph.unwrap();
+        let io = |v: &[proto::ValueInfoProto]| -> Vec<(String, i32)> {
+            v.iter()
+                .map(|v| {
+                    let t = v.r#type.as_ref().unwrap().tensor_type.as_ref().unwrap();
+                    (v.name.clone(), t.elem_type)
+                })
+                .collect()
+        };
+        assert_eq!(
+            io(&g.input),
+            [
+                ("x".into(), proto::dtype::DOUBLE),
+                ("c".into(), proto::dtype::STRING)
+            ]
+        );
+        assert_eq!(
+            io(&g.output),
+            [
+                ("prediction".into(), proto::dtype::BOOL),
+                ("probabilities".into(), proto::dtype::FLOAT)
+            ]
+        );
+        let keys: Vec<&str> = m.metadata_props.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "anneal.artifact_id",
+                "anneal.model_kind",
+                "anneal.name",
+                "anneal.task",
+                "anneal.version"
+            ]
+        );
+    }
+
+    /// Anything without an exact ONNX form is an error naming it.
+    #[test]
+    fn what_cannot_be_expressed_is_refused_by_name() {
+        let msg = |r: Result<Vec<u8>>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        let p = pre(&["a"], "x");
+        assert_eq!(
+            msg(export(&p, "gbdt")),
+            "cannot export to ONNX: model kind \"gbdt\" has no ONNX form in this anneal (linear, mlp, tabm and tabm_mini do)"
+        );
+        assert_eq!(
+            msg(export(&p, "tabm")),
+            "cannot export to ONNX: model kind \"tabm\" does not match its architecture in model.json"
+        );
+        assert_eq!(
+            msg(export(&pre(&["", "a"], "x"), "mlp")),
+            "cannot export to ONNX: column \"c\" has the empty string as a category, which the graph reads as missing"
+        );
+        assert_eq!(
+            msg(export(&pre(&["a"], "prediction"), "mlp")),
+            "cannot export to ONNX: input column \"prediction\" has the name of a graph output or internal value"
+        );
+    }
+}

@@ -14,73 +14,84 @@ use crate::proto::{ValueInfoProto, dtype};
 
 /// Writes the outputs from the network's head; returns their declarations.
 pub fn build(g: &mut Graph, target: &TargetSpec, head: Head) -> Result<Vec<ValueInfoProto>> {
-    let [prediction, probabilities] = OUTPUT_NAMES;
     match target {
         TargetSpec::Classes {
             column: _,
             labels,
             label_type,
-        } => {
-            let (proba, scores) = match head {
-                // Softmax in double, as `softmax_rows`; the class is the
-                // argmax of the logits themselves (the softmax keeps their
-                // order), so rounding cannot change it.
-                Head::Raw(logits) => {
-                    let wide = to_double(g, &logits);
-                    let p = g.op("Softmax", &[&wide], vec![("axis", Attr::Int(1))]);
-                    (to_float(g, &p), logits)
-                }
-                Head::Probabilities(p) => (p.clone(), p),
-            };
-            g.node("", "Identity", &[&proba], vec![], probabilities);
-            let best = g.op(
-                "ArgMax",
-                &[&scores],
-                vec![("axis", Attr::Int(1)), ("keepdims", Attr::Int(0))],
-            );
-            let k = labels.len();
-            let (labels, elem) = label_constant(g, labels, *label_type)?;
-            g.node(
-                "",
-                "Gather",
-                &[&labels, &best],
-                vec![("axis", Attr::Int(0))],
-                prediction,
-            );
-            Ok(vec![
-                value_info(prediction, elem, &[Dim::Named("N")]),
-                value_info(
-                    probabilities,
-                    dtype::FLOAT,
-                    &[Dim::Named("N"), Dim::Fixed(k)],
-                ),
-            ])
-        }
+        } => classes(g, labels, *label_type, head),
         TargetSpec::Regression {
             column: _,
             offset,
             scale,
-        } => {
-            let Head::Raw(value) = head else {
-                return Err(OnnxError::Unsupported(
-                    "an ensemble that averages probabilities for a regression target".into(),
-                ));
-            };
-            // `o as f64 * scale + offset`, as `predictions_from_outputs`.
-            let wide = to_double(g, &value);
-            let scale = g.f64s("target_scale", &[], &[*scale]);
-            let offset = g.f64s("target_offset", &[], &[*offset]);
-            let v = g.op("Mul", &[&wide, &scale], vec![]);
-            let v = g.op("Add", &[&v, &offset], vec![]);
-            let axis1 = g.i64s("axes", &[1], &[1]);
-            g.node("", "Squeeze", &[&v, &axis1], vec![], prediction);
-            Ok(vec![value_info(
-                prediction,
-                dtype::DOUBLE,
-                &[Dim::Named("N")],
-            )])
-        }
+        } => regression(g, *offset, *scale, head),
     }
+}
+
+/// `probabilities`, and `prediction` as the label of the best class.
+fn classes(
+    g: &mut Graph,
+    labels: &[String],
+    label_type: ValueType,
+    head: Head,
+) -> Result<Vec<ValueInfoProto>> {
+    let [prediction, probabilities] = OUTPUT_NAMES;
+    let (proba, scores) = match head {
+        // Softmax in double, as `softmax_rows`; the class is the argmax of
+        // the logits themselves (the softmax keeps their order), so
+        // rounding cannot change it.
+        Head::Raw(logits) => {
+            let wide = to_double(g, &logits);
+            let p = g.op("Softmax", &[&wide], vec![("axis", Attr::Int(1))]);
+            (to_float(g, &p), logits)
+        }
+        Head::Probabilities(p) => (p.clone(), p),
+    };
+    g.node("", "Identity", &[&proba], vec![], probabilities);
+    let best = g.op(
+        "ArgMax",
+        &[&scores],
+        vec![("axis", Attr::Int(1)), ("keepdims", Attr::Int(0))],
+    );
+    let k = labels.len();
+    let (labels, elem) = label_constant(g, labels, label_type)?;
+    g.node(
+        "",
+        "Gather",
+        &[&labels, &best],
+        vec![("axis", Attr::Int(0))],
+        prediction,
+    );
+    Ok(vec![
+        value_info(prediction, elem, &[Dim::Named("N")]),
+        value_info(
+            probabilities,
+            dtype::FLOAT,
+            &[Dim::Named("N"), Dim::Fixed(k)],
+        ),
+    ])
+}
+
+/// `prediction`: `o as f64 * scale + offset`, as `predictions_from_outputs`.
+fn regression(g: &mut Graph, offset: f64, scale: f64, head: Head) -> Result<Vec<ValueInfoProto>> {
+    let Head::Raw(value) = head else {
+        return Err(OnnxError::Unsupported(
+            "an ensemble that averages probabilities for a regression target".into(),
+        ));
+    };
+    let wide = to_double(g, &value);
+    let scale = g.f64s("target_scale", &[], &[scale]);
+    let offset = g.f64s("target_offset", &[], &[offset]);
+    let v = g.op("Mul", &[&wide, &scale], vec![]);
+    let v = g.op("Add", &[&v, &offset], vec![]);
+    let axis1 = g.i64s("axes", &[1], &[1]);
+    let prediction = OUTPUT_NAMES[0];
+    g.node("", "Squeeze", &[&v, &axis1], vec![], prediction);
+    Ok(vec![value_info(
+        prediction,
+        dtype::DOUBLE,
+        &[Dim::Named("N")],
+    )])
 }
 
 /// The labels as a constant of the type `predict` writes them in.
