@@ -39,6 +39,12 @@ pub enum ArtifactError {
     /// `verify` found problems; `summary` lists them (or counts them).
     #[error("artifact {} does not verify: {summary}", path.display())]
     NotVerified { path: PathBuf, summary: String },
+    /// What the ONNX exporter cannot express (exit 3).
+    #[error("artifact {}: {source}", path.display())]
+    Onnx {
+        path: PathBuf,
+        source: anneal_onnx::OnnxError,
+    },
     #[error(transparent)]
     Core(#[from] anneal_core::CoreError),
     #[error(transparent)]
@@ -69,6 +75,7 @@ impl ArtifactError {
             ArtifactError::Core(e @ anneal_core::CoreError::Write { .. }) => e.failure(),
             ArtifactError::Model(e) => e.failure(),
             ArtifactError::Data(e) => e.failure(),
+            ArtifactError::Onnx { source, .. } => source.failure(),
             _ => Failure::Data,
         }
     }

@@ -55,6 +55,8 @@ pub struct ExportInput<'a> {
     pub examples: crate::examples::Examples,
     /// What the training rows looked like, for `anneal check-data`.
     pub profile: Option<&'a anneal_data::profile::DataProfile>,
+    /// Also write `model.onnx` (`[export] onnx = true`).
+    pub onnx: bool,
 }
 
 /// Writes the artifact to `dir` (which must not exist) and returns its
@@ -91,6 +93,9 @@ pub fn export(dir: &Path, input: &ExportInput) -> Result<Manifest> {
         "examples.json",
         json::to_canonical_string(&input.examples, "examples.json")?.into_bytes(),
     ));
+    if input.onnx {
+        files.push(("model.onnx", crate::onnx::embedded(dir, input)?));
+    }
     if let Some(profile) = input.profile {
         files.push((
             "profile.json",

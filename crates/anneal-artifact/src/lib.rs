@@ -12,6 +12,7 @@ mod integrity;
 pub mod load;
 pub mod manifest;
 pub mod mlmodel;
+pub mod onnx;
 pub mod pack;
 pub mod predict;
 pub mod verify;

@@ -34,6 +34,11 @@ pub enum Command {
     /// Pack, verify or inspect an artifact.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+    /// Export an artifact to another format: `export onnx` writes the
+    /// whole fitted pipeline (preprocessing, network, label decoding) as
+    /// one ONNX model.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// A local model registry: immutable versions and movable aliases.
     Registry(RegistryArgs),
     /// Serve an artifact over HTTP (KServe v2, MLflow /invocations).
@@ -225,6 +230,22 @@ pub struct PredictArgs {
     /// at a time, so files larger than memory work.
     #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the artifact as one ONNX model: one input per raw column
+    /// (double with NaN for missing numbers, string with "" for missing
+    /// categories), outputs `prediction` and, for classification,
+    /// `probabilities`. The same artifact always gives the same bytes.
+    Onnx {
+        /// The artifact folder or packed archive.
+        #[arg(long, short)]
+        artifact: PathBuf,
+        /// The .onnx file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

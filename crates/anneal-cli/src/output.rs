@@ -463,6 +463,17 @@ pub fn registry_pulled(v: &anneal_registry::ResolvedVersion, out_dir: &Path) {
 
 // ---- anneal artifact pack|verify|inspect ----
 
+pub fn exported_onnx(e: &anneal_pipeline::Exported) {
+    out!(
+        "exported artifact {} to {}: {} bytes, sha256 {} ({:.2} s)",
+        anneal_core::hash::short_id(&e.artifact_id),
+        e.out.display(),
+        e.bytes,
+        e.sha256,
+        e.seconds
+    );
+}
+
 pub fn artifact_packed(p: &anneal_artifact::pack::Packed, out: &Path) {
     out!(
         "packed {} ({} files, {} bytes) into {}: {}, {} bytes, sha256 {}",

@@ -210,6 +210,27 @@ seed = 42
             .to_string()
     }
 
+    /// `[export] onnx = true` asks for model.onnx in the artifact; absent,
+    /// the resolved config has no `[export]` (so artifacts keep their
+    /// bytes); a wrong type or key is an error at its line.
+    #[test]
+    fn export_section() {
+        let plain = parse(MINIMAL, Path::new("configs/x.toml")).unwrap();
+        assert!(!plain.config.export_onnx());
+        assert!(!plain.resolved_toml().contains("[export]"));
+        let with = format!("{MINIMAL}\n[export]\nonnx = true\n");
+        let l = parse(&with, Path::new("configs/x.toml")).unwrap();
+        assert!(l.config.export_onnx());
+        assert!(l.resolved_toml().contains("[export]\nonnx = true"));
+        let e = err(&format!("{MINIMAL}\n[export]\nonnx = \"yes\"\n"));
+        assert!(
+            e.starts_with("configs/x.toml:") && e.contains("export.onnx"),
+            "{e}"
+        );
+        let e = err(&format!("{MINIMAL}\n[export]\ntflite = true\n"));
+        assert!(e.contains("tflite"), "{e}");
+    }
+
     #[test]
     fn minimal_config_parses_with_defaults() {
         let l = parse(MINIMAL, Path::new("configs/iris.toml")).unwrap();

@@ -31,6 +31,27 @@ pub struct Config {
     /// A hyper-parameter search over this config (`anneal sweep`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepConfig>,
+    /// Formats written into the artifact besides its own files. Absent,
+    /// the resolved config (and so the artifact) is as it always was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportConfig>,
+}
+
+impl Config {
+    /// Whether `[export] onnx = true`.
+    pub fn export_onnx(&self) -> bool {
+        self.export.as_ref().is_some_and(|e| e.onnx)
+    }
+}
+
+/// `[export]`: extra files in the artifact, listed and hashed in its
+/// manifest like every other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportConfig {
+    /// `model.onnx`: the whole fitted pipeline (preprocessing, network,
+    /// label decoding) as one ONNX graph (see `anneal export onnx`).
+    pub onnx: bool,
 }
 
 /// How models are scored after training (and by `anneal eval`).

@@ -584,6 +584,7 @@ fn export(
                 device,
                 &setup.data.examples,
             )?,
+            onnx: cfg.export_onnx(),
         },
     )?)
 }

@@ -5,6 +5,7 @@ mod bench;
 mod check_data;
 mod config;
 mod eval;
+mod export;
 mod gate;
 mod predict;
 mod registry;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli, extra: &mut dyn Observer) -> Result<(), CliError> {
         Command::Predict(a) => Ok(predict::run(&a)?),
         Command::Eval(a) => Ok(eval::run(&a)?),
         Command::Artifact(a) => Ok(artifact::run(&a)?),
+        Command::Export(a) => Ok(export::run(&a)?),
         Command::Registry(a) => Ok(registry::run(&a)?),
         Command::Gate(a) => Ok(gate::run(&a)?),
         Command::CheckData(a) => Ok(check_data::run(&a)?),
