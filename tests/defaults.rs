@@ -193,6 +193,8 @@ fn resolved_config_shows_the_data_size_rules() {
         "batch_size = 32",
         "drop_duplicates = false",
         "[train.early_stopping]\nenabled = true\nmetric = \"loss\"\npatience = 16",
+        // Every categorical column of attrition has fewer than 16 slots.
+        "# categorical columns one-hot: BusinessTravel (5 slots), Department (5 slots)",
     ] {
         assert!(text.contains(key), "missing {key:?} in:\n{text}");
     }
@@ -278,4 +280,52 @@ fn periodic_embeddings_train_and_verify() {
     assert!(metric(&r, "test", "accuracy") > 0.93);
     assert!(metric(&r, "test", "log_loss") < baseline(&r, "log_loss"));
     verify_bit_for_bit(&out);
+}
+
+/// Learned categorical embeddings: `pclass` (3 classes, the fill and the
+/// unknown slot: 5 slots) is embedded, `sex` (4 slots) stays one-hot; the
+/// network looks the slot up in a stacked table. Unseen and missing values
+/// take the unknown and fill slots at prediction time, an ensemble embeds
+/// the same way, and both verify bit for bit.
+#[test]
+fn learned_categorical_embeddings_train_predict_and_verify() {
+    for kind in ["mlp", "tabm"] {
+        let extra = format!(
+            "[model]\nkind = \"{kind}\"\nk = 4\nhidden = [64]\ncategorical_embedding = \"learned\"\nembedding_min_slots = 5\nembedding_width = 4\n[train]\nepochs = 15\n"
+        );
+        let (r, out, _) = train_with(&format!("learned-{kind}"), "titanic.csv", "survived", &extra);
+        let arch = &r["model"]["architecture"];
+        assert_eq!(arch["categorical"]["slots"], serde_json::json!([5]), "{arch}");
+        assert_eq!(arch["categorical"]["width"], 4);
+        let pre = read_json(&out.join("artifact/preprocess.json"));
+        let embedded: Vec<&str> = pre["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["embedded"] == true)
+            .map(|f| f["column"].as_str().unwrap())
+            .collect();
+        assert_eq!(embedded, ["pclass"]);
+        assert!(metric(&r, "test", "accuracy") > 0.8, "{kind}");
+        assert!(metric(&r, "test", "log_loss") < baseline(&r, "log_loss"));
+
+        let d = out.parent().unwrap().to_path_buf();
+        let input = d.join("odd.csv");
+        std::fs::write(&input, "pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n9th,female,29,0,0\n,male,40,1,0\n").unwrap();
+        let preds = d.join("p.csv");
+        let o = anneal(&[
+            "predict",
+            "--artifact",
+            out.join("artifact").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            preds.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&preds).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.lines().nth(1).unwrap().starts_with("survived,"), "{text}");
+        verify_bit_for_bit(&out);
+    }
 }

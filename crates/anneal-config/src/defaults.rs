@@ -28,13 +28,17 @@ pub const MAX_BINS: usize = 1024;
 pub const DEFAULT_FREQUENCIES: usize = 16;
 pub const DEFAULT_SIGMA: f64 = 0.1;
 pub const DEFAULT_EMBEDDING_WIDTH: usize = 16;
-/// Categorical columns enter as one-hot blocks unless the config asks for
-/// learned embeddings (see the README's measurement).
+/// Categorical columns of many categories get learned embeddings, the
+/// others one-hot blocks (README, "Models and defaults"): on the same rows,
+/// embedding the columns of at least 16 slots raised ames' R² from 0.9137
+/// to 0.9229, loans' from 0.9963 to 0.9974 and flights' from 0.8917 to
+/// 0.893, while embedding every column cost titanic 4 test rows and
+/// attrition one.
 pub const DEFAULT_CATEGORICAL_EMBEDDING: crate::CategoricalEmbedding =
-    crate::CategoricalEmbedding::OneHot;
-/// With `learned` embeddings, columns of at least this many slots are
-/// embedded.
-pub const DEFAULT_EMBEDDING_MIN_SLOTS: usize = 2;
+    crate::CategoricalEmbedding::Learned;
+/// Columns of at least this many slots (categories, the missing and the
+/// unknown slot) are embedded.
+pub const DEFAULT_EMBEDDING_MIN_SLOTS: usize = 16;
 /// AdamW's step size.
 pub const DEFAULT_LEARNING_RATE: f64 = 1e-3;
 /// AdamW's decoupled weight decay.

@@ -372,12 +372,13 @@ pub struct ModelConfig {
     /// 0/1 inputs, one per category and the missing and unknown slots), or
     /// `learned`: a trainable vector of `embedding_width` per slot, for
     /// columns with at least `embedding_min_slots` slots (the others stay
-    /// one-hot). [default: `one_hot`; absent from the resolved config
-    /// unless set, so configs written before it keep their artifact ids]
+    /// one-hot). [default: `learned`; absent from the resolved config
+    /// unless set, so that configs written before the key keep their
+    /// artifact ids]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub categorical_embedding: Option<CategoricalEmbedding>,
     /// `learned`: the fewest slots for which a column is embedded
-    /// [default: 2, every categorical column].
+    /// [default: 16].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_min_slots: Option<usize>,
     /// The artifact's name [default: the config file's name].

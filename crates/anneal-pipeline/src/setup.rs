@@ -109,6 +109,33 @@ fn categorical(
     })
 }
 
+/// A comment for `anneal config --resolved`: how each categorical column
+/// enters the network (the choice follows its slot count, known only once
+/// the data is read). Empty without categorical columns.
+pub fn encoding_note(loaded: &Loaded, pre: &anneal_data::Preprocessor) -> String {
+    let (mut learned, mut one_hot) = (Vec::new(), Vec::new());
+    for f in &pre.features {
+        if let anneal_data::FeatureSpec::Categorical { embedded, .. } = f {
+            let entry = format!("{} ({} slots)", f.column(), f.slots());
+            if *embedded { &mut learned } else { &mut one_hot }.push(entry);
+        }
+    }
+    let m = &loaded.config.model;
+    let mut note = String::new();
+    if !learned.is_empty() {
+        note += &format!(
+            "# categorical columns with learned embeddings (width {}, at least {} slots): {}\n",
+            m.embedding_width,
+            m.embedding_min_slots(),
+            learned.join(", ")
+        );
+    }
+    if !one_hot.is_empty() {
+        note += &format!("# categorical columns one-hot: {}\n", one_hot.join(", "));
+    }
+    note
+}
+
 /// The ensemble of the `tabm` kinds.
 fn ensemble(m: &anneal_config::ModelConfig, classification: bool) -> Option<Ensemble> {
     let variant = match m.kind {

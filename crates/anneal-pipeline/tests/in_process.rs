@@ -71,6 +71,7 @@ fn an_in_process_run_equals_the_command_line_s_and_a_stopped_one_resumes_to_it()
     resume.start = Start::Resume(out.clone());
     let resumed = anneal_pipeline::train(&resume, &mut Silent, &StopToken::new()).unwrap();
     assert_eq!(artifact_id(resumed), IRIS_ID);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -85,4 +86,5 @@ fn an_existing_run_folder_is_a_usage_error() {
             dir.display()
         )
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -20,7 +20,8 @@ pub fn run(args: &ConfigArgs) -> Result<(), Error> {
         }
         let data = anneal_data::prepare(&loaded, loaded.config.train.seed)?;
         anneal_pipeline::setup::fit_to_data(&mut loaded, &data)?;
-        output::print_resolved(&loaded.resolved_toml());
+        let note = anneal_pipeline::setup::encoding_note(&loaded, &data.preprocessor);
+        output::print_resolved(&format!("{}{note}", loaded.resolved_toml()));
     } else if args.data_path {
         output::print_resolved(&format!("{}\n", loaded.data_path().display()));
     } else {
