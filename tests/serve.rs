@@ -1898,3 +1898,228 @@ fn truncated_binary_body_is_400_naming_the_input() {
     );
     assert_eq!(r.status, 415, "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------
+// Monitoring: drift gauges over a sliding window, the inference log.
+
+/// The titanic rows (without the target) as `dataframe_records` objects,
+/// in a fixed shuffled order (the file is sorted by class), ages moved by
+/// `age_shift`.
+fn titanic_records(age_shift: f64) -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join("datasets/titanic.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let n = rows.len();
+    // 100 and 1309 are coprime: every row once.
+    (0..n)
+        .map(|i| {
+            let r = &rows[(i * 100) % n];
+            let num = |s: &str| s.parse::<f64>().ok();
+            json!({
+                "pclass": r[0], "sex": r[2],
+                "age": num(r[3]).map(|a| a + age_shift),
+                "sibsp": num(r[4]), "parch": num(r[5]),
+            })
+        })
+        .collect()
+}
+
+/// Posts `records` in requests of `per` rows, each with the id
+/// `<prefix>-<k>`; returns the ids.
+fn post_records(s: &Server, records: &[Value], per: usize, prefix: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (k, chunk) in records.chunks(per).enumerate() {
+        let id = format!("{prefix}-{k}");
+        let body = json!({ "dataframe_records": chunk }).to_string();
+        let header = format!("X-Request-Id: {id}");
+        let r = raw(
+            &s.addr,
+            "POST",
+            "/invocations",
+            &["Host: localhost", "Content-Type: application/json", &header],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("x-request-id"), Some(id.as_str()));
+        ids.push(id);
+    }
+    ids
+}
+
+/// `column -> value` of one gauge.
+fn gauges(metrics: &str, name: &str) -> Vec<(String, f64)> {
+    let prefix = format!("{name}{{column=\"");
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let (column, value) = rest.split_once("\"} ").unwrap();
+            (column.to_string(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn drift_gauges_and_the_inference_log() {
+    let dir = scratch("serve-monitor").join("log");
+    let mut s = Server::start(
+        titanic(),
+        &[
+            "--monitor-window-rows",
+            "500",
+            "--log-dir",
+            dir.to_str().unwrap(),
+            "--log-max-bytes",
+            "100000",
+        ],
+    );
+    // Stationary traffic: no alert anywhere.
+    let still = titanic_records(0.0);
+    let mut ids = post_records(&s, &still, 250, "still");
+    let m = s.get("/metrics").text();
+    // Requests of 250 rows and a last of 59: whole requests leave the window.
+    assert_eq!(sample(&m, "anneal_drift_window_rows"), 559.0, "{m}");
+    let alerts = gauges(&m, "anneal_drift_alert");
+    let columns: Vec<&str> = alerts.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        columns,
+        ["pclass", "sex", "age", "sibsp", "parch", "__prediction__"]
+    );
+    assert!(alerts.iter().all(|(_, v)| *v == 0.0), "{m}");
+    let psi = gauges(&m, "anneal_drift_psi");
+    assert!(psi.iter().all(|(_, v)| *v < 0.1), "{psi:?}");
+    // Ages 15 years older: age alone alerts once the window holds them.
+    let shifted = titanic_records(15.0);
+    ids.extend(post_records(&s, &shifted[..500], 250, "old"));
+    let m = s.get("/metrics").text();
+    let alerts = gauges(&m, "anneal_drift_alert");
+    for (column, value) in &alerts {
+        assert_eq!(
+            *value,
+            f64::from(u8::from(column == "age")),
+            "{column}: {m}"
+        );
+    }
+    let age_psi = gauges(&m, "anneal_drift_psi")
+        .into_iter()
+        .find(|(c, _)| c == "age")
+        .unwrap()
+        .1;
+    assert!(age_psi > 0.25, "{age_psi}");
+    assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 1.0);
+    let v = s.get("/v1/monitor").json();
+    assert_eq!(v["alerting_columns"], json!(["age"]));
+    assert_eq!(v["window"]["rows"], 500);
+    let drift = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "drift" && c["column"] == "age")
+        .unwrap();
+    assert_eq!(drift["passed"], false);
+    let message = drift["message"].as_str().unwrap();
+    assert!(message.starts_with("column \"age\": PSI "), "{message}");
+
+    // SIGTERM: every row reaches the log before the process exits.
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    let log = anneal_monitor::log::read_dir(&dir).unwrap();
+    assert!(log.skipped.is_empty(), "{:?}", log.skipped);
+    assert_eq!(log.artifact_id.as_deref(), Some(s.id.as_str()));
+    assert!(
+        anneal_monitor::log::log_files(&dir).unwrap().len() > 2,
+        "rotated"
+    );
+    assert_eq!(log.records.len(), still.len() + 500);
+    let sent: Vec<(String, u32)> = ids
+        .iter()
+        .zip(still.chunks(250).map(<[Value]>::len).chain([250, 250]))
+        .flat_map(|(id, n)| (0..n as u32).map(move |r| (id.clone(), r)))
+        .collect();
+    let logged: Vec<(String, u32)> = log
+        .records
+        .iter()
+        .map(|r| (r.request_id.clone(), r.row))
+        .collect();
+    assert_eq!(logged, sent);
+    let first = &log.records[0];
+    assert_eq!(first.inputs.get("sex"), still[0].get("sex"));
+    assert!(
+        first.probabilities.as_ref().unwrap().len() == 2,
+        "{first:?}"
+    );
+}
+
+#[test]
+fn a_failing_log_never_fails_requests() {
+    let dir = scratch("serve-log-gone").join("log");
+    // One file per request, in a folder removed under the server.
+    let s = Server::start(
+        titanic(),
+        &[
+            "--log-dir",
+            dir.to_str().unwrap(),
+            "--log-max-bytes",
+            "1",
+            "--no-monitor",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let records = titanic_records(0.0);
+    post_records(&s, &records[..40], 10, "r");
+    let mut m = String::new();
+    for _ in 0..100 {
+        m = s.get("/metrics").text();
+        if sample(&m, "anneal_inference_log_dropped_rows_total") == 40.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        sample(&m, "anneal_inference_log_dropped_rows_total"),
+        40.0,
+        "{m}"
+    );
+    assert_eq!(sample(&m, "anneal_inference_log_healthy"), 0.0);
+    assert!(!m.contains("anneal_drift_"), "--no-monitor");
+    assert_eq!(s.get("/v1/monitor").status, 404);
+    assert!(
+        s.stderr().contains("the inference log is failing"),
+        "{}",
+        s.stderr()
+    );
+
+    // Bad monitoring flags: one line, exit 2.
+    let artifact = titanic().to_str().unwrap();
+    let file = root().join("Cargo.toml");
+    let under_file = file.join("log");
+    for (flags, message) in [
+        (
+            vec!["--log-dir", "x", "--log-sample", "0"],
+            "error: --log-sample must be more than 0 and at most 1, not 0".to_string(),
+        ),
+        (
+            vec!["--monitor-window-rows", "0"],
+            "error: --monitor-window-rows must be at least 1".to_string(),
+        ),
+        (
+            vec!["--monitor-window-seconds", "0"],
+            "error: --monitor-window-seconds must be more than 0 and at most 86400 seconds"
+                .to_string(),
+        ),
+        (
+            vec!["--log-dir", under_file.to_str().unwrap()],
+            format!(
+                "error: --log-dir: {}: Not a directory (os error 20)",
+                under_file.display()
+            ),
+        ),
+    ] {
+        let mut args = vec!["serve", "--artifact", artifact, "--addr", "127.0.0.1:0"];
+        args.extend(flags);
+        assert_error(&anneal(&args), 2, &message);
+    }
+}

@@ -363,6 +363,40 @@ pub struct ServeArgs {
     /// loopback address localhost, 127.0.0.1 and [::1]; otherwise any].
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
+    /// Rows in the drift window: each input column and the predictions,
+    /// over the latest ROWS rows, against the training profile (gauges on
+    /// /metrics, checks at GET /v1/monitor).
+    #[arg(long, value_name = "ROWS", default_value_t = anneal_serve::defaults::MONITOR_WINDOW_ROWS)]
+    pub monitor_window_rows: u64,
+    /// Only rows of the last SECS seconds count in the drift window.
+    #[arg(long, value_name = "SECS")]
+    pub monitor_window_seconds: Option<f64>,
+    /// Thresholds for the drift alerts: a policy file with [check_data]
+    /// [default: the artifact's config's, else check-data's defaults].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// No drift monitoring.
+    #[arg(long, conflicts_with_all = ["monitor_window_rows", "monitor_window_seconds", "policy"])]
+    pub no_monitor: bool,
+    /// Write every request's rows, predictions and request id into DIR
+    /// (the inference log, NDJSON files read by `anneal monitor`).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Share of requests logged (whole requests, chosen by a hash of the
+    /// request id).
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 1.0,
+        requires = "log_dir"
+    )]
+    pub log_sample: f64,
+    /// Start a new log file past this size.
+    #[arg(long, value_name = "BYTES", default_value_t = anneal_serve::defaults::LOG_MAX_BYTES, requires = "log_dir")]
+    pub log_max_bytes: u64,
+    /// Start a new log file past this age.
+    #[arg(long, value_name = "SECS", requires = "log_dir")]
+    pub log_max_seconds: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]

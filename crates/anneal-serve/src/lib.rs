@@ -55,11 +55,13 @@ mod conn;
 mod guard;
 mod infer;
 pub mod metrics;
+mod monitor;
 pub mod request;
 pub mod schema;
 mod server;
 
-pub use server::{DRAIN_LIMIT, Listening, Options, defaults, run};
+pub use anneal_monitor::window::WindowSpec;
+pub use server::{DRAIN_LIMIT, Listening, LogOptions, MonitorOptions, Options, defaults, run};
 
 /// Why the server could not start or keep running.
 #[derive(Debug, thiserror::Error)]

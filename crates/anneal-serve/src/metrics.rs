@@ -138,7 +138,7 @@ impl Metrics {
 }
 
 /// Escapes a label value (backslash, double quote, newline).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -23,6 +23,7 @@ use crate::conn::{self, ConnLimits};
 use crate::guard::{self, Hosts, Token};
 use crate::infer::{self, MlflowPredictions, V2Output};
 use crate::metrics::Metrics;
+use crate::monitor::{self, Live, RequestIds};
 use crate::request::{self, Invalid};
 use crate::schema::{Schema, mlflow_type};
 
@@ -56,6 +57,53 @@ pub struct Options {
     /// Host header values accepted (`*`: any); empty: the loopback names
     /// on a loopback bind, any otherwise.
     pub allow_hosts: Vec<String>,
+    /// Drift of the traffic over a sliding window (`None`: off; off too
+    /// when the artifact has no training profile).
+    pub monitor: Option<MonitorOptions>,
+    /// The inference log (`None`: off).
+    pub log: Option<LogOptions>,
+}
+
+/// Live drift: the window and the thresholds.
+#[derive(Debug, Clone)]
+pub struct MonitorOptions {
+    pub window: anneal_monitor::window::WindowSpec,
+    /// The thresholds and where they came from; `None`: the artifact's
+    /// config's [check_data], else the defaults.
+    pub policy: Option<(anneal_config::CheckDataPolicy, String)>,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> Self {
+        MonitorOptions {
+            window: anneal_monitor::window::WindowSpec {
+                rows: defaults::MONITOR_WINDOW_ROWS,
+                millis: None,
+            },
+            policy: None,
+        }
+    }
+}
+
+/// The inference log: where, how much, how often a new file.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    pub dir: std::path::PathBuf,
+    /// Share of requests logged, in (0, 1].
+    pub sample: f64,
+    pub max_bytes: u64,
+    pub max_age: Option<Duration>,
+}
+
+impl LogOptions {
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> LogOptions {
+        LogOptions {
+            dir: dir.into(),
+            sample: 1.0,
+            max_bytes: defaults::LOG_MAX_BYTES,
+            max_age: None,
+        }
+    }
 }
 
 /// Defaults of [`Options`] (and of the `anneal serve` flags).
@@ -73,6 +121,14 @@ pub mod defaults {
     pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
     pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The drift window: a one-standard-deviation shift of a feature fills
+    /// enough of 2,000 rows to pass PSI 0.25 within about 1,000 shifted
+    /// rows, while 2,000 stationary rows stay far below every default
+    /// threshold (README, "Monitoring a served model").
+    pub const MONITOR_WINDOW_ROWS: u64 = 2_000;
+    pub const LOG_MAX_BYTES: u64 = 64 * 1024 * 1024;
+    /// Rows waiting for the log writer at most; more are dropped.
+    pub const LOG_QUEUE_ROWS: u64 = 100_000;
 }
 
 impl Options {
@@ -91,6 +147,8 @@ impl Options {
             request_timeout: defaults::REQUEST_TIMEOUT,
             token: None,
             allow_hosts: Vec::new(),
+            monitor: Some(MonitorOptions::default()),
+            log: None,
         }
     }
 
@@ -124,6 +182,24 @@ impl Options {
         if self.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(ServeError::Options("--token must not be empty".into()));
         }
+        if self.monitor.as_ref().is_some_and(|m| m.window.rows == 0) {
+            return Err(ServeError::Options(
+                "--monitor-window-rows must be at least 1".into(),
+            ));
+        }
+        if let Some(log) = &self.log {
+            if !(log.sample > 0.0 && log.sample <= 1.0) {
+                return Err(ServeError::Options(format!(
+                    "--log-sample must be more than 0 and at most 1, not {}",
+                    log.sample
+                )));
+            }
+            if log.max_bytes == 0 {
+                return Err(ServeError::Options(
+                    "--log-max-bytes must be at least 1".into(),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -154,6 +230,9 @@ struct App {
     request_timeout: Duration,
     token: Option<Token>,
     hosts: Hosts,
+    live: Option<Live>,
+    sink: Option<anneal_monitor::sink::Sink>,
+    ids: RequestIds,
 }
 
 /// A JSON error answer: `{"error": "..."}`.
@@ -260,8 +339,8 @@ async fn serve(
     let (listener, addr) = bind(&options.addr).await?;
     let name = artifact.manifest.name.clone();
     let id = artifact.manifest.id.clone();
-    let app = App::new(artifact, &options, addr);
-    let router = router(app, options.max_body_bytes);
+    let app = App::new(artifact, &options, addr)?;
+    let router = router(app.clone(), options.max_body_bytes);
     on_listening(&Listening { addr, name, id });
     let limits = ConnLimits {
         max_connections: options.max_connections,
@@ -269,6 +348,10 @@ async fn serve(
         idle_timeout: options.idle_timeout,
     };
     serve_until_signal(listener, router, limits, shutdown).await;
+    // The drained requests' rows are queued: write them before exiting.
+    if let Some(sink) = &app.sink {
+        sink.close();
+    }
     eprintln!("anneal serve: stopped");
     Ok(())
 }
@@ -345,6 +428,7 @@ fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
         .route("/ping", get(ping))
         .route("/health", get(ping))
         .route("/metrics", get(metrics))
+        .route("/v1/monitor", get(monitor_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -450,7 +534,11 @@ async fn server_metadata() -> Response {
 }
 
 impl App {
-    fn new(artifact: Artifact, options: &Options, addr: SocketAddr) -> Arc<App> {
+    fn new(
+        artifact: Artifact,
+        options: &Options,
+        addr: SocketAddr,
+    ) -> Result<Arc<App>, ServeError> {
         let workers = if options.workers > 0 {
             options.workers
         } else {
@@ -462,8 +550,30 @@ impl App {
             .min(Semaphore::MAX_PERMITS);
         let name = artifact.manifest.name.clone();
         let id = artifact.manifest.id.clone();
-        Arc::new(App {
-            schema: Schema::of(&artifact.preprocessor),
+        let schema = Schema::of(&artifact.preprocessor);
+        let live = options
+            .monitor
+            .as_ref()
+            .and_then(|m| live_monitor(&artifact, &schema, m));
+        let sink = match &options.log {
+            None => None,
+            Some(log) => Some(
+                anneal_monitor::sink::Sink::start(anneal_monitor::sink::SinkOptions {
+                    dir: log.dir.clone(),
+                    artifact_id: id.clone(),
+                    sample: log.sample,
+                    max_bytes: log.max_bytes,
+                    max_age: log.max_age,
+                    max_queued_rows: defaults::LOG_QUEUE_ROWS,
+                })
+                .map_err(|e| ServeError::Options(format!("--log-dir: {e}")))?,
+            ),
+        };
+        Ok(Arc::new(App {
+            schema,
+            live,
+            sink,
+            ids: RequestIds::new(),
             metrics: Metrics::new(&name, &id),
             name,
             id,
@@ -476,7 +586,30 @@ impl App {
             token: options.token.as_deref().map(Token::new),
             hosts: Hosts::new(&options.allow_hosts, addr),
             artifact,
-        })
+        }))
+    }
+
+    /// Monitoring's look at a validated batch (drift counts, log rows).
+    fn watch(&self, batch: &request::Batch, rid: &str) -> monitor::Pending {
+        monitor::before(self.live.as_ref(), self.sink.as_ref(), batch, rid)
+    }
+
+    /// ... and at its predictions.
+    fn record(&self, pending: monitor::Pending, p: &infer::Prediction, rid: &str) {
+        monitor::after(
+            self.live.as_ref(),
+            self.sink.as_ref(),
+            &self.schema,
+            pending,
+            p,
+            rid,
+        );
+    }
+
+    /// The request's id: its `X-Request-Id`, or a new one.
+    fn request_id(&self, headers: &HeaderMap) -> String {
+        self.ids
+            .of(headers.get(REQUEST_ID).map(HeaderValue::as_bytes))
     }
 
     /// 404 unless `name` (and `version`, when given) is the served model.
@@ -602,6 +735,29 @@ impl App {
     }
 }
 
+/// Drift monitoring of `artifact`, when it has a training profile.
+fn live_monitor(artifact: &Artifact, schema: &Schema, m: &MonitorOptions) -> Option<Live> {
+    let profile = artifact.profile.as_ref()?;
+    let (policy, source) = m.policy.clone().unwrap_or_else(|| {
+        match artifact.config().ok().and_then(|c| c.check_data) {
+            Some(c) => (c, "the artifact's config [check_data]".to_string()),
+            None => (Default::default(), "defaults".to_string()),
+        }
+    });
+    Some(Live::new(profile, schema, m.window, policy, source))
+}
+
+/// The header a request id comes in and goes back in.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The answer with the request's id.
+fn with_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}
+
 async fn model_metadata(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
     match app.check_model(&name, None) {
         Ok(()) => json_response(StatusCode::OK, &app.metadata()),
@@ -662,7 +818,11 @@ struct V2Response<'a> {
 }
 
 async fn v2_infer(State(app): State<Arc<App>>, Path(name): Path<String>, req: Request) -> Response {
-    respond_v2(infer_v2(app, &name, None, req).await)
+    let rid = app.request_id(req.headers());
+    with_id(
+        respond_v2(infer_v2(app, &name, None, req, rid.clone()).await),
+        &rid,
+    )
 }
 
 async fn v2_infer_version(
@@ -670,7 +830,9 @@ async fn v2_infer_version(
     Path((name, version)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    respond_v2(infer_v2(app, &name, Some(&version), req).await)
+    let rid = app.request_id(req.headers());
+    let answer = infer_v2(app, &name, Some(&version), req, rid.clone()).await;
+    with_id(respond_v2(answer), &rid)
 }
 
 /// A v2 answer: JSON, or (binary tensor data extension) a JSON header of
@@ -738,6 +900,7 @@ async fn infer_v2(
     name: &str,
     version: Option<&str>,
     req: Request,
+    rid: String,
 ) -> Result<V2Answer, ApiError> {
     app.check_model(name, version)?;
     let header_len = header_length(req.headers())?;
@@ -758,9 +921,11 @@ async fn infer_v2(
         }
         .map_err(|e| app.invalid(e))?;
         let rows = req.batch.rows;
+        let pending = app.watch(&req.batch, &rid);
         let p =
             infer::predict(&app.artifact, &app.schema, req.batch).map_err(ApiError::internal)?;
         app.metrics.rows_predicted(rows);
+        app.record(pending, &p, &rid);
         let outputs = p.v2_outputs(req.outputs.as_deref(), &req.binary);
         v2_answer(app, req.id.as_ref(), outputs)
     })
@@ -848,11 +1013,12 @@ fn is_json(content_type: &str) -> bool {
 }
 
 async fn invocations(State(app): State<Arc<App>>, req: Request) -> Response {
-    respond(invoke(app, req).await)
+    let rid = app.request_id(req.headers());
+    with_id(respond(invoke(app, req, rid.clone()).await), &rid)
 }
 
 /// As [`infer_v2`], for `/invocations` (JSON or CSV).
-async fn invoke(app: Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
+async fn invoke(app: Arc<App>, req: Request, rid: String) -> Result<Vec<u8>, ApiError> {
     let csv = match content_type(req.headers()) {
         BodyKind::Json => false,
         BodyKind::Csv => true,
@@ -868,8 +1034,10 @@ async fn invoke(app: Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
         }
         .map_err(|e| app.invalid(e))?;
         let rows = batch.rows;
+        let pending = app.watch(&batch, &rid);
         let p = infer::predict(&app.artifact, &app.schema, batch).map_err(ApiError::internal)?;
         app.metrics.rows_predicted(rows);
+        app.record(pending, &p, &rid);
         #[derive(Serialize)]
         struct Answer<'a> {
             predictions: MlflowPredictions<'a>,
@@ -883,15 +1051,39 @@ async fn invoke(app: Arc<App>, req: Request) -> Result<Vec<u8>, ApiError> {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut text = app.metrics.render();
+    if let Some(live) = &app.live {
+        live.render(&mut text);
+    }
+    if let Some(sink) = &app.sink {
+        monitor::render_log(sink, &mut text);
+    }
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        app.metrics.render(),
+        text,
     )
         .into_response()
+}
+
+/// `GET /v1/monitor`: the drift window's checks, as `check-data` words
+/// them, and the log's state.
+async fn monitor_json(State(app): State<Arc<App>>) -> Response {
+    let Some(live) = &app.live else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "drift monitoring is off (--no-monitor, or the artifact has no training profile)",
+        )
+        .into_response();
+    };
+    let mut body = live.json();
+    body["model"] = json!(app.name);
+    body["artifact_id"] = json!(app.id);
+    body["log"] = app.sink.as_ref().map_or(Value::Null, monitor::log_json);
+    json_response(StatusCode::OK, &body)
 }
 
 /// SIGTERM / SIGINT, registered up front.

@@ -40,8 +40,59 @@ fn options(args: &ServeArgs) -> Result<anneal_serve::Options, CliError> {
         request_timeout: seconds("--request-timeout", args.request_timeout)?,
         token,
         allow_hosts: args.allow_hosts.clone(),
+        monitor: monitor(args)?,
+        log: log(args)?,
         ..anneal_serve::Options::new(args.addr.clone())
     })
+}
+
+/// Drift monitoring, unless --no-monitor.
+fn monitor(args: &ServeArgs) -> Result<Option<anneal_serve::MonitorOptions>, CliError> {
+    if args.no_monitor {
+        return Ok(None);
+    }
+    let policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let p = anneal_config::load_policy(path).map_err(anneal_pipeline::Error::from)?;
+            let text = path.display().to_string();
+            Some(match p.check_data {
+                Some(c) => (c, text),
+                None => (
+                    Default::default(),
+                    format!("{text} (no [check_data]: defaults)"),
+                ),
+            })
+        }
+    };
+    let millis = match args.monitor_window_seconds {
+        None => None,
+        Some(s) => Some(seconds("--monitor-window-seconds", s)?.as_millis() as u64),
+    };
+    Ok(Some(anneal_serve::MonitorOptions {
+        window: anneal_serve::WindowSpec {
+            rows: args.monitor_window_rows,
+            millis,
+        },
+        policy,
+    }))
+}
+
+/// The inference log, with --log-dir.
+fn log(args: &ServeArgs) -> Result<Option<anneal_serve::LogOptions>, CliError> {
+    let Some(dir) = &args.log_dir else {
+        return Ok(None);
+    };
+    let max_age = match args.log_max_seconds {
+        None => None,
+        Some(s) => Some(seconds("--log-max-seconds", s)?),
+    };
+    Ok(Some(anneal_serve::LogOptions {
+        sample: args.log_sample,
+        max_bytes: args.log_max_bytes,
+        max_age,
+        ..anneal_serve::LogOptions::new(dir.clone())
+    }))
 }
 
 /// A timeout flag: seconds, more than 0, at most a day.
