@@ -163,6 +163,23 @@ fn sample(metrics: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {series} in {metrics}"))
 }
 
+/// Every `anneal_*` metric name in `text`.
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .match_indices("anneal_")
+        .map(|(i, _)| {
+            text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 5, "{names:?}");
+    names
+}
+
 /// breast_cancer.csv: the feature names, the feature rows, the labels.
 fn dataset() -> (Vec<String>, Vec<Vec<f64>>, Vec<String>) {
     let text = std::fs::read_to_string(root().join("datasets/breast_cancer.csv")).unwrap();
@@ -350,6 +367,16 @@ fn serve_shift_monitor_retrain_gate_promote_serve() {
         );
     }
     assert_eq!(sample(&m, "anneal_inference_log_dropped_rows_total"), 0.0);
+    // The example dashboard and alert rules name only gauges served here.
+    for file in ["grafana-dashboard.json", "prometheus-alerts.yml"] {
+        let text = std::fs::read_to_string(root().join("examples/monitoring").join(file)).unwrap();
+        for name in metric_names(&text) {
+            assert!(
+                m.contains(&format!("# TYPE {name} ")),
+                "{file}: {name} is not served"
+            );
+        }
+    }
     server.stop();
 
     // The labels come in; the scheduled `anneal monitor` fails.

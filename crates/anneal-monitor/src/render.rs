@@ -183,11 +183,11 @@ pub fn html(doc: &MonitorDoc) -> Result<String> {
 fn verdict_section(s: &mut String, doc: &MonitorDoc) {
     let v = &doc.verdict;
     let tag = if v.exit_code() == 0 { "ok" } else { "warn" };
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<section id=\"policy\"><h2>Policy <span class=\"tag {tag}\">{}</span></h2>\
          <div class=\"scroll\"><table><thead><tr><th>Status</th><th>Check</th><th class=\"n\">Value</th>\
-         <th>Threshold</th><th>Message</th></tr></thead><tbody>\n",
+         <th>Threshold</th><th>Message</th></tr></thead><tbody>",
         escape(v.outcome_name())
     );
     for c in &v.checks {
