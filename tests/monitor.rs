@@ -238,10 +238,10 @@ fn windows_alerts(doc: &MonitorDoc) -> Vec<Vec<String>> {
     doc.windows.iter().map(|w| w.alerts.clone()).collect()
 }
 
-#[test]
-fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
+/// The shifted log with labels, in 10-minute windows, into `out`: exit 1
+/// and the document.
+fn shifted_run(out: &Path) -> MonitorDoc {
     let st = setup();
-    let out = st.dir.join("mon-a");
     let o = monitor(&[
         "--log",
         s(&st.shifted_log),
@@ -250,7 +250,7 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
         "--window",
         "10m",
         "--out",
-        s(&out),
+        s(out),
     ]);
     let json = out.join("monitor.json");
     assert_error(
@@ -264,8 +264,11 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
     let text = stdout(&o);
     assert!(text.starts_with("monitor: 2400 rows in 4 windows of 10m, 1680 labelled (3 labels with unknown ids, 0 unusable) in "), "{text}");
     assert!(text.contains("\nFAIL drift:mean area: 2 of 4 windows over the threshold; first in the window from 2026-12-04T21:20:00Z: column \"mean area\": PSI "), "{text}");
-    let doc = MonitorDoc::read(&json).unwrap();
-    // Drift only after the shift; accuracy drops there too.
+    MonitorDoc::read(&json).unwrap()
+}
+
+/// Drift only after the shift; accuracy drops there too.
+fn assert_later_windows_only(doc: &MonitorDoc) {
     let alerts = windows_alerts(&doc);
     assert!(alerts[0].is_empty() && alerts[1].is_empty(), "{alerts:?}");
     for a in &alerts[2..] {
@@ -305,6 +308,12 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
         "{}",
         check.message
     );
+}
+
+/// monitor.json reads back; the JUnit, HTML and Markdown say the same.
+fn assert_documents(out: &Path, doc: &MonitorDoc) {
+    let json = out.join("monitor.json");
+    let alerts = windows_alerts(doc);
     // The document reads back (serde_json may move a float by one unit in
     // the last place: no `float_roundtrip`, whose parsing would change
     // figures read from existing artifacts).
@@ -325,8 +334,11 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
     assert!(!html.contains("<script"));
     let md = std::fs::read_to_string(out.join("monitor.md")).unwrap();
     assert!(md.contains("## Policy ❌ anneal monitor: FAILED"), "{md}");
+}
 
-    // Run again: byte-identical documents.
+/// A second run gives byte-identical documents.
+fn assert_same_bytes(out: &Path) {
+    let st = setup();
     let again = st.dir.join("mon-b");
     let o = monitor(&[
         "--log",
@@ -351,9 +363,12 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
             "{f}"
         );
     }
+}
 
-    // The same rows as a data file (labels in its target column), in
-    // windows of 600 rows: the same drift figures, window by window.
+/// The same rows as a data file (labels in its target column), in
+/// windows of 600 rows: the same drift figures, window by window.
+fn assert_data_file_agrees(doc: &MonitorDoc) {
+    let st = setup();
     let data_out = st.dir.join("mon-data");
     let o = monitor(&[
         "--data",
@@ -373,6 +388,16 @@ fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
     };
     assert_eq!(drift(&from_data), drift(&doc));
     assert_eq!(from_data.join.labelled, 2400);
+}
+
+#[test]
+fn a_shift_half_way_fails_the_policy_in_the_later_windows_only() {
+    let out = setup().dir.join("mon-a");
+    let doc = shifted_run(&out);
+    assert_later_windows_only(&doc);
+    assert_documents(&out, &doc);
+    assert_same_bytes(&out);
+    assert_data_file_agrees(&doc);
 }
 
 #[test]

@@ -297,203 +297,248 @@ fn fresh_config(dir: &Path, sd: &Value) -> PathBuf {
     path
 }
 
-#[test]
-fn serve_shift_monitor_retrain_gate_promote_serve() {
-    let dir = scratch("monitoring-loop");
-    let reg = dir.join("registry");
-    let policy = root().join("examples/monitoring/policy.toml");
-    let log = dir.join("log");
+/// The loop's folders, policy and traffic.
+struct Loop {
+    dir: PathBuf,
+    reg: PathBuf,
+    policy: PathBuf,
+    log: PathBuf,
+    sd: Value,
+    t: Traffic,
+}
 
-    // The champion: trained, pushed, pulled back out to serve.
-    train("breast_cancer", &dir.join("run1"));
-    registry(
-        &reg,
-        &[
-            "push",
-            s(&dir.join("run1/artifact")),
-            "--name",
-            "breast_cancer",
-            "--alias",
-            "champion",
-        ],
-    );
-    registry(
-        &reg,
-        &[
-            "pull",
-            "breast_cancer@champion",
-            "--out",
-            s(&dir.join("served1")),
-        ],
-    );
-    let profile = read_json(&dir.join("served1/profile.json"));
-    let sd: serde_json::Map<String, Value> = profile["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["numeric"]["std"].clone())))
-        .collect();
-    let sd = Value::Object(sd);
-    let t = traffic(&sd);
-    let server = Server::start(
-        &dir.join("served1"),
-        &[
-            "--policy",
-            s(&policy),
-            "--monitor-window-rows",
-            "500",
-            "--log-dir",
-            s(&log),
-        ],
-    );
-    let champion_id = server.id.clone();
-
-    // Before the shift: no gauge alerts. After: the shifted columns alert.
-    server.post_rows(&t.columns, &t.before.0, 100, "before");
-    let m = server.metrics();
-    assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 0.0, "{m}");
-    server.post_rows(&t.columns, &t.after.0, 100, "after");
-    let m = server.metrics();
-    assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 8.0, "{m}");
-    for c in SHIFTED {
-        assert_eq!(
-            sample(&m, &format!("anneal_drift_alert{{column=\"{c}\"}}")),
-            1.0,
-            "{c}"
+impl Loop {
+    /// A champion in a fresh registry, and traffic for it.
+    fn new() -> Loop {
+        let dir = scratch("monitoring-loop");
+        let reg = dir.join("registry");
+        // The champion: trained, pushed, pulled back out to serve.
+        train("breast_cancer", &dir.join("run1"));
+        registry(
+            &reg,
+            &[
+                "push",
+                s(&dir.join("run1/artifact")),
+                "--name",
+                "breast_cancer",
+                "--alias",
+                "champion",
+            ],
         );
-        assert!(
-            sample(&m, &format!("anneal_drift_psi{{column=\"{c}\"}}")) > 0.25,
-            "{c}"
+        registry(
+            &reg,
+            &[
+                "pull",
+                "breast_cancer@champion",
+                "--out",
+                s(&dir.join("served1")),
+            ],
         );
-    }
-    assert_eq!(sample(&m, "anneal_inference_log_dropped_rows_total"), 0.0);
-    // The example dashboard and alert rules name only gauges served here.
-    for file in ["grafana-dashboard.json", "prometheus-alerts.yml"] {
-        let text = std::fs::read_to_string(root().join("examples/monitoring").join(file)).unwrap();
-        for name in metric_names(&text) {
-            assert!(
-                m.contains(&format!("# TYPE {name} ")),
-                "{file}: {name} is not served"
-            );
+        let profile = read_json(&dir.join("served1/profile.json"));
+        let sd: serde_json::Map<String, Value> = profile["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["numeric"]["std"].clone())))
+            .collect();
+        let sd = Value::Object(sd);
+        let t = traffic(&sd);
+        Loop {
+            policy: root().join("examples/monitoring/policy.toml"),
+            log: dir.join("log"),
+            dir,
+            reg,
+            sd,
+            t,
         }
     }
-    server.stop();
 
-    // The labels come in; the scheduled `anneal monitor` fails.
-    let labels = dir.join("labels.csv");
-    write_labels(&labels, &t);
-    let out = dir.join("monitor");
-    let o = anneal(&[
-        "monitor",
-        "--artifact",
-        "breast_cancer@champion",
-        "--registry",
-        s(&reg),
-        "--log",
-        s(&log),
-        "--labels",
-        s(&labels),
-        "--window",
-        "600rows",
-        "--policy",
-        s(&policy),
-        "--bootstrap",
-        "100",
-        "--out",
-        s(&out),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let text = stdout(&o);
-    assert!(text.starts_with("monitor: 2400 rows in 4 windows of 600rows, 1680 labelled (0 labels with unknown ids, 0 unusable)"), "{text}");
-    assert!(
-        text.contains(
-            "\nFAIL drift:mean area: 2 of 4 windows over the threshold; first in the window from "
-        ),
-        "{text}"
-    );
-    assert!(text.contains("\nFAIL metric_drop:accuracy: "), "{text}");
-    let doc = read_json(&out.join("monitor.json"));
-    assert_eq!(doc["artifact_id"], json!(champion_id));
-    let alerts: Vec<usize> = doc["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["alerts"].as_array().map_or(0, Vec::len))
-        .collect();
-    assert_eq!(alerts[..2], [0, 0], "{alerts:?}");
-    assert!(alerts[2..].iter().all(|&n| n >= 9), "{alerts:?}");
+    /// Serves the champion through the shift; returns its id.
+    fn serve_champion(&self) -> String {
+        let server = Server::start(
+            &self.dir.join("served1"),
+            &[
+                "--policy",
+                s(&self.policy),
+                "--monitor-window-rows",
+                "500",
+                "--log-dir",
+                s(&self.log),
+            ],
+        );
+        let champion_id = server.id.clone();
 
-    // Retrain on fresh data, gate against the champion, promote.
-    let config = fresh_config(&dir, &sd);
-    let run2 = dir.join("run2");
-    let o = anneal(&[
-        "train",
-        "--config",
-        s(&config),
-        "--out",
-        s(&run2),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = anneal(&[
-        "gate",
-        "--report",
-        s(&run2),
-        "--policy",
-        s(&policy),
-        "--baseline",
-        "@champion",
-        "--registry",
-        s(&reg),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let gate = read_json(&run2.join("gate.json"));
-    // Compared with the champion on the fresh test rows, where it falls
-    // behind.
-    assert_eq!(gate["subject"]["baseline_artifact"], json!(champion_id));
-    let paired = &gate["checks"][1];
-    assert_eq!(paired["name"], "regression:accuracy[test]");
-    assert!(
-        paired["baseline"].as_f64().unwrap() < paired["candidate"].as_f64().unwrap() - 0.05,
-        "{paired}"
-    );
-    registry(
-        &reg,
-        &[
-            "push",
-            s(&run2.join("artifact")),
-            "--name",
-            "breast_cancer",
-            "--alias",
-            "candidate",
-        ],
-    );
-    registry(
-        &reg,
-        &["alias", "breast_cancer@champion", "breast_cancer@candidate"],
-    );
-    let shown = registry(&reg, &["show", "breast_cancer@champion", "--json"]);
-    let new_id = read_json(&run2.join("artifact/manifest.json"))["id"].clone();
-    assert_eq!(shown["id"], new_id, "{shown}");
+        // Before the shift: no gauge alerts. After: the shifted columns alert.
+        server.post_rows(&self.t.columns, &self.t.before.0, 100, "before");
+        let m = server.metrics();
+        assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 0.0, "{m}");
+        server.post_rows(&self.t.columns, &self.t.after.0, 100, "after");
+        let m = server.metrics();
+        assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 8.0, "{m}");
+        for c in SHIFTED {
+            assert_eq!(
+                sample(&m, &format!("anneal_drift_alert{{column=\"{c}\"}}")),
+                1.0,
+                "{c}"
+            );
+            assert!(
+                sample(&m, &format!("anneal_drift_psi{{column=\"{c}\"}}")) > 0.25,
+                "{c}"
+            );
+        }
+        assert_eq!(sample(&m, "anneal_inference_log_dropped_rows_total"), 0.0);
+        // The example dashboard and alert rules name only gauges served here.
+        for file in ["grafana-dashboard.json", "prometheus-alerts.yml"] {
+            let text =
+                std::fs::read_to_string(root().join("examples/monitoring").join(file)).unwrap();
+            for name in metric_names(&text) {
+                assert!(
+                    m.contains(&format!("# TYPE {name} ")),
+                    "{file}: {name} is not served"
+                );
+            }
+        }
+        server.stop();
 
-    // The new champion serves, and the traffic that alarmed the old one
-    // is what it was trained on.
-    registry(
-        &reg,
-        &[
-            "pull",
+        champion_id
+    }
+
+    /// `anneal monitor` over the log and the late labels fails.
+    fn monitor_fails(&self, champion_id: &str) {
+        // The labels come in; the scheduled `anneal monitor` fails.
+        let labels = self.dir.join("labels.csv");
+        write_labels(&labels, &self.t);
+        let out = self.dir.join("monitor");
+        let o = anneal(&[
+            "monitor",
+            "--artifact",
             "breast_cancer@champion",
+            "--registry",
+            s(&self.reg),
+            "--log",
+            s(&self.log),
+            "--labels",
+            s(&labels),
+            "--window",
+            "600rows",
+            "--policy",
+            s(&self.policy),
+            "--bootstrap",
+            "100",
             "--out",
-            s(&dir.join("served2")),
-        ],
-    );
-    let server = Server::start(
-        &dir.join("served2"),
-        &["--policy", s(&policy), "--monitor-window-rows", "500"],
-    );
-    assert_eq!(json!(server.id), new_id);
-    server.post_rows(&t.columns, &t.after.0[..600], 100, "again");
-    let m = server.metrics();
-    assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 0.0, "{m}");
-    server.stop();
+            s(&out),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.starts_with("monitor: 2400 rows in 4 windows of 600rows, 1680 labelled (0 labels with unknown ids, 0 unusable)"), "{text}");
+        assert!(
+            text.contains(
+                "\nFAIL drift:mean area: 2 of 4 windows over the threshold; first in the window from "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\nFAIL metric_drop:accuracy: "), "{text}");
+        let doc = read_json(&out.join("monitor.json"));
+        assert_eq!(doc["artifact_id"], json!(champion_id));
+        let alerts: Vec<usize> = doc["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["alerts"].as_array().map_or(0, Vec::len))
+            .collect();
+        assert_eq!(alerts[..2], [0, 0], "{alerts:?}");
+        assert!(alerts[2..].iter().all(|&n| n >= 9), "{alerts:?}");
+    }
+
+    /// A model trained on fresh data, gated and promoted; returns its id.
+    fn retrain(&self, champion_id: &str) -> Value {
+        // Retrain on fresh data, gate against the champion, promote.
+        let config = fresh_config(&self.dir, &self.sd);
+        let run2 = self.dir.join("run2");
+        let o = anneal(&[
+            "train",
+            "--config",
+            s(&config),
+            "--out",
+            s(&run2),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = anneal(&[
+            "gate",
+            "--report",
+            s(&run2),
+            "--policy",
+            s(&self.policy),
+            "--baseline",
+            "@champion",
+            "--registry",
+            s(&self.reg),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        let gate = read_json(&run2.join("gate.json"));
+        // Compared with the champion on the fresh test rows, where it falls
+        // behind.
+        assert_eq!(gate["subject"]["baseline_artifact"], json!(champion_id));
+        let paired = &gate["checks"][1];
+        assert_eq!(paired["name"], "regression:accuracy[test]");
+        assert!(
+            paired["baseline"].as_f64().unwrap() < paired["candidate"].as_f64().unwrap() - 0.05,
+            "{paired}"
+        );
+        registry(
+            &self.reg,
+            &[
+                "push",
+                s(&run2.join("artifact")),
+                "--name",
+                "breast_cancer",
+                "--alias",
+                "candidate",
+            ],
+        );
+        registry(
+            &self.reg,
+            &["alias", "breast_cancer@champion", "breast_cancer@candidate"],
+        );
+        let shown = registry(&self.reg, &["show", "breast_cancer@champion", "--json"]);
+        let new_id = read_json(&run2.join("artifact/manifest.json"))["id"].clone();
+        assert_eq!(shown["id"], new_id, "{shown}");
+
+        new_id
+    }
+
+    /// The new champion serves: the traffic that alarmed the old one is
+    /// what it was trained on.
+    fn serve_new(&self, new_id: &Value) {
+        // The new champion serves, and the traffic that alarmed the old one
+        // is what it was trained on.
+        registry(
+            &self.reg,
+            &[
+                "pull",
+                "breast_cancer@champion",
+                "--out",
+                s(&self.dir.join("served2")),
+            ],
+        );
+        let server = Server::start(
+            &self.dir.join("served2"),
+            &["--policy", s(&self.policy), "--monitor-window-rows", "500"],
+        );
+        assert_eq!(&json!(server.id), new_id);
+        server.post_rows(&self.t.columns, &self.t.after.0[..600], 100, "again");
+        let m = server.metrics();
+        assert_eq!(sample(&m, "anneal_drift_alerting_columns"), 0.0, "{m}");
+        server.stop();
+    }
+}
+
+#[test]
+fn serve_shift_monitor_retrain_gate_promote_serve() {
+    let l = Loop::new();
+    let champion_id = l.serve_champion();
+    l.monitor_fails(&champion_id);
+    let new_id = l.retrain(&champion_id);
+    l.serve_new(&new_id);
 }
