@@ -125,6 +125,31 @@ fn alerting(reference: &Reference, w: &mut Window, policy: &CheckDataPolicy) -> 
         .collect()
 }
 
+/// Nanoseconds to count one text of a 10-category column.
+fn category_ns(rng: &mut Rng) -> f64 {
+    // Categories: a 10-category column, texts looked up by hash.
+    let cat = ColumnProfile {
+        name: "c".into(),
+        role: "feature".into(),
+        kind: "categorical".into(),
+        dtype: "str".into(),
+        count: 10,
+        null_fraction: 0.0,
+        numeric: None,
+        categories: category_profile(
+            (0..10).map(|i| ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][i]),
+        ),
+    };
+    let cat_ref = anneal_monitor::drift::ColumnReference::new("c", &cat);
+    let texts: Vec<String> = (0..100_000).map(|_| category(rng, 12, false)).collect();
+    let mut c = cat_ref.empty();
+    let start = std::time::Instant::now();
+    for t in &texts {
+        cat_ref.add_text(&mut c, Some(t));
+    }
+    start.elapsed().as_secs_f64() * 1e9 / texts.len() as f64
+}
+
 /// Time and memory of the bookkeeping for a 100-column numeric model:
 /// counting 1,000-row requests into a 2,000-row window, and judging it.
 fn cost() {
@@ -160,6 +185,7 @@ fn cost() {
     );
     let requests = 500;
     let start = std::time::Instant::now();
+    let mut in_lock = std::time::Duration::ZERO;
     for _ in 0..requests {
         let mut c = reference.empty();
         c.rows = 1000;
@@ -168,38 +194,23 @@ fn cost() {
                 reference.columns[j].add_number(&mut c.columns[j], *x);
             }
         }
+        // What serve does under the window's lock.
+        let locked = std::time::Instant::now();
         w.add(&c, 0);
+        in_lock += locked.elapsed();
     }
     let count_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(requests);
+    println!(
+        "window merge (under serve's lock): {:.1} µs per request",
+        in_lock.as_secs_f64() * 1e6 / f64::from(requests)
+    );
     let start = std::time::Instant::now();
     let policy = CheckDataPolicy::default();
     for _ in 0..100 {
         std::hint::black_box(reference.checks(w.counts(0), &policy));
     }
     let judge_us = start.elapsed().as_secs_f64() * 1e6 / 100.0;
-    // Categories: a 10-category column, texts looked up by hash.
-    let cat = ColumnProfile {
-        name: "c".into(),
-        role: "feature".into(),
-        kind: "categorical".into(),
-        dtype: "str".into(),
-        count: 10,
-        null_fraction: 0.0,
-        numeric: None,
-        categories: category_profile(
-            (0..10).map(|i| ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][i]),
-        ),
-    };
-    let cat_ref = anneal_monitor::drift::ColumnReference::new("c", &cat);
-    let texts: Vec<String> = (0..100_000)
-        .map(|_| category(&mut rng, 12, false))
-        .collect();
-    let mut c = cat_ref.empty();
-    let start = std::time::Instant::now();
-    for t in &texts {
-        cat_ref.add_text(&mut c, Some(t));
-    }
-    let cat_ns = start.elapsed().as_secs_f64() * 1e9 / texts.len() as f64;
+    let cat_ns = category_ns(&mut rng);
     println!(
         "one categorical value: {cat_ns:.0} ns; one number: {:.0} ns",
         count_us * 1e3 / 100_000.0

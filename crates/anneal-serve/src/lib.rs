@@ -25,7 +25,12 @@
 //!   one number per row (what it answers for a model returning a vector).
 //!   `GET /ping` answers 200.
 //!
-//! `GET /metrics` is the Prometheus text exposition.
+//! `GET /metrics` is the Prometheus text exposition. Unless turned off,
+//! it includes drift gauges: every input column and the predictions over a
+//! sliding window against the artifact's training profile, whose checks
+//! `GET /v1/monitor` answers as JSON; with a log folder, every request's
+//! rows and predictions go to the inference log, off the request path
+//! (see `monitor`).
 //!
 //! Every request is validated against the model's input columns (those of
 //! `signature.json`, all required) before anything is predicted; a refusal

@@ -228,6 +228,17 @@ fn both(df: &DataFrame, profile: &DataProfile) -> (Vec<Check>, Vec<Check>) {
     (live, file)
 }
 
+/// A check-data message without its "; first: row ..." detail.
+fn without_first(message: &str) -> String {
+    match message.find("; first: ") {
+        Some(at) => {
+            let close = at + message[at..].find(')').unwrap();
+            format!("{}{}", &message[..at], &message[close..])
+        }
+        None => message.to_string(),
+    }
+}
+
 #[test]
 fn a_window_gives_check_data_figures() {
     let (df, profile) = titanic();
@@ -277,15 +288,7 @@ fn a_window_gives_check_data_figures() {
                 (f.value, f.threshold, f.passed)
             );
             // Windows keep no rows, so no "first: row ..." detail.
-            let first = f.message.find("; first: ");
-            let message = match first {
-                Some(at) => format!(
-                    "{}{}",
-                    &f.message[..at],
-                    &f.message[f.message[at..].find(')').unwrap() + at..]
-                ),
-                None => f.message.clone(),
-            };
+            let message = without_first(&f.message);
             let message = if on_target {
                 message.replace("\"survived\"", &format!("{PREDICTION:?}"))
             } else {

@@ -74,6 +74,31 @@ fn records_rotate_and_read_back_in_order() {
 }
 
 #[test]
+fn files_rotate_by_age() {
+    let dir = temp("age");
+    let sink = Sink::start(SinkOptions {
+        max_age: Some(Duration::from_millis(50)),
+        ..options(&dir, u64::MAX)
+    })
+    .unwrap();
+    sink.send(vec![record("a", 0)]);
+    sink.send(vec![record("b", 0)]);
+    std::thread::sleep(Duration::from_millis(300));
+    sink.send(vec![record("c", 0)]);
+    sink.close();
+    // a and b share the first file (unless the machine stalled for 50 ms
+    // between them); c, 300 ms later, opens a new one.
+    let files = log_files(&dir).unwrap();
+    assert!((2..=3).contains(&files.len()), "{files:?}");
+    let mut last = crate::log::LogContents::default();
+    crate::log::read_file(files.last().unwrap(), &mut last).unwrap();
+    let ids: Vec<&str> = last.records.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["c"]);
+    assert_eq!(read_dir(&dir).unwrap().records.len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_vanished_folder_drops_rows_and_recovers() {
     let dir = temp("vanish");
     let sink = Sink::start(options(&dir, 1)).unwrap();
