@@ -316,3 +316,47 @@ fn metric_check(a: &Analysis, metric: &str, judged: &mut [Judged]) -> Check {
         ..skipped(metric, String::new())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(column: &str, passed: bool, severity: Severity) -> anneal_data::Check {
+        anneal_data::Check {
+            code: "drift".into(),
+            column: Some(column.into()),
+            statistic: "psi".into(),
+            value: Some(0.3),
+            threshold: Some(0.25),
+            passed,
+            severity,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_drop_is_measured_in_the_metrics_bad_direction() {
+        assert!((drop_of("accuracy", 0.9, 0.8) - 0.1).abs() < 1e-12);
+        assert!((drop_of("accuracy", 0.9, 0.95) + 0.05).abs() < 1e-12);
+        assert!((drop_of("log_loss", 0.2, 0.35) - 0.15).abs() < 1e-12);
+        assert!((drop_of("rmse", 10.0, 8.0) + 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn small_windows_and_predictions_warn_unless_the_policy_says_otherwise() {
+        let mut p = MonitorPolicy::default();
+        let failed = check("age", false, Severity::Error);
+        assert_eq!(drift_status(&p, &failed, 500), Status::Fail);
+        assert_eq!(drift_status(&p, &failed, 499), Status::Warn);
+        assert_eq!(
+            drift_status(&p, &check("age", true, Severity::Error), 500),
+            Status::Pass
+        );
+        let shift = check(PREDICTION, false, Severity::Warning);
+        assert_eq!(drift_status(&p, &shift, 500), Status::Warn);
+        p.prediction_shift = Severity::Error;
+        assert_eq!(drift_status(&p, &shift, 500), Status::Fail);
+        assert_eq!(check_name(&shift), "drift:prediction");
+        assert_eq!(check_name(&failed), "drift:age");
+    }
+}
