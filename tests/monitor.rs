@@ -269,7 +269,7 @@ fn shifted_run(out: &Path) -> MonitorDoc {
 
 /// Drift only after the shift; accuracy drops there too.
 fn assert_later_windows_only(doc: &MonitorDoc) {
-    let alerts = windows_alerts(&doc);
+    let alerts = windows_alerts(doc);
     assert!(alerts[0].is_empty() && alerts[1].is_empty(), "{alerts:?}");
     for a in &alerts[2..] {
         for name in SHIFTED {
@@ -386,7 +386,7 @@ fn assert_data_file_agrees(doc: &MonitorDoc) {
             .map(|w| w.drift.clone())
             .collect::<Vec<_>>()
     };
-    assert_eq!(drift(&from_data), drift(&doc));
+    assert_eq!(drift(&from_data), drift(doc));
     assert_eq!(from_data.join.labelled, 2400);
 }
 
