@@ -517,9 +517,9 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// The time window: 30m, 1h, 1d, ... (aligned to the Unix epoch), or a
-    /// row count: 500rows.
-    #[arg(long, short, default_value = "1h")]
-    pub window: String,
+    /// row count: 500rows [default: 1h; 500rows with --data].
+    #[arg(long, short)]
+    pub window: Option<String>,
     /// A TOML file with a [monitor] section (a training config works too)
     /// [default: the artifact config's [monitor], else the defaults].
     #[arg(long, short)]

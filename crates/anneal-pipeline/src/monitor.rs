@@ -33,8 +33,9 @@ pub struct MonitorRequest {
     pub data: Option<PathBuf>,
     /// The true labels (`request_id`, optional `row`, the target).
     pub labels: Option<PathBuf>,
-    /// `1h`, `1d`, `500rows`, ...
-    pub window: String,
+    /// `1h`, `1d`, `500rows`, ... [default: 1h; 500rows with `data`,
+    /// whose rows carry no time].
+    pub window: Option<String>,
     /// A policy file with a [monitor] section [default: the artifact's
     /// config's, else the defaults].
     pub policy: Option<PathBuf>,
@@ -78,11 +79,12 @@ pub fn monitor(req: &MonitorRequest) -> Result<Monitored> {
                 .into(),
         ));
     }
-    let window: WindowSpec = req.window.parse()?;
+    let default = if req.data.is_some() { "500rows" } else { "1h" };
+    let text = req.window.as_deref().unwrap_or(default);
+    let window: WindowSpec = text.parse()?;
     if req.data.is_some() && matches!(window, WindowSpec::Span { .. }) {
         return Err(Error::Usage(format!(
-            "--data rows carry no time: give --window as a row count (e.g. 500rows), not {}",
-            req.window
+            "--data rows carry no time: give --window as a row count (e.g. 500rows), not {text}"
         )));
     }
     let dir = resolve_artifact(&req.artifact, req.registry.as_deref())?;
