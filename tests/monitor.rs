@@ -485,7 +485,15 @@ fn bad_inputs_are_one_line_errors() {
         2,
         "error: --data rows carry no time: give --window as a row count (e.g. 500rows), not 1h",
     );
+}
 
+#[test]
+fn corrupt_log_input_is_named_and_skipped() {
+    let st = setup();
+    let dir = st.dir.join("corrupt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    let out_s = s(&out);
     // A corrupt file and a torn line: named on stderr and in monitor.json,
     // the rest read.
     let torn = dir.join("torn-log");
