@@ -477,7 +477,7 @@ fn config_table() {
                 line: |d| {
                     config_error(
                         d,
-                        ":5:2: modle: unknown field `modle`, expected one of `data`, `task`, `model`, `train`, `eval`, `gate`, `check_data`, `sweep`, `export`",
+                        ":5:2: modle: unknown field `modle`, expected one of `data`, `task`, `model`, `train`, `eval`, `gate`, `check_data`, `monitor`, `sweep`, `export`",
                     )
                 },
                 check: no_check,

@@ -51,6 +51,12 @@ pub enum Command {
     /// missing and new columns, types, nulls, ranges, unseen categories
     /// and drift. Exit codes as for gate.
     CheckData(CheckDataArgs),
+    /// Watch a served model: its inference log (and/or new rows) and the
+    /// labels that came later, per time window: every metric with
+    /// bootstrap intervals, drift per column, prediction shift; judged by
+    /// a [monitor] policy. Writes monitor.json, .md, .html, .junit.xml.
+    /// Exit codes as for gate.
+    Monitor(MonitorArgs),
     /// Re-run the training recorded in a run folder and compare every
     /// hash: artifact id, weights, report, predictions. Exit 0 identical,
     /// 1 different. With --against-cpu (for GPU-trained runs): retrain on
@@ -510,6 +516,47 @@ pub struct CheckDataArgs {
     #[arg(long, short, default_value = "check-data")]
     pub out: PathBuf,
     /// Pass even if checks fail, recording this reason.
+    #[arg(long, value_name = "REASON")]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// The served artifact: a folder, an archive or a registry reference
+    /// (NAME@ALIAS, NAME:vN, NAME).
+    #[arg(long, short)]
+    pub artifact: String,
+    /// The inference log folder (`anneal serve --log-dir`).
+    #[arg(long, required_unless_present = "data")]
+    pub log: Option<PathBuf>,
+    /// A file of new rows (.csv, .parquet, .ndjson), predicted with the
+    /// artifact; its target column, when present, is its labels.
+    #[arg(long, short)]
+    pub data: Option<PathBuf>,
+    /// The true labels: request_id, row (optional, default 0) and the
+    /// target column (.csv, .parquet, .ndjson).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// The time window: 30m, 1h, 1d, ... (aligned to the Unix epoch), or a
+    /// row count: 500rows [default: 1h; 500rows with --data].
+    #[arg(long, short)]
+    pub window: Option<String>,
+    /// A TOML file with a [monitor] section (a training config works too)
+    /// [default: the artifact config's [monitor], else the defaults].
+    #[arg(long, short)]
+    pub policy: Option<PathBuf>,
+    /// Where monitor.json, .md, .html and .junit.xml go.
+    #[arg(long, short, default_value = "monitor")]
+    pub out: PathBuf,
+    /// Bootstrap resamples per window [default: the artifact config's
+    /// eval.bootstrap].
+    #[arg(long)]
+    pub bootstrap: Option<u32>,
+    /// The registry for references [default: $ANNEAL_REGISTRY, else
+    /// ~/.anneal/registry].
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+    /// Pass even if the policy fails, recording this reason.
     #[arg(long, value_name = "REASON")]
     pub override_reason: Option<String>,
 }

@@ -642,6 +642,56 @@ pub fn listening(addr: std::net::SocketAddr, name: &str, id: &str) {
 
 /// A gate or data-check verdict: one line per check, the outcome, the
 /// files; under GitHub Actions also the annotations and the job summary.
+/// `anneal monitor`: every skipped log line or file as a warning (never
+/// silently), the totals, then the verdict.
+pub fn monitored(m: &anneal_pipeline::Monitored) {
+    let d = &m.doc;
+    for k in &d.skipped {
+        let at = k.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!("anneal: warning: skipped {}{at}: {}", k.file, k.reason);
+    }
+    let j = &d.join;
+    out!(
+        "monitor: {} rows in {} windows of {}, {} labelled ({} labels with unknown ids, {} unusable) in {:.1}s",
+        d.rows,
+        d.windows.len(),
+        d.window,
+        j.labelled,
+        j.unknown_ids,
+        j.unusable,
+        m.seconds
+    );
+    // Every check is in the files; the terminal gets the ones that did
+    // not pass (a log has a few checks per column).
+    let v = &d.verdict;
+    for c in v
+        .checks
+        .iter()
+        .filter(|c| c.status != anneal_gate::Status::Pass)
+    {
+        out!(
+            "{} {}: {}",
+            c.status.name().to_uppercase(),
+            c.name,
+            c.message
+        );
+    }
+    if let Some(r) = &v.override_reason {
+        out!("override: {r}");
+    }
+    out!(
+        "monitor {}: {} passed, {} failed, {} warnings, {} skipped",
+        v.outcome_name(),
+        v.counts.passed,
+        v.counts.failed,
+        v.counts.warnings,
+        v.counts.skipped
+    );
+    let names: Vec<String> = m.files.iter().map(|f| f.display().to_string()).collect();
+    out!("wrote {}", names.join(", "));
+    ci_outputs(v);
+}
+
 pub fn verdict(v: &anneal_gate::Verdict, files: &[std::path::PathBuf]) {
     use anneal_gate::Status;
     for c in &v.checks {
@@ -670,6 +720,12 @@ pub fn verdict(v: &anneal_gate::Verdict, files: &[std::path::PathBuf]) {
     );
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     out!("wrote {}", names.join(", "));
+    ci_outputs(v);
+}
+
+/// Under GitHub Actions: `::error` annotations, and the verdict appended to
+/// `$GITHUB_STEP_SUMMARY`.
+fn ci_outputs(v: &anneal_gate::Verdict) {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         for a in v.annotations() {
             out!("{a}");

@@ -392,13 +392,73 @@ pub enum Severity {
     Warning,
 }
 
-/// A standalone policy file: `[gate]` and/or `[check_data]`, as in a
-/// training config (so a training config is a policy file too).
+/// `[monitor]`: when a served model needs attention (`anneal monitor`).
+/// Drift is judged per time window against the training profile with the
+/// statistics of `[check_data]`; metrics per window against the training
+/// report's test metrics. The defaults are meant to stay quiet on a
+/// stationary stream and to catch a one-standard-deviation shift of one
+/// numeric feature in a window of a few hundred rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorPolicy {
+    /// Largest population stability index of a numeric column in a window.
+    pub max_psi: f64,
+    /// Largest Jensen-Shannon distance of a categorical column in a window.
+    pub max_categorical_drift: f64,
+    /// Largest increase of a column's missing share over training.
+    pub max_null_increase: f64,
+    /// Largest share of a numeric column's values outside the training
+    /// range.
+    pub max_out_of_range: f64,
+    /// Largest share of a categorical column's values never seen in
+    /// training.
+    pub max_unseen: f64,
+    /// Fewest rows for a window's drift to be judged (fewer: skipped).
+    pub min_rows: u64,
+    /// Whether a shift of the predictions (against the training labels)
+    /// fails the policy or only warns: the labels may move without the
+    /// model being wrong.
+    pub prediction_shift: Severity,
+    /// The metrics watched for a drop [default: the task's headline,
+    /// accuracy or r2].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+    /// Largest drop of a watched metric in a window below its value on
+    /// the training run's test split (a rise, for lower-is-better ones).
+    pub max_drop: f64,
+    /// Fewest labelled rows for a window's metrics to be judged.
+    pub min_labelled_rows: u64,
+    /// Per-column overrides of the drift thresholds.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnCheck>,
+}
+
+impl Default for MonitorPolicy {
+    fn default() -> Self {
+        MonitorPolicy {
+            max_psi: 0.25,
+            max_categorical_drift: 0.1,
+            max_null_increase: 0.05,
+            max_out_of_range: 0.02,
+            max_unseen: 0.02,
+            min_rows: 500,
+            prediction_shift: Severity::Warning,
+            metrics: Vec::new(),
+            max_drop: 0.05,
+            min_labelled_rows: 200,
+            columns: BTreeMap::new(),
+        }
+    }
+}
+
+/// A standalone policy file: `[gate]`, `[check_data]` and/or `[monitor]`,
+/// as in a training config (so a training config is a policy file too).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Policy {
     pub path: PathBuf,
     pub gate: Option<GatePolicy>,
     pub check_data: Option<CheckDataPolicy>,
+    pub monitor: Option<MonitorPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +468,8 @@ struct PolicyFile {
     gate: Option<GatePolicy>,
     #[serde(default)]
     check_data: Option<CheckDataPolicy>,
+    #[serde(default)]
+    monitor: Option<MonitorPolicy>,
 }
 
 /// Reads a policy file: a TOML document with `[gate]` and/or
@@ -433,6 +495,7 @@ pub fn parse_policy(source: &str, path: &Path) -> Result<Policy> {
             path: path.to_path_buf(),
             gate: loaded.config.gate,
             check_data: loaded.config.check_data,
+            monitor: loaded.config.monitor,
         });
     }
     let file: PolicyFile =
@@ -443,6 +506,9 @@ pub fn parse_policy(source: &str, path: &Path) -> Result<Policy> {
     }
     if let Some(c) = &file.check_data {
         problems.extend(crate::validate::validate_check_data(c));
+    }
+    if let Some(m) = &file.monitor {
+        problems.extend(crate::validate::validate_monitor(m));
     }
     if let Some((key, message)) = problems.into_iter().next() {
         let parts: Vec<&str> = key.split('.').collect();
@@ -461,19 +527,20 @@ pub fn parse_policy(source: &str, path: &Path) -> Result<Policy> {
             message,
         });
     }
-    if file.gate.is_none() && file.check_data.is_none() {
+    if file.gate.is_none() && file.check_data.is_none() && file.monitor.is_none() {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             line: None,
             column: None,
             key: String::new(),
-            message: "holds neither a [gate] nor a [check_data] section".into(),
+            message: "holds no [gate], [check_data] or [monitor] section".into(),
         });
     }
     Ok(Policy {
         path: path.to_path_buf(),
         gate: file.gate,
         check_data: file.check_data,
+        monitor: file.monitor,
     })
 }
 
@@ -505,6 +572,7 @@ mod tests {
                 margin: 0.02,
             }]
         );
+        assert!(p.monitor.is_none());
         let c = p.check_data.unwrap();
         assert_eq!(c.max_psi, 0.1);
         assert!(c.columns["age"].ignore);
@@ -534,7 +602,15 @@ mod tests {
         );
         assert_eq!(
             err("# nothing\n"),
-            "p.toml: holds neither a [gate] nor a [check_data] section"
+            "p.toml: holds no [gate], [check_data] or [monitor] section"
+        );
+        assert_eq!(
+            err("[monitor]\nmax_drop = -1\n"),
+            "p.toml:2:1: monitor.max_drop: must be a number >= 0, got -1"
+        );
+        assert_eq!(
+            err("[monitor]\nmetrics = [\"acuracy\"]\n"),
+            "p.toml:2:1: monitor.metrics: unknown metric \"acuracy\"; known: accuracy, balanced_accuracy, brier, ece, f1_macro, f1_weighted, log_loss, pr_auc, precision_macro, precision_weighted, recall_macro, recall_weighted, roc_auc, mae, mape, median_absolute_error, mse, r2, rmse"
         );
         assert_eq!(
             err("[check_data]\nmax_unseen = 2\n"),

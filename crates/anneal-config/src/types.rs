@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::defaults::*;
-use crate::policy::{CheckDataPolicy, GatePolicy, SchemaConfig};
+use crate::policy::{CheckDataPolicy, GatePolicy, MonitorPolicy, SchemaConfig};
 use crate::sweep::SweepConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,9 @@ pub struct Config {
     /// The data check's policy (`anneal check-data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_data: Option<CheckDataPolicy>,
+    /// The served model's policy (`anneal monitor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorPolicy>,
     /// A hyper-parameter search over this config (`anneal sweep`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepConfig>,

@@ -45,6 +45,9 @@ pub(crate) fn validate(c: &Config) -> Vec<Problem> {
     if let Some(cd) = &c.check_data {
         p.extend(validate_check_data(cd));
     }
+    if let Some(m) = &c.monitor {
+        p.extend(validate_monitor(m));
+    }
     if let Some(s) = &c.sweep {
         p.extend(crate::sweep::validate_sweep(s));
     }
@@ -664,6 +667,48 @@ pub(crate) fn validate_check_data(c: &CheckDataPolicy) -> Vec<Problem> {
         check(key("max_out_of_range"), col.max_out_of_range, Some(1.0));
         check(key("max_unseen"), col.max_unseen, Some(1.0));
     }
+    p
+}
+
+pub(crate) fn validate_monitor(m: &MonitorPolicy) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut check = |key: &str, v: f64, hi: Option<f64>| {
+        if !(v.is_finite() && v >= 0.0 && hi.is_none_or(|h| v <= h)) {
+            let range = match hi {
+                Some(h) => format!("between 0 and {h}"),
+                None => "a number >= 0".to_string(),
+            };
+            p.push((
+                format!("monitor.{key}"),
+                format!("must be {range}, got {v}"),
+            ));
+        }
+    };
+    check("max_psi", m.max_psi, None);
+    check("max_categorical_drift", m.max_categorical_drift, Some(1.0));
+    check("max_null_increase", m.max_null_increase, Some(1.0));
+    check("max_out_of_range", m.max_out_of_range, Some(1.0));
+    check("max_unseen", m.max_unseen, Some(1.0));
+    check("max_drop", m.max_drop, None);
+    if let Some(bad) = m.metrics.iter().find(|n| Metric::parse(n).is_none()) {
+        p.push((
+            "monitor.metrics".into(),
+            format!(
+                "unknown metric {bad:?}; known: {}",
+                Metric::NAMES.join(", ")
+            ),
+        ));
+    }
+    // The per-column overrides take the [check_data] checks' ranges.
+    let columns = CheckDataPolicy {
+        columns: m.columns.clone(),
+        ..CheckDataPolicy::default()
+    };
+    p.extend(
+        validate_check_data(&columns)
+            .into_iter()
+            .map(|(k, msg)| (k.replacen("check_data.", "monitor.", 1), msg)),
+    );
     p
 }
 

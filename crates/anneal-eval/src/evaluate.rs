@@ -231,6 +231,29 @@ pub fn score_split(
         .unwrap_or_default()
 }
 
+/// Bootstrap intervals of every scalar metric of `scored` (none when
+/// `settings.bootstrap` is 0), the resamples drawn from the random stream
+/// named `stream`: the same intervals [`evaluate`] gives a split of that
+/// name. `anneal monitor` scores each time window with it.
+pub fn intervals_of(
+    scored: &Scored,
+    settings: &EvalSettings,
+    stream: &str,
+) -> BTreeMap<String, Interval> {
+    if settings.bootstrap == 0 {
+        return BTreeMap::new();
+    }
+    let resampler = scored.resampler(settings.calibration_bins);
+    bootstrap::intervals(
+        scored.len(),
+        settings.bootstrap,
+        settings.confidence,
+        settings.seed,
+        stream,
+        &|counts: &[u32]| resampler.score(counts),
+    )
+}
+
 /// Everything a report says about `split` (named `name`, which also names
 /// the bootstrap's random streams).
 pub fn evaluate(
@@ -252,20 +275,7 @@ pub fn evaluate(
         };
     };
     let bins = settings.calibration_bins;
-    let intervals_of = |s: &Scored, stream: &str| {
-        if settings.bootstrap == 0 {
-            return BTreeMap::new();
-        }
-        let resampler = s.resampler(bins);
-        bootstrap::intervals(
-            s.len(),
-            settings.bootstrap,
-            settings.confidence,
-            settings.seed,
-            stream,
-            &|counts: &[u32]| resampler.score(counts),
-        )
-    };
+    let interval_map = |s: &Scored, stream: &str| intervals_of(s, settings, stream);
     let (classification, regression, curves) = match &scored {
         Scored::Classes { y, proba, k } => {
             let m = class_metrics(y, proba, *k, bins);
@@ -309,7 +319,7 @@ pub fn evaluate(
             .into_iter()
             .map(|(value, idx)| {
                 let sub = scored.subset(&idx);
-                let intervals = intervals_of(&sub, &format!("{name}/{}={value}", col.column));
+                let intervals = interval_map(&sub, &format!("{name}/{}={value}", col.column));
                 let eval = SliceEval {
                     rows: idx.len() as u64,
                     small: (idx.len() as u64) < settings.min_slice_rows,
@@ -324,7 +334,7 @@ pub fn evaluate(
 
     Evaluation {
         rows: scored.len() as u64,
-        intervals: intervals_of(&scored, name),
+        intervals: interval_map(&scored, name),
         metrics,
         classification,
         regression,

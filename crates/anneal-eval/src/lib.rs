@@ -17,5 +17,5 @@ pub use baseline::{baseline_metrics, prior_row, prior_row_from_profile};
 pub use bootstrap::Interval;
 pub use evaluate::{
     Curves, EvalSettings, Evaluation, Predictions, Residuals, Scored, SliceEval, evaluate,
-    predictions_from_outputs, score_split,
+    intervals_of, predictions_from_outputs, score_split,
 };

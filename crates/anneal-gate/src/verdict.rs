@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 
 use anneal_core::text::md_cell_lf as md_cell;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{GateError, Result};
 
 /// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -46,7 +46,7 @@ impl Status {
 }
 
 /// One rule (gate) or test (check-data) and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// Unique within the verdict and stable across runs: what JUnit calls
     /// the test case, e.g. `threshold:accuracy[test,sex=female]`.
@@ -76,13 +76,13 @@ pub struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub candidate: Option<f64>,
     /// Extra figures (interval bounds, rows, resamples).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, f64>,
     pub message: String,
 }
 
 /// The outcome of a whole verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Pass,
@@ -91,7 +91,7 @@ pub enum Outcome {
     Overridden,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     pub passed: usize,
     pub failed: usize,
@@ -100,7 +100,7 @@ pub struct Counts {
 }
 
 /// Everything a CI system needs to know about one gate or data check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// `gate` or `check-data`: names the output files too.
     pub command: String,
@@ -113,7 +113,7 @@ pub struct Verdict {
     pub checks: Vec<Check>,
     /// Notes on how the verdict was reached (the baseline that was used,
     /// why one was missing).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

@@ -177,6 +177,33 @@ pub fn read_dir(dir: &Path) -> Result<LogContents> {
     Ok(out)
 }
 
+/// [`read_dir`] for the model being monitored: a file written for another
+/// artifact than `expected` is an error naming the file and both ids.
+pub fn read_dir_for(dir: &Path, expected: &str) -> Result<LogContents> {
+    let mut out = LogContents::default();
+    for path in log_files(dir)? {
+        let io = |source| MonitorError::Io {
+            path: path.clone(),
+            source,
+        };
+        let first = BufReader::new(File::open(&path).map_err(io)?)
+            .lines()
+            .next();
+        let header = first.transpose().map_err(io)?.map(|l| parse_header(&l));
+        if let Some(Ok(h)) = header
+            && h.artifact_id != expected
+        {
+            return Err(MonitorError::OtherArtifact {
+                path,
+                found: h.artifact_id,
+                expected: expected.to_string(),
+            });
+        }
+        read_file(&path, &mut out)?;
+    }
+    Ok(out)
+}
+
 /// The log files of `dir`, sorted by name.
 pub fn log_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let io = |source| MonitorError::Io {

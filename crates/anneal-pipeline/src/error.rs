@@ -80,6 +80,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Gate(#[from] anneal_gate::GateError),
+    /// `anneal monitor`: 2 for a bad window, 3 for a log or labels file
+    /// that cannot be used, 75 for a document that cannot be written.
+    #[error(transparent)]
+    Monitor(#[from] anneal_monitor::MonitorError),
     /// A gate or data check that reached a failing verdict (exit 1).
     #[error("{command} FAILED: {failed} of {total} checks failed (details in {})", files.display())]
     VerdictFailed {
@@ -102,6 +106,7 @@ impl Error {
             Error::Registry(e) => e.failure(),
             Error::Sweep(e) => e.failure(),
             Error::Gate(e) => e.failure(),
+            Error::Monitor(e) => e.failure(),
             Error::RunExists(_)
             | Error::InterruptedRunExists(_)
             | Error::NothingToResume { .. }

@@ -137,7 +137,9 @@ fn inline_svg(svg: &str, label: &str) -> String {
         )
 }
 
-fn figure(out: &mut String, id: &str, svg: &str, label: &str, caption: &str) {
+/// One plot as a `<figure>` with a caption (the sweep and monitor pages
+/// use it too).
+pub fn figure(out: &mut String, id: &str, svg: &str, label: &str, caption: &str) {
     let _ = write!(
         out,
         "<figure id=\"{}\">\n{}\n<figcaption>{caption}</figcaption>\n</figure>\n",
@@ -146,7 +148,8 @@ fn figure(out: &mut String, id: &str, svg: &str, label: &str, caption: &str) {
     );
 }
 
-const STYLE: &str = r#"
+/// The page style, shared by every anneal HTML page.
+pub const STYLE: &str = r#"
 :root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --bg: #f3f4f6; --panel: #ffffff; --head: #f9fafb; --accent: #0072b2; }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }

@@ -397,6 +397,115 @@ pub fn loss_curves(history: &[EpochLog]) -> Result<Option<String>> {
     .map(Some)
 }
 
+/// One line of a time-series plot: a value per window (`None`: no value
+/// in that window) and, optionally, an interval around it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+    /// Lower and upper bound per window, drawn as a shaded band.
+    pub band: Vec<Option<(f64, f64)>>,
+}
+
+/// Values over time windows (`anneal monitor`): one line per series, its
+/// band shaded, and dashed horizontal `references` (a training value, a
+/// threshold). `windows` labels the x axis; `None` when nothing is
+/// finite.
+pub fn time_series(
+    title: &str,
+    y_desc: &str,
+    windows: &[String],
+    series: &[Series],
+    references: &[(String, f64)],
+) -> Result<Option<String>> {
+    let ys = series
+        .iter()
+        .flat_map(|s| {
+            let values = s.values.iter().flatten().copied();
+            let bands = s.band.iter().flatten().flat_map(|&(lo, hi)| [lo, hi]);
+            values.chain(bands)
+        })
+        .chain(references.iter().map(|r| r.1));
+    let (Some((y0, y1)), n) = (finite_bounds(ys), windows.len()) else {
+        return Ok(None);
+    };
+    let (Some(x), Some(y)) = (
+        axis_range(0.0, n.saturating_sub(1) as f64, 0.03),
+        axis_range(y0, y1, 0.08),
+    ) else {
+        return Ok(None);
+    };
+    let dec = tick_decimals(&y);
+    let y_fmt = move |v: &f64| fmt_tick(*v, dec);
+    let x_fmt = |v: &f64| {
+        let i = v.round();
+        match windows.get(i as usize) {
+            Some(w) if (v - i).abs() < 1e-9 && i >= 0.0 => ellipsize(w, 16),
+            _ => String::new(),
+        }
+    };
+    render(title, SIZE, |root| {
+        let mut chart = cartesian(root, title, x, y, 56)?;
+        mesh(&mut chart, "window", y_desc, &x_fmt, &y_fmt, n.clamp(2, 6))?;
+        for (i, s) in series.iter().enumerate() {
+            draw_series_line(&mut chart, s, series_color(i))?;
+        }
+        for (name, v) in references {
+            let end = (n.saturating_sub(1)) as f64;
+            chart
+                .draw_series(std::iter::once(DashedPathElement::new(
+                    vec![(0.0, *v), (end, *v)],
+                    6,
+                    4,
+                    line_style(REFERENCE, 1),
+                )))?
+                .label(name.as_str())
+                .legend(dashed_marker(REFERENCE, 1));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+    .map(Some)
+}
+
+/// One series of [`time_series`]: the band, the line and the points (a
+/// window without a value breaks the line).
+fn draw_series_line(chart: &mut Chart<'_, '_>, s: &Series, color: RGBColor) -> Drawn {
+    for (i, b) in s.band.iter().enumerate() {
+        if let Some((lo, hi)) = b.filter(|(lo, hi)| lo.is_finite() && hi.is_finite()) {
+            let x = i as f64;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.2, lo), (x + 0.2, hi)],
+                fill_style(color, 0.18),
+            )))?;
+        }
+    }
+    let points: Vec<(f64, f64)> = s
+        .values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i as f64, v)))
+        .collect();
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    for p in &points {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|q| p.0 - q.0 < 1.5) => run.push(*p),
+            _ => runs.push(vec![*p]),
+        }
+    }
+    for (k, run) in runs.into_iter().enumerate() {
+        let line = chart.draw_series(LineSeries::new(run, line_style(color, 2)))?;
+        if k == 0 {
+            line.label(s.name.as_str()).legend(solid_marker(color, 2));
+        }
+    }
+    chart.draw_series(
+        points
+            .iter()
+            .map(|&p| Circle::new(p, 3, fill_style(color, 1.0))),
+    )?;
+    Ok(())
+}
+
 /// Linear interpolation of the "Blues" scale at `t` in [0, 1].
 fn blues(t: f64) -> RGBColor {
     let t = if t.is_finite() {

@@ -7,6 +7,7 @@ mod config;
 mod eval;
 mod export;
 mod gate;
+mod monitor;
 mod predict;
 mod registry;
 mod serve;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli, extra: &mut dyn Observer) -> Result<(), CliError> {
         Command::Registry(a) => Ok(registry::run(&a)?),
         Command::Gate(a) => Ok(gate::run(&a)?),
         Command::CheckData(a) => Ok(check_data::run(&a)?),
+        Command::Monitor(a) => Ok(monitor::run(&a)?),
         Command::Verify(a) => Ok(verify::run(&a)?),
         Command::Bench(a) => Ok(bench::run(&a)?),
         Command::Config(a) => Ok(config::run(&a)?),
