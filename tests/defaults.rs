@@ -293,9 +293,18 @@ fn learned_categorical_embeddings_train_predict_and_verify() {
         let extra = format!(
             "[model]\nkind = \"{kind}\"\nk = 4\nhidden = [64]\ncategorical_embedding = \"learned\"\nembedding_min_slots = 5\nembedding_width = 4\n[train]\nepochs = 15\n"
         );
-        let (r, out, _) = train_with(&format!("learned-{kind}"), "titanic.csv", "survived", &extra);
+        let (r, out, _) = train_with(
+            &format!("learned-{kind}"),
+            "titanic.csv",
+            "survived",
+            &extra,
+        );
         let arch = &r["model"]["architecture"];
-        assert_eq!(arch["categorical"]["slots"], serde_json::json!([5]), "{arch}");
+        assert_eq!(
+            arch["categorical"]["slots"],
+            serde_json::json!([5]),
+            "{arch}"
+        );
         assert_eq!(arch["categorical"]["width"], 4);
         let pre = read_json(&out.join("artifact/preprocess.json"));
         let embedded: Vec<&str> = pre["features"]
@@ -311,7 +320,11 @@ fn learned_categorical_embeddings_train_predict_and_verify() {
 
         let d = out.parent().unwrap().to_path_buf();
         let input = d.join("odd.csv");
-        std::fs::write(&input, "pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n9th,female,29,0,0\n,male,40,1,0\n").unwrap();
+        std::fs::write(
+            &input,
+            "pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n9th,female,29,0,0\n,male,40,1,0\n",
+        )
+        .unwrap();
         let preds = d.join("p.csv");
         let o = anneal(&[
             "predict",
@@ -325,7 +338,64 @@ fn learned_categorical_embeddings_train_predict_and_verify() {
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
         let text = std::fs::read_to_string(&preds).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
-        assert!(text.lines().nth(1).unwrap().starts_with("survived,"), "{text}");
+        assert!(
+            text.lines().nth(1).unwrap().starts_with("survived,"),
+            "{text}"
+        );
         verify_bit_for_bit(&out);
     }
+}
+
+/// A target of `true`/`false` values (polars reads it as a boolean column)
+/// trains, writes its golden examples and predicts labels as booleans.
+/// This once failed with "cannot write examples: casting from Utf8View to
+/// Boolean not supported".
+#[test]
+fn a_boolean_target_trains_and_predicts_booleans() {
+    let d = scratch("boolean-target");
+    let data = d.join("b.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..200 {
+        let x = i as f64 / 200.0;
+        text += &format!("{x},{}\n", x > 0.5);
+    }
+    std::fs::write(&data, text).unwrap();
+    let cfg = d.join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[data]\npath = {:?}\ntarget = \"y\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = d.join("run");
+    let o = anneal(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_json(&out.join("report.json"));
+    assert!(metric(&r, "test", "accuracy") > 0.9);
+    let preds = d.join("p.csv");
+    let o = anneal(&[
+        "predict",
+        "--artifact",
+        out.join("artifact").to_str().unwrap(),
+        "--input",
+        data.to_str().unwrap(),
+        "--output",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some("prediction,proba_false,proba_true")
+    );
+    assert!(text.lines().nth(1).unwrap().starts_with("false,"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with("true,"), "{text}");
 }

@@ -17,6 +17,7 @@ ap.add_argument("--rows", type=int, required=True)
 ap.add_argument("--batch", type=int, required=True)
 ap.add_argument("--epochs", type=int, default=2)
 ap.add_argument("--k", type=int, default=8)
+ap.add_argument("--arch", default="tabm", help="tabm or tabm-mini")
 ap.add_argument("--out", required=True)
 a = ap.parse_args()
 if a.threads:
@@ -24,7 +25,7 @@ if a.threads:
 dev = torch.device(a.device)
 torch.manual_seed(42)
 model = tabm.TabM.make(n_num_features=a.inputs, d_out=1, k=a.k, n_blocks=2, d_block=256,
-                       dropout=0.1, arch_type="tabm").to(dev)
+                       dropout=0.1, arch_type=a.arch).to(dev)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4, eps=1e-8)
 X = torch.rand(a.rows, a.inputs, device=dev)
 y = torch.randn(a.rows, device=dev)
@@ -56,7 +57,7 @@ for _ in range(a.epochs):
     t = time.perf_counter(); steps(); sync(); times.append(time.perf_counter() - t)
 res = {"device": torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads",
        "torch": torch.__version__, "tabm": tabm.__version__ if hasattr(tabm, "__version__") else "0.0.3",
-       "inputs": a.inputs, "k": a.k, "blocks": [256, 256], "batch": a.batch, "rows": a.rows,
+       "arch": a.arch, "inputs": a.inputs, "k": a.k, "blocks": [256, 256], "batch": a.batch, "rows": a.rows,
        "epoch_seconds": times, "samples_per_second": a.rows / min(times)}
 json.dump(res, open(a.out, "w"), indent=1)
 print("TORCH_TABM", json.dumps(res))

@@ -192,10 +192,18 @@ pub fn predict_with(
         ) => {
             let best = anneal_eval::metrics::argmax_rows(&proba, k);
             let names: Vec<&str> = best.iter().map(|&c| labels[c].as_str()).collect();
-            let pred = Column::new("prediction".into(), names);
+            let pred = Column::new("prediction".into(), &names);
             let pred = match label_type {
                 ValueType::Long => pred.cast(&DataType::Int64).map_err(polars_err)?,
-                ValueType::Boolean => pred.cast(&DataType::Boolean).map_err(polars_err)?,
+                // polars casts no text to booleans: the labels of a
+                // boolean target are its values written as text.
+                ValueType::Boolean => Column::new(
+                    "prediction".into(),
+                    names
+                        .iter()
+                        .map(|s| s.parse::<bool>().ok())
+                        .collect::<Vec<Option<bool>>>(),
+                ),
                 _ => pred,
             };
             columns.push(pred);

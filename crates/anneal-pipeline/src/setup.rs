@@ -117,7 +117,12 @@ pub fn encoding_note(loaded: &Loaded, pre: &anneal_data::Preprocessor) -> String
     for f in &pre.features {
         if let anneal_data::FeatureSpec::Categorical { embedded, .. } = f {
             let entry = format!("{} ({} slots)", f.column(), f.slots());
-            if *embedded { &mut learned } else { &mut one_hot }.push(entry);
+            if *embedded {
+                &mut learned
+            } else {
+                &mut one_hot
+            }
+            .push(entry);
         }
     }
     let m = &loaded.config.model;
