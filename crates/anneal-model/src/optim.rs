@@ -322,12 +322,28 @@ impl Fused {
         };
         match self.rule {
             Rule::Adam { penalty } => {
-                adam(&k, time, penalty, p, g, &mut self.m[range.clone()], &mut self.v[range]);
+                adam(
+                    &k,
+                    time,
+                    penalty,
+                    p,
+                    g,
+                    &mut self.m[range.clone()],
+                    &mut self.v[range],
+                );
             }
             Rule::AdamW { weight_decay } => {
                 let decay = lr * weight_decay as f64;
                 let keep = (decay != 0.0).then_some((1.0 - decay) as f32);
-                adamw(&k, time, keep, p, g, &mut self.m[range.clone()], &mut self.v[range]);
+                adamw(
+                    &k,
+                    time,
+                    keep,
+                    p,
+                    g,
+                    &mut self.m[range.clone()],
+                    &mut self.v[range],
+                );
             }
             Rule::Sgd { penalty, momentum } => {
                 let velocity = momentum.map(|mu| (mu, &mut self.m[range]));
@@ -391,6 +407,24 @@ struct Step {
     first: bool,
 }
 
+/// Runs `f` compiled for AVX2 where the CPU has it (8 lanes instead of
+/// SSE2's 4). The element-wise operations and their order are the same
+/// either way, so the results are too: no FMA is enabled, and Rust never
+/// contracts a multiply and an add.
+fn vectorized(f: impl FnOnce()) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn avx2(f: impl FnOnce()) {
+            f()
+        }
+        // SAFETY: the CPU was just checked for AVX2.
+        unsafe { avx2(f) };
+        return;
+    }
+    f()
+}
+
 /// burn's `Adam` (with `WeightDecay` before `AdaptiveMomentum`), element
 /// by element:
 /// `g = p*penalty + g; m = m*b1 + g*(1-b1); v = v*b2 + g²*(1-b2);
@@ -404,18 +438,48 @@ fn adam(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    let (f1, f2) = (1.0 - BETA_1, 1.0 - BETA_2);
     let bc2 = (1.0 - BETA_2.powi(time)).sqrt();
-    let cf = bc2 / (1.0 - BETA_1.powi(time));
-    let eps = EPSILON * bc2;
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-        let mut g = g * k.scale;
-        if let Some(pen) = penalty {
-            g = *p * pen + g;
+    let c = AdamConsts {
+        lr: k.lr,
+        scale: k.scale,
+        cf: bc2 / (1.0 - BETA_1.powi(time)),
+        eps: EPSILON * bc2,
+        penalty: penalty.unwrap_or(0.0),
+    };
+    vectorized(|| match (k.first, penalty.is_some()) {
+        (true, true) => adam_loop::<true, true>(&c, p, g, m, v),
+        (true, false) => adam_loop::<true, false>(&c, p, g, m, v),
+        (false, true) => adam_loop::<false, true>(&c, p, g, m, v),
+        (false, false) => adam_loop::<false, false>(&c, p, g, m, v),
+    });
+}
+
+struct AdamConsts {
+    lr: f32,
+    scale: f32,
+    cf: f32,
+    eps: f32,
+    penalty: f32,
+}
+
+#[inline(always)]
+fn adam_loop<const FIRST: bool, const L2: bool>(
+    c: &AdamConsts,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let mut gi = g[i] * c.scale;
+        if L2 {
+            gi = p[i] * c.penalty + gi;
         }
-        moments(k.first, g, m, v, f1, f2);
-        let delta = (*m * cf) / (v.sqrt() + eps);
-        *p -= delta * k.lr;
+        (m[i], v[i]) = moments::<FIRST>(gi, m[i], v[i]);
+        let delta = (m[i] * c.cf) / (v[i].sqrt() + c.eps);
+        p[i] -= delta * c.lr;
     }
 }
 
@@ -431,30 +495,56 @@ fn adamw(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    let (f1, f2) = (1.0 - BETA_1, 1.0 - BETA_2);
-    let c1 = 1f32 - BETA_1.powi(time);
-    let c2 = 1f32 - BETA_2.powi(time);
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-        moments(k.first, g * k.scale, m, v, f1, f2);
-        let delta = (*m / c1) / ((*v / c2).sqrt() + EPSILON);
-        let decayed = match keep {
-            Some(keep) => *p * keep,
-            None => *p,
-        };
-        *p = decayed - delta * k.lr;
+    let c = AdamWConsts {
+        lr: k.lr,
+        scale: k.scale,
+        c1: 1f32 - BETA_1.powi(time),
+        c2: 1f32 - BETA_2.powi(time),
+        keep: keep.unwrap_or(1.0),
+    };
+    vectorized(|| match (k.first, keep.is_some()) {
+        (true, true) => adamw_loop::<true, true>(&c, p, g, m, v),
+        (true, false) => adamw_loop::<true, false>(&c, p, g, m, v),
+        (false, true) => adamw_loop::<false, true>(&c, p, g, m, v),
+        (false, false) => adamw_loop::<false, false>(&c, p, g, m, v),
+    });
+}
+
+struct AdamWConsts {
+    lr: f32,
+    scale: f32,
+    c1: f32,
+    c2: f32,
+    keep: f32,
+}
+
+#[inline(always)]
+fn adamw_loop<const FIRST: bool, const DECAY: bool>(
+    c: &AdamWConsts,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        (m[i], v[i]) = moments::<FIRST>(g[i] * c.scale, m[i], v[i]);
+        let delta = (m[i] / c.c1) / ((v[i] / c.c2).sqrt() + EPSILON);
+        let decayed = if DECAY { p[i] * c.keep } else { p[i] };
+        p[i] = decayed - delta * c.lr;
     }
 }
 
 /// burn's moment update: on the first step `m = g*(1-b1)`,
 /// `v = g²*(1-b2)`; then `m = m*b1 + g*(1-b1)`, `v = v*b2 + g²*(1-b2)`.
 #[inline(always)]
-fn moments(first: bool, g: f32, m: &mut f32, v: &mut f32, f1: f32, f2: f32) {
-    if first {
-        *m = g * f1;
-        *v = (g * g) * f2;
+fn moments<const FIRST: bool>(g: f32, m: f32, v: f32) -> (f32, f32) {
+    let (f1, f2) = (1.0 - BETA_1, 1.0 - BETA_2);
+    if FIRST {
+        (g * f1, (g * g) * f2)
     } else {
-        *m = *m * BETA_1 + g * f1;
-        *v = *v * BETA_2 + (g * g) * f2;
+        (m * BETA_1 + g * f1, v * BETA_2 + (g * g) * f2)
     }
 }
 
@@ -501,7 +591,8 @@ impl Fused {
     /// count (u64 LE), then the moment buffers as f32 LE.
     fn to_bytes(&self) -> Vec<u8> {
         let floats = self.m.len() + self.v.len();
-        let mut out = Vec::with_capacity(FUSED_MAGIC.len() + 9 + self.slots.len() * 24 + floats * 4);
+        let mut out =
+            Vec::with_capacity(FUSED_MAGIC.len() + 9 + self.slots.len() * 24 + floats * 4);
         out.extend_from_slice(FUSED_MAGIC);
         out.push(self.rule.code());
         out.extend_from_slice(&(self.slots.len() as u64).to_le_bytes());
@@ -585,15 +676,26 @@ mod tests {
         let body = &bytes[FUSED_MAGIC.len()..];
         let back = blank(&f).load(body).unwrap();
         assert_eq!(back.slots, f.slots);
-        assert_eq!(back.m.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-            f.m.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            back.m.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            f.m.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
         assert_eq!(back.v, f.v);
-        assert_eq!(blank(&f).load(&body[..body.len() - 1]).err().unwrap(), "truncated");
+        assert_eq!(
+            blank(&f).load(&body[..body.len() - 1]).err().unwrap(),
+            "truncated"
+        );
         let mut longer = body.to_vec();
         longer.push(0);
-        assert_eq!(blank(&f).load(&longer).err().unwrap(), "longer than its parameters");
+        assert_eq!(
+            blank(&f).load(&longer).err().unwrap(),
+            "longer than its parameters"
+        );
         f.rule = Rule::AdamW { weight_decay: 0.0 };
-        assert_eq!(blank(&f).load(body).err().unwrap(), "written for another optimizer");
+        assert_eq!(
+            blank(&f).load(body).err().unwrap(),
+            "written for another optimizer"
+        );
         f.rule = Rule::Adam { penalty: None };
         f.slots[1].len = 2;
         assert_eq!(
