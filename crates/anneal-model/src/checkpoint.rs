@@ -429,4 +429,27 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&root);
     }
+
+    /// A checkpoint of format 1 (burn's optimizer record) is refused with
+    /// one line that says what to do, as a data error (exit 3).
+    #[test]
+    fn an_older_format_is_refused_in_one_line() {
+        let root = std::env::temp_dir().join(format!("anneal-ckpt-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = save(&root, &BTreeMap::new(), &state(4), 2).unwrap();
+        let text = std::fs::read_to_string(dir.join("state.json")).unwrap();
+        let old = text.replace(&format!("\"format\": {FORMAT}"), "\"format\": 1");
+        assert_ne!(old, text);
+        std::fs::write(dir.join("state.json"), old).unwrap();
+        let e = latest(&root).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "checkpoint {}: format 1 was written by another anneal version (this one reads format 2); start the run again with --force",
+                dir.display()
+            )
+        );
+        assert_eq!(e.failure().exit_code(), 3);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
