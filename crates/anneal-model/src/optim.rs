@@ -475,7 +475,8 @@ fn adam_loop<const FIRST: bool, const L2: bool>(
     for i in 0..n {
         let mut gi = g[i] * c.scale;
         if L2 {
-            gi = p[i] * c.penalty + gi;
+            // burn's `p*penalty + g`: IEEE addition commutes exactly.
+            gi += p[i] * c.penalty;
         }
         (m[i], v[i]) = moments::<FIRST>(gi, m[i], v[i]);
         let delta = (m[i] * c.cf) / (v[i].sqrt() + c.eps);
@@ -561,7 +562,7 @@ fn sgd(
     let step = |p: &mut f32, g: f32| {
         let mut g = g * k.scale;
         if let Some(pen) = penalty {
-            g = *p * pen + g;
+            g += *p * pen;
         }
         g
     };
