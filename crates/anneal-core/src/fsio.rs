@@ -41,6 +41,62 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(err)
 }
 
+/// Writes `bytes` to `path` inside a staging folder that is not visible
+/// yet: through a temporary file renamed over the target (a reader never
+/// sees half a file), but without fsync. The folder's commit
+/// ([`crate::staged::StagedDir::commit`]) fsyncs the whole tree
+/// ([`sync_tree`]) before the rename that exposes it, so what appears is
+/// as durable as with [`atomic_write`]; a crash before the commit leaves
+/// only an unfinished stage, which is never read as a result. Writing all
+/// files first and syncing them together also costs one fsync per file
+/// instead of two (file and folder), and later fsyncs find the journal
+/// already committed by the first.
+pub fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |source| CoreError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(parent_dir(path)).map_err(err)?;
+    let (tmp, mut file) = create_temp_file(path).map_err(err)?;
+    let result = file.write_all(bytes).and_then(|()| {
+        drop(file);
+        fs::rename(&tmp, path)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Fsyncs every regular file under `dir`, then every folder, each after
+/// what it contains (`dir` last), so that the tree's data and names are
+/// on disk. A file that cannot be synced is an error; a folder is synced
+/// as [`sync_dir`] does (best effort). Links are not followed.
+pub fn sync_tree(dir: &Path) -> io::Result<()> {
+    let mut folders = Vec::new();
+    sync_files(dir, &mut folders)?;
+    for d in folders.iter().rev() {
+        sync_dir(d);
+    }
+    Ok(())
+}
+
+/// Syncs the files under `dir` and lists `dir` and its folders (parents
+/// before children).
+fn sync_files(dir: &Path, folders: &mut Vec<PathBuf>) -> io::Result<()> {
+    folders.push(dir.to_path_buf());
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            sync_files(&entry.path(), folders)?;
+        } else if kind.is_file() {
+            File::open(entry.path())?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
 /// A name beside `path` that no other writer of the same file uses: the
 /// pid (not unique across containers sharing a volume), a per-process
 /// counter (unique between threads) and 64 random bits. The name is

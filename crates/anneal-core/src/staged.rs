@@ -46,6 +46,9 @@ pub enum StageError {
     /// The rename of the stage to the target `path` failed.
     #[error("cannot move a folder into {}: {source}", path.display())]
     Rename { path: PathBuf, source: io::Error },
+    /// The files of the stage `path` could not be synced to disk.
+    #[error("cannot sync {} to disk: {source}", path.display())]
+    Sync { path: PathBuf, source: io::Error },
 }
 
 impl StageError {
@@ -55,7 +58,8 @@ impl StageError {
         match self {
             StageError::Create { source, .. }
             | StageError::Replace { source, .. }
-            | StageError::Rename { source, .. } => source,
+            | StageError::Rename { source, .. }
+            | StageError::Sync { source, .. } => source,
             StageError::Missing { .. } => io::Error::from(ErrorKind::NotFound),
             StageError::Exists { .. } => io::Error::from(ErrorKind::AlreadyExists),
         }
@@ -142,9 +146,16 @@ impl StagedDir {
         &self.target
     }
 
-    /// Writes `bytes` to `name` inside the staging folder
-    /// ([`fsio::atomic_write`]).
+    /// Writes `bytes` to `name` inside the staging folder, made durable
+    /// by [`StagedDir::commit`] ([`fsio::write_unsynced`]).
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        fsio::write_unsynced(&self.path.join(name), bytes)
+    }
+
+    /// Writes `bytes` to `name` inside the staging folder, durable at once
+    /// ([`fsio::atomic_write`]): for what a kept stage reads back when it
+    /// is resumed after a crash, before any commit.
+    pub fn write_durable(&self, name: &str, bytes: &[u8]) -> Result<()> {
         fsio::atomic_write(&self.path.join(name), bytes)
     }
 
@@ -160,12 +171,17 @@ impl StagedDir {
         self.keep = true;
     }
 
-    /// Fsyncs the staging folder, deals with an existing target as
-    /// `existing` says, renames the folder to the target and fsyncs the
-    /// target's parent. Returns the target. On failure the stage is
-    /// dropped (removed unless kept).
+    /// Fsyncs everything in the staging folder (files written without
+    /// fsync included, see [`StagedDir::write`]) and the folder itself,
+    /// deals with an existing target as `existing` says, renames the
+    /// folder to the target and fsyncs the target's parent: the rename
+    /// only ever exposes data already on disk. Returns the target. On
+    /// failure the stage is dropped (removed unless kept).
     pub fn commit(mut self, existing: Existing) -> Result<PathBuf, StageError> {
-        fsio::sync_dir(&self.path);
+        fsio::sync_tree(&self.path).map_err(|source| StageError::Sync {
+            path: self.path.clone(),
+            source,
+        })?;
         let target = self.target.clone();
         match existing {
             Existing::Refuse if target.symlink_metadata().is_ok() => {

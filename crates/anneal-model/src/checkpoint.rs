@@ -11,7 +11,10 @@
 //! - `weights.bin`, `best.bin`: f32 little-endian values of the tensors
 //!   listed in `state.json`;
 //! - `order.bin`: the row order, u32 little-endian;
-//! - `optimizer.bpk`: burn's burnpack record of the optimizer.
+//! - `optimizer.bin`: the optimizer's state (moments and step counts) in
+//!   the byte format of the `optim` module. Format 1 held burn's burnpack
+//!   record instead (`optimizer.bpk`); it is refused with a message that
+//!   says so.
 //!
 //! A checkpoint is written into a temporary sibling (each file fsync'd),
 //! renamed into place, and the parent folder is synced; older checkpoints
@@ -30,7 +33,8 @@ use crate::network::NetworkTensor;
 use crate::train::{EpochLog, TrainState};
 
 /// Bumped when the layout changes; older checkpoints are then refused.
-pub const FORMAT: u32 = 1;
+/// 2: the fused optimizer's state replaced burn's burnpack record.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
@@ -159,7 +163,7 @@ pub fn save(
     let mut files: Vec<(&str, &[u8])> = vec![
         ("weights.bin", &weights),
         ("order.bin", &order),
-        ("optimizer.bpk", &state.optimizer),
+        ("optimizer.bin", &state.optimizer),
     ];
     if let Some(b) = &best_bytes {
         files.push(("best.bin", b));
@@ -252,19 +256,16 @@ pub fn load(dir: &Path) -> Result<Found> {
     let file: StateFile = serde_json::from_slice(&text)
         .map_err(|e| err(dir, format!("state.json is damaged: {e}")))?;
     if file.format != FORMAT {
-        return Err(err(
-            dir,
-            format!(
-                "checkpoint format {} is not this anneal's ({FORMAT})",
-                file.format
-            ),
-        ));
+        return Err(ModelError::CheckpointFormat {
+            dir: dir.to_path_buf(),
+            found: file.format,
+        });
     }
     let mut bytes = BTreeMap::new();
     for (name, sha) in &file.files {
         if !matches!(
             name.as_str(),
-            "weights.bin" | "order.bin" | "optimizer.bpk" | "best.bin"
+            "weights.bin" | "order.bin" | "optimizer.bin" | "best.bin"
         ) {
             return Err(err(
                 dir,
@@ -326,7 +327,7 @@ pub fn load(dir: &Path) -> Result<Found> {
         best,
         since_best: file.since_best,
         weights,
-        optimizer: get("optimizer.bpk")?.clone(),
+        optimizer: get("optimizer.bin")?.clone(),
     };
     Ok(Found {
         dir: dir.to_path_buf(),
@@ -426,6 +427,29 @@ mod tests {
             e.contains("step-000000000030: weights.bin does not match its hash"),
             "{e}"
         );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A checkpoint of format 1 (burn's optimizer record) is refused with
+    /// one line that says what to do, as a data error (exit 3).
+    #[test]
+    fn an_older_format_is_refused_in_one_line() {
+        let root = std::env::temp_dir().join(format!("anneal-ckpt-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = save(&root, &BTreeMap::new(), &state(4), 2).unwrap();
+        let text = std::fs::read_to_string(dir.join("state.json")).unwrap();
+        let old = text.replace(&format!("\"format\": {FORMAT}"), "\"format\": 1");
+        assert_ne!(old, text);
+        std::fs::write(dir.join("state.json"), old).unwrap();
+        let e = latest(&root).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "checkpoint {}: format 1 was written by another anneal version (this one reads format 2); start the run again with --force",
+                dir.display()
+            )
+        );
+        assert_eq!(e.failure().exit_code(), 3);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -18,6 +18,12 @@ pub enum ModelError {
     Interrupted,
     #[error("checkpoint {0}")]
     Checkpoint(String),
+    #[error(
+        "checkpoint {dir}: format {found} was written by another anneal version (this one reads format {current}); start the run again with --force",
+        dir = .dir.display(),
+        current = crate::checkpoint::FORMAT
+    )]
+    CheckpointFormat { dir: std::path::PathBuf, found: u32 },
 }
 
 impl ModelError {
@@ -28,6 +34,9 @@ impl ModelError {
         match self {
             ModelError::BackendUnavailable { .. } => Failure::Usage,
             ModelError::Interrupted => Failure::Interrupted(anneal_core::Stop::Sigint),
+            // A checkpoint this version cannot read is an unusable input
+            // file, like a damaged artifact.
+            ModelError::CheckpointFormat { .. } => Failure::Data,
             _ => Failure::RunFailed,
         }
     }

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod error;
 pub mod network;
+pub(crate) mod optim;
 pub mod schedule;
 pub mod train;
 

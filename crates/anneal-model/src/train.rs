@@ -3,20 +3,19 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anneal_config::{EarlyStopping, Loss, Optimizer, TrainConfig};
+use anneal_config::{EarlyStopping, Loss, TrainConfig};
 use anneal_core::rng::Rng;
 use burn::module::Module;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use anneal_data::layout::InputLayout;
 
 use crate::error::{ModelError, Result};
 use crate::network::{Architecture, Network, NetworkTensor, softmax_rows};
+use crate::optim::Optim;
 use crate::schedule::learning_rate;
 
 /// One split as the loop sees it: `n` stored rows (expanded into the
@@ -159,8 +158,8 @@ pub struct TrainState {
     pub best: Option<(f64, u32, Vec<crate::network::NetworkTensor>)>,
     pub since_best: u32,
     pub weights: Vec<crate::network::NetworkTensor>,
-    /// The optimizer's state (moments, step counts) in burn's burnpack
-    /// format.
+    /// The optimizer's state (moments, step counts) in the byte format
+    /// of the `optim` module.
     pub optimizer: Vec<u8>,
 }
 
@@ -292,7 +291,7 @@ struct Trainer<'a> {
 /// The network being trained and what updates it.
 struct Learner {
     network: Network,
-    optim: ModuleOptimizer,
+    optim: Optim,
     /// With `defer_loss`: the row-weighted loss sum of the epoch's steps
     /// since the last read, still on the device.
     pending_loss: Option<Tensor<1>>,
@@ -343,15 +342,12 @@ impl Trainer<'_> {
             Some(state) => Network::from_tensors(arch, &state.weights, device)?.train(),
             None => Network::init(arch, cfg.seed, device).train(),
         };
-        let mut optim = optimizer(cfg);
+        let mut optim = Optim::new(cfg, &network);
         let progress = match resume {
             None => Progress::new(cfg.seed, self.train.n),
             Some(mut state) => {
                 check_resume(&state, self.train.n)?;
-                let bytes = std::mem::take(&mut state.optimizer);
-                optim = optim
-                    .from_bytes(Bytes::from_bytes_vec(bytes))
-                    .map_err(|e| ModelError::Weights(format!("optimizer state: {e:?}")))?;
+                optim = optim.load(std::mem::take(&mut state.optimizer))?;
                 Progress::from_state(state)
             }
         };
@@ -419,7 +415,7 @@ impl Trainer<'_> {
         let out = learner.network.forward(x, self.arch, &masks);
         let loss = self.loss(out, chunk);
         learner.record_loss(&loss, chunk.len(), loss_sum, epoch, self.defer_loss)?;
-        Ok(learner.descend(loss, lr, self.cfg.grad_clip))
+        learner.descend(loss, lr, self.cfg.grad_clip)
     }
 
     /// The input rows `chunk` as a tensor, expanded from their stored
@@ -547,11 +543,7 @@ impl Trainer<'_> {
 
     /// The state at a step boundary, for a checkpoint.
     fn snapshot(&self, learner: &Learner, p: &Progress) -> Result<TrainState> {
-        let optimizer = learner
-            .optim
-            .into_bytes()
-            .map(|b| b.to_vec())
-            .map_err(|e| ModelError::Tensor(format!("optimizer state: {e:?}")))?;
+        let optimizer = learner.optim.to_bytes()?;
         let weights = learner.network.valid().to_tensors(self.arch)?;
         Ok(p.state(weights, optimizer))
     }
@@ -583,32 +575,6 @@ impl Trainer<'_> {
             steps: p.steps,
             samples: p.samples,
         })
-    }
-}
-
-/// The optimizer `cfg` names, with its weight decay and momentum.
-fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
-    match cfg.optimizer {
-        Optimizer::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(
-                (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
-            )
-            .init(),
-        Optimizer::Adamw => AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(cfg.weight_decay as f32)
-            .init(),
-        Optimizer::Sgd => SgdConfig::new()
-            .with_weight_decay(
-                (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
-            )
-            .with_momentum((cfg.momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(cfg.momentum)
-                    .with_dampening(0.0)
-            }))
-            .init(),
     }
 }
 
@@ -684,14 +650,10 @@ impl Learner {
     /// One optimizer step down the gradient of `loss` at learning rate
     /// `lr`, the gradients clipped to a global norm of `grad_clip` first
     /// (0: no clipping).
-    fn descend(mut self, loss: Tensor<1>, lr: f64, grad_clip: f64) -> Self {
-        let grads = loss.backward();
-        let mut grads = GradientsParams::from_grads(grads, &self.network);
-        if grad_clip > 0.0 {
-            clip_global_norm(&self.network, &mut grads, grad_clip);
-        }
-        self.network = self.optim.step(lr, self.network, grads);
-        self
+    fn descend(mut self, loss: Tensor<1>, lr: f64, grad_clip: f64) -> Result<Self> {
+        let grads = GradientsParams::from_grads(loss.backward(), &self.network);
+        self.network = self.optim.step(lr, self.network, grads, grad_clip)?;
+        Ok(self)
     }
 }
 
@@ -864,48 +826,6 @@ impl<'c> Saver<'c> {
         (self.c.save)(state)?;
         self.last_save = Instant::now();
         Ok(())
-    }
-}
-
-/// Scales all gradients so that their joint L2 norm is at most `max_norm`.
-/// The squared norms are summed on the device in parameter-id order (so the
-/// sum is deterministic) and read back once per step.
-fn clip_global_norm(model: &Network, grads: &mut GradientsParams, max_norm: f64) {
-    let ids = model.param_ids();
-    let mut total: Option<Tensor<1>> = None;
-    for &(id, rank) in &ids {
-        let part = match rank {
-            1 => squared_norm(grads.get::<1>(id)),
-            2 => squared_norm(grads.get::<2>(id)),
-            _ => squared_norm(grads.get::<3>(id)),
-        };
-        total = match (total, part) {
-            (Some(t), Some(p)) => Some(t + p),
-            (t, p) => t.or(p),
-        };
-    }
-    let Some(total) = total else { return };
-    let norm = (total.into_scalar::<f32>() as f64).sqrt();
-    if norm <= max_norm || norm == 0.0 || !norm.is_finite() {
-        return;
-    }
-    let factor = (max_norm / norm) as f32;
-    for &(id, rank) in &ids {
-        match rank {
-            1 => rescale::<1>(grads, id, factor),
-            2 => rescale::<2>(grads, id, factor),
-            _ => rescale::<3>(grads, id, factor),
-        }
-    }
-}
-
-fn squared_norm<const D: usize>(g: Option<Tensor<D>>) -> Option<Tensor<1>> {
-    g.map(|g| (g.clone() * g).sum())
-}
-
-fn rescale<const D: usize>(grads: &mut GradientsParams, id: burn::module::ParamId, factor: f32) {
-    if let Some(g) = grads.remove::<D>(id) {
-        grads.register(id, g * factor);
     }
 }
 

@@ -358,10 +358,10 @@ fn open_staging(job: &Job) -> Result<Staging> {
         trial: job.trial.as_ref().map(|t| t.index),
     };
     let text = serde_json::to_string_pretty(&info).map_err(|e| Error::Io(e.to_string()))?;
-    staging.write("resume.json", &text)?;
+    staging.write_durable("resume.json", &text)?;
     if let Some(record) = &job.trial {
         let text = json::to_canonical_string(record, "trial.json")?;
-        staging.write("trial.json", &text)?;
+        staging.write_durable("trial.json", &text)?;
     }
     Ok(staging)
 }

@@ -1,4 +1,5 @@
-//! Writing every document of a report into a folder, each atomically.
+//! Writing every document of a report into a staging folder, each
+//! atomically; the folder's commit makes them durable.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +10,8 @@ use crate::error::{ReportError, Result};
 use crate::report::Report;
 
 /// Writes `report.json`, `metrics.json`, `report.md`, `report.html` and
-/// `plots/` into `dir` (which must exist).
+/// `plots/` into `dir`, a staging folder (which must exist) whose commit
+/// syncs it ([`fsio::write_unsynced`]).
 pub fn write_documents(dir: &Path, r: &Report) -> Result<()> {
     let write = |name: &str, text: &str| -> Result<()> {
         let path = dir.join(name);
@@ -19,7 +21,7 @@ pub fn write_documents(dir: &Path, r: &Report) -> Result<()> {
                 source,
             })?;
         }
-        Ok(fsio::atomic_write(&path, text.as_bytes())?)
+        Ok(fsio::write_unsynced(&path, text.as_bytes())?)
     };
     write("report.json", &r.to_json()?)?;
     write(
