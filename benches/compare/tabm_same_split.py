@@ -40,6 +40,9 @@ def encode(df, target, tr):
     X = df.drop(columns=[target, "_split"])
     num = list(X.select_dtypes("number").columns)
     cat = [c for c in X.columns if c not in num]
+    # A numeric column constant on the training rows carries nothing, and
+    # the bins of the numeric embeddings refuse it.
+    num = [c for c in num if X.loc[tr, c].nunique() > 1]
     xn = X[num].fillna(X.loc[tr, num].median()).to_numpy(np.float64)
     if num:
         qt = QuantileTransformer(output_distribution="normal", subsample=10**9, random_state=0,
