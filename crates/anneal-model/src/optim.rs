@@ -677,6 +677,7 @@ mod tests {
                 average: crate::network::Average::Values,
             }),
             periodic: None,
+            categorical: None,
         };
         let x: Vec<f32> = (0..12).map(|i| ((i * 7) % 5) as f32 / 3.0 - 0.6).collect();
         for (optimizer, weight_decay, momentum, grad_clip) in configs {
