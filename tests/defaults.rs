@@ -15,8 +15,23 @@ fn train_with(
     target: &str,
     extra: &str,
 ) -> (serde_json::Value, std::path::PathBuf, String) {
-    let d = scratch(name);
-    let path = root().join("datasets").join(data);
+    train_on(
+        &scratch(name),
+        &root().join("datasets").join(data),
+        target,
+        extra,
+    )
+}
+
+/// Trains a config naming `path` and `target`, with `extra` TOML after
+/// them, into `d/run`.
+fn train_on(
+    d: &Path,
+    path: &Path,
+    target: &str,
+    extra: &str,
+) -> (serde_json::Value, std::path::PathBuf, String) {
+    let name = d.display();
     let cfg = d.join("c.toml");
     std::fs::write(
         &cfg,
@@ -360,25 +375,7 @@ fn a_boolean_target_trains_and_predicts_booleans() {
         text += &format!("{x},{}\n", x > 0.5);
     }
     std::fs::write(&data, text).unwrap();
-    let cfg = d.join("c.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[data]\npath = {:?}\ntarget = \"y\"\n",
-            data.display().to_string()
-        ),
-    )
-    .unwrap();
-    let out = d.join("run");
-    let o = anneal(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r = read_json(&out.join("report.json"));
+    let (r, out, _) = train_on(&d, &data, "y", "");
     assert!(metric(&r, "test", "accuracy") > 0.9);
     let preds = d.join("p.csv");
     let o = anneal(&[
