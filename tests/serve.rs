@@ -125,6 +125,20 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The server's stderr once it holds `needle` (or after 30 s): a
+    /// thread copies the pipe, so a line the server has written may reach
+    /// the copy a moment later, even after the process has exited.
+    fn stderr_with(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.stderr();
+            if text.contains(needle) || start.elapsed() > Duration::from_secs(30) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
@@ -1218,7 +1232,8 @@ fn sigterm_finishes_the_request_in_flight() {
     let status = s.wait_exit(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {}", s.stderr());
     assert!(
-        s.stderr().contains("SIGTERM received"),
+        s.stderr_with("SIGTERM received")
+            .contains("SIGTERM received"),
         "stderr: {}",
         s.stderr()
     );
@@ -1243,7 +1258,8 @@ fn sigint_and_sigterm_after_requests_exit_0() {
         s.signal(signal);
         let status = s.wait_exit(Duration::from_secs(30));
         assert_eq!(status.code(), Some(0), "SIG{signal}: {}", s.stderr());
-        assert!(s.stderr().contains(&format!("SIG{signal} received")));
+        let needle = format!("SIG{signal} received");
+        assert!(s.stderr_with(&needle).contains(&needle), "{}", s.stderr());
     }
 }
 
@@ -2087,7 +2103,8 @@ fn a_failing_log_never_fails_requests() {
     assert!(!m.contains("anneal_drift_"), "--no-monitor");
     assert_eq!(s.get("/v1/monitor").status, 404);
     assert!(
-        s.stderr().contains("the inference log is failing"),
+        s.stderr_with("the inference log is failing")
+            .contains("the inference log is failing"),
         "{}",
         s.stderr()
     );

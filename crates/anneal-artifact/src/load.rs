@@ -229,5 +229,24 @@ fn check_consistent(arch: &Architecture, p: &Preprocessor) -> Result<(), String>
             p.n_outputs()
         ));
     }
+    // The embedding table has a row per slot that the preprocessing can
+    // produce: a slot beyond it would index past the table.
+    let embedded: Vec<(usize, usize)> = arch
+        .categorical
+        .as_ref()
+        .map(|c| {
+            c.columns
+                .iter()
+                .copied()
+                .zip(c.slots.iter().copied())
+                .collect()
+        })
+        .unwrap_or_default();
+    if embedded != p.embedded() {
+        return Err(format!(
+            "the network embeds the categorical inputs (position, slots) {embedded:?}, but the preprocessing embeds {:?}",
+            p.embedded()
+        ));
+    }
     Ok(())
 }
