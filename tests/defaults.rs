@@ -234,18 +234,7 @@ fn tabm_kinds_train_and_predict() {
         assert_eq!(r["model"]["architecture"]["ensemble"]["k"], 4);
         assert!(metric(&r, "test", "accuracy") > 0.93, "{kind}");
         assert!(metric(&r, "test", "log_loss") < baseline(&r, "log_loss"));
-        let preds = d.join("p.csv");
-        let o = anneal(&[
-            "predict",
-            "--artifact",
-            out.join("artifact").to_str().unwrap(),
-            "--input",
-            path.to_str().unwrap(),
-            "--output",
-            preds.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{kind}: {}", stderr(&o));
-        let text = std::fs::read_to_string(&preds).unwrap();
+        let text = predict(&out, &path, &d.join("p.csv"));
         assert_eq!(text.lines().count(), 570, "{kind}");
         // Probabilities are the members' mean: they still sum to 1.
         for line in text.lines().skip(1).take(20) {
@@ -258,6 +247,22 @@ fn tabm_kinds_train_and_predict() {
         }
         verify_bit_for_bit(&out);
     }
+}
+
+/// `anneal predict` with the run's artifact on `input`, into `output`:
+/// the file's text.
+fn predict(run: &Path, input: &Path, output: &Path) -> String {
+    let o = anneal(&[
+        "predict",
+        "--artifact",
+        run.join("artifact").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read_to_string(output).unwrap()
 }
 
 /// `anneal verify` trains the run again and finds every hash equal.
@@ -340,18 +345,7 @@ fn learned_categorical_embeddings_train_predict_and_verify() {
             "pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n9th,female,29,0,0\n,male,40,1,0\n",
         )
         .unwrap();
-        let preds = d.join("p.csv");
-        let o = anneal(&[
-            "predict",
-            "--artifact",
-            out.join("artifact").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            preds.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{kind}: {}", stderr(&o));
-        let text = std::fs::read_to_string(&preds).unwrap();
+        let text = predict(&out, &input, &d.join("p.csv"));
         assert_eq!(text.lines().count(), 4, "{text}");
         assert!(
             text.lines().nth(1).unwrap().starts_with("survived,"),
@@ -377,18 +371,7 @@ fn a_boolean_target_trains_and_predicts_booleans() {
     std::fs::write(&data, text).unwrap();
     let (r, out, _) = train_on(&d, &data, "y", "");
     assert!(metric(&r, "test", "accuracy") > 0.9);
-    let preds = d.join("p.csv");
-    let o = anneal(&[
-        "predict",
-        "--artifact",
-        out.join("artifact").to_str().unwrap(),
-        "--input",
-        data.to_str().unwrap(),
-        "--output",
-        preds.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&preds).unwrap();
+    let text = predict(&out, &data, &d.join("p.csv"));
     assert_eq!(
         text.lines().next(),
         Some("prediction,proba_false,proba_true")
