@@ -9,14 +9,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anneal_data::{FeatureSpec, Preprocessor};
-use anneal_model::{Architecture, Network};
-use burn::tensor::Device;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ArtifactError, Result};
-use crate::predict::predict_with;
+use crate::predict::{Predictor, predict_with};
 
 /// Largest difference allowed between a stored and a recomputed output.
 /// Outputs come from f32 networks: on the same CPU they are bit-identical;
@@ -38,14 +36,8 @@ pub struct Example {
 }
 
 /// Records `df`'s rows with their predictions.
-pub fn build(
-    pre: &Preprocessor,
-    network: &Network,
-    arch: &Architecture,
-    device: &Device,
-    df: &DataFrame,
-) -> Result<Examples> {
-    let out = predict_with(pre, network, arch, device, df, Path::new("examples"), None)?;
+pub fn build(m: &Predictor, df: &DataFrame) -> Result<Examples> {
+    let out = predict_with(m, df, Path::new("examples"), None)?;
     let rows = (0..df.height())
         .map(|i| Example {
             input: row_values(df, i),
@@ -148,14 +140,7 @@ fn frame(pre: &Preprocessor, ex: &Examples) -> PolarsResult<DataFrame> {
 
 /// Predicts the examples again and compares; the first mismatch is the
 /// error, naming the example, the output and both values.
-pub fn check(
-    dir: &Path,
-    pre: &Preprocessor,
-    network: &Network,
-    arch: &Architecture,
-    device: &Device,
-    text: &[u8],
-) -> Result<()> {
+pub fn check(dir: &Path, m: &Predictor, text: &[u8]) -> Result<()> {
     let corrupt = |reason: String| ArtifactError::Corrupt {
         path: dir.to_path_buf(),
         file: "examples.json".into(),
@@ -165,17 +150,9 @@ pub fn check(
     if ex.rows.is_empty() {
         return Ok(());
     }
-    let df = frame(pre, &ex).map_err(|e| corrupt(e.to_string()))?;
-    let out = predict_with(
-        pre,
-        network,
-        arch,
-        device,
-        &df,
-        Path::new("examples.json"),
-        None,
-    )
-    .map_err(|e| corrupt(format!("the examples cannot be predicted: {e}")))?;
+    let df = frame(m.pre, &ex).map_err(|e| corrupt(e.to_string()))?;
+    let out = predict_with(m, &df, Path::new("examples.json"), None)
+        .map_err(|e| corrupt(format!("the examples cannot be predicted: {e}")))?;
     for (i, row) in ex.rows.iter().enumerate() {
         let got = row_values(&out, i);
         for (name, expected) in &row.output {

@@ -20,6 +20,9 @@ pub struct Artifact {
     pub manifest: Manifest,
     pub model: ModelFile,
     pub preprocessor: Preprocessor,
+    /// How the preprocessing's stored rows expand into the network's
+    /// inputs, built once at load.
+    pub layout: anneal_data::layout::InputLayout,
     pub network: Network,
     pub device: Device,
     /// The training data's profile (`profile.json`; artifacts written
@@ -113,14 +116,15 @@ impl Artifact {
                     return Err(corrupt("manifest.json", format!("does not list {name}")));
                 }
             }
-            crate::examples::check(
-                dir,
-                &preprocessor,
-                &network,
-                &model.architecture,
-                &device,
-                &contents["examples.json"],
-            )?;
+            let layout = preprocessor.layout();
+            let predictor = crate::predict::Predictor {
+                pre: &preprocessor,
+                layout: &layout,
+                network: &network,
+                arch: &model.architecture,
+                device: &device,
+            };
+            crate::examples::check(dir, &predictor, &contents["examples.json"])?;
             let signature: crate::export::Signature =
                 serde_json::from_slice(&contents["signature.json"])
                     .map_err(|e| corrupt("signature.json", e.to_string()))?;
@@ -148,6 +152,7 @@ impl Artifact {
             config_toml: contents.remove("config.toml"),
             manifest,
             model,
+            layout: preprocessor.layout(),
             preprocessor,
             network,
             device,

@@ -1,6 +1,7 @@
 //! Batch prediction: a table in, one output row per input row (same order)
 //! out, through exactly the transform and forward pass used in evaluation.
 
+use anneal_data::layout::InputLayout;
 use std::path::Path;
 
 use anneal_config::CsvOptions;
@@ -85,15 +86,7 @@ impl Artifact {
             batch_rows,
             |df, first| {
                 let rows: Vec<u64> = (first..first + df.height() as u64).collect();
-                let mut out = predict_with(
-                    &self.preprocessor,
-                    &self.network,
-                    &self.model.architecture,
-                    &self.device,
-                    &df,
-                    input,
-                    Some(&rows),
-                )?;
+                let mut out = predict_with(&self.predictor(), &df, input, Some(&rows))?;
                 let polars = |e: PolarsError| ArtifactError::Output {
                     path: output.to_path_buf(),
                     reason: e.to_string(),
@@ -144,35 +137,45 @@ impl Artifact {
 
     /// Predicts every row of `df` (read from `path`, named in errors).
     pub fn predict_frame(&self, df: &DataFrame, path: &Path) -> Result<DataFrame> {
-        predict_with(
-            &self.preprocessor,
-            &self.network,
-            &self.model.architecture,
-            &self.device,
-            df,
-            path,
-            None,
-        )
+        predict_with(&self.predictor(), df, path, None)
+    }
+
+    /// The artifact as a [`Predictor`].
+    pub fn predictor(&self) -> Predictor<'_> {
+        Predictor {
+            pre: &self.preprocessor,
+            layout: &self.layout,
+            network: &self.network,
+            arch: &self.model.architecture,
+            device: &self.device,
+        }
     }
 }
 
+/// What turns raw rows into predictions: the fitted preprocessing, the
+/// layout of its stored rows (built once, not per request), the network and
+/// its device.
+pub struct Predictor<'a> {
+    pub pre: &'a anneal_data::Preprocessor,
+    pub layout: &'a InputLayout,
+    pub network: &'a Network,
+    pub arch: &'a Architecture,
+    pub device: &'a Device,
+}
+
 /// The prediction columns (ids, `prediction`, `proba_<label>`) of every row
-/// of `df` through `pre` and `network`: the one code path behind `predict`,
-/// `serve` and the golden examples. `rows` maps positions to the file rows
-/// named in errors.
+/// of `df` through `m`: the one code path behind `predict`, `serve` and the
+/// golden examples. `rows` maps positions to the file rows named in errors.
 pub fn predict_with(
-    pre: &anneal_data::Preprocessor,
-    network: &Network,
-    arch: &Architecture,
-    device: &Device,
+    m: &Predictor,
     df: &DataFrame,
     path: &Path,
     rows: Option<&[u64]>,
 ) -> Result<DataFrame> {
-    let p = pre;
+    let p = m.pre;
     let x = p.transform(df, path, rows)?;
     let n = df.height();
-    let outputs = network.infer(&x, n, arch, &p.layout(), BATCH, device)?;
+    let outputs = m.network.infer(&x, n, m.arch, m.layout, BATCH, m.device)?;
     let mut columns: Vec<Column> = Vec::new();
     for id in &p.id_columns {
         if let Ok(c) = df.column(id) {

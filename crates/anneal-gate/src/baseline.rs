@@ -225,7 +225,7 @@ fn score_file(artifact: &Artifact, data: &Path, reference: &str) -> Result<(Vec<
         &d.x,
         d.len(),
         &artifact.model.architecture,
-        &artifact.preprocessor.layout(),
+        &artifact.layout,
         BATCH,
         &artifact.device,
     )?;

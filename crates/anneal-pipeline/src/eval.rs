@@ -74,7 +74,7 @@ pub fn eval(req: &EvalRequest) -> Result<EvalSummary> {
         &data.x,
         data.len(),
         arch,
-        &artifact.preprocessor.layout(),
+        &artifact.layout,
         BATCH,
         &artifact.device,
     )?;

@@ -578,10 +578,13 @@ fn export(
             metrics: evaluated.metrics.clone(),
             profile: Some(&setup.data.profile),
             examples: anneal_artifact::examples::build(
-                pre,
-                network,
-                &setup.arch,
-                device,
+                &anneal_artifact::predict::Predictor {
+                    pre,
+                    layout: &setup.layout,
+                    network,
+                    arch: &setup.arch,
+                    device,
+                },
                 &setup.data.examples,
             )?,
             onnx: cfg.export_onnx(),
