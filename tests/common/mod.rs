@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(manifest_dir())
 }
 
 /// A fresh, empty folder for one test.
@@ -76,4 +76,11 @@ pub fn assert_error(o: &Output, code: i32, line: &str) {
     assert_eq!(o.status.code(), Some(code), "stderr: {err}");
     assert_eq!(err.trim_end(), line, "stderr was: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// This package's folder in the checkout running the test: cargo sets it at
+/// run time; the compile-time path may name another checkout whose binary
+/// the shared build folder reused.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

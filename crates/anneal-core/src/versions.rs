@@ -28,7 +28,12 @@ mod tests {
 
     #[test]
     fn recorded_versions_are_the_locked_ones() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+        // The checkout that runs the test, as cargo sets it at run time: the
+        // shared build folder may hold a binary compiled in another checkout
+        // (the compile-time path), which cargo reuses when nothing changed.
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let path = std::path::Path::new(&dir).join("../../Cargo.lock");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         for (name, recorded) in [

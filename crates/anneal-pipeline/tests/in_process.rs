@@ -11,7 +11,7 @@ use anneal_pipeline::{Error, Observer, Silent, Start, StopToken, TrainRequest, T
 const IRIS_ID: &str = "6bcb3164738351848b2236037b7b65d174f635b66979651b6473e746e41532f8";
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    PathBuf::from(manifest_dir()).join("../..")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -87,4 +87,11 @@ fn an_existing_run_folder_is_a_usage_error() {
         )
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// This package's folder in the checkout running the test: cargo sets it at
+/// run time; the compile-time path may name another checkout whose binary
+/// the shared build folder reused.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }
