@@ -57,6 +57,13 @@ impl LogicalHash {
     /// is not data and is skipped). Every frame must have the same column
     /// names, in any order.
     pub fn add(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        let hashes = row_hashes(df)?;
+        self.add_hashed(df, &hashes)
+    }
+
+    /// Adds the rows of `df` whose [`row_hashes`] are `hashes`: a caller
+    /// that needs the row hashes anyway (to find duplicates) hashes once.
+    pub(crate) fn add_hashed(&mut self, df: &DataFrame, hashes: &[u128]) -> PolarsResult<()> {
         let names = sorted_names(df);
         match &self.columns {
             None => self.columns = Some(names.iter().map(|n| n.to_string()).collect()),
@@ -66,19 +73,8 @@ impl LogicalHash {
                 }
             }
         }
-        // The sum is order-free, so chunks are hashed in parallel.
-        let starts: Vec<usize> = (0..df.height()).step_by(CHUNK).collect();
-        let sums = starts
-            .par_iter()
-            .map(|&start| {
-                let chunk = df.slice(start as i64, CHUNK.min(df.height() - start));
-                let mut sum = 0u128;
-                each_row_hash(&chunk, &names, |h| sum = sum.wrapping_add(h))?;
-                Ok(sum)
-            })
-            .collect::<PolarsResult<Vec<u128>>>()?;
-        self.sum = sums.into_iter().fold(self.sum, u128::wrapping_add);
-        self.rows += df.height() as u64;
+        self.sum = hashes.iter().fold(self.sum, |s, &h| s.wrapping_add(h));
+        self.rows += hashes.len() as u64;
         Ok(())
     }
 
@@ -123,13 +119,32 @@ pub fn logical_sha256(df: &DataFrame) -> PolarsResult<String> {
     Ok(h.finish())
 }
 
-/// The 128-bit hash of each row of `df` (columns in name order, the
-/// internal row number skipped): equal rows, and only equal rows (up to
-/// hash collisions, about 2^-64 for a billion rows), hash equal.
+/// The logical SHA-256 of `df` and its [`row_hashes`].
+pub(crate) fn logical_sha256_and_rows(df: &DataFrame) -> PolarsResult<(String, Vec<u128>)> {
+    let hashes = row_hashes(df)?;
+    let mut h = LogicalHash::new();
+    h.add_hashed(df, &hashes)?;
+    Ok((h.finish(), hashes))
+}
+
+/// The 128-bit hash of each row of `df` in row order (columns in name
+/// order, the internal row number skipped): equal rows, and only equal
+/// rows (up to hash collisions, about 2^-64 for a billion rows), hash
+/// equal. Chunks of rows are hashed in parallel, so a large frame is
+/// never copied whole into host vectors.
 pub(crate) fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u128>> {
-    let mut out = Vec::with_capacity(df.height());
-    each_row_hash(df, &sorted_names(df), |h| out.push(h))?;
-    Ok(out)
+    let names = sorted_names(df);
+    let starts: Vec<usize> = (0..df.height()).step_by(CHUNK).collect();
+    let chunks = starts
+        .par_iter()
+        .map(|&start| {
+            let chunk = df.slice(start as i64, CHUNK.min(df.height() - start));
+            let mut out = Vec::with_capacity(chunk.height());
+            each_row_hash(&chunk, &names, |h| out.push(h))?;
+            Ok(out)
+        })
+        .collect::<PolarsResult<Vec<Vec<u128>>>>()?;
+    Ok(chunks.concat())
 }
 
 fn sorted_names(df: &DataFrame) -> Vec<&str> {

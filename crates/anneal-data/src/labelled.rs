@@ -134,10 +134,7 @@ fn targets(pre: &Preprocessor, col: &Column, rows: &[u64], path: &Path) -> Resul
             Targets::Classes(y)
         }
         TargetSpec::Regression { offset, scale, .. } => {
-            let raw: Vec<f64> = extract::numeric(col, path, Some(rows), "")?
-                .into_iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect();
+            let raw = extract::numeric(col, path, Some(rows), "")?;
             scaled_targets(raw, *offset, *scale)
         }
     })

@@ -202,7 +202,8 @@ pub struct Preprocessor {
 
 /// Host values of one input column, extracted once.
 pub(crate) enum HostColumn {
-    Num(Vec<Option<f64>>),
+    /// NaN for a missing value (see [`extract::numeric`]).
+    Num(Vec<f64>),
     Text(StringChunked),
 }
 
@@ -379,9 +380,11 @@ impl Preprocessor {
         select: Option<&[usize]>,
     ) -> Vec<f32> {
         const BLOCK: usize = 2048;
-        let n_all = cols.first().map_or(0, |c| match c {
-            HostColumn::Num(v) => v.len(),
-            HostColumn::Text(ca) => ca.len(),
+        // An encoded column's length is its codes' (its texts may be gone).
+        let n_all = cols.iter().zip(codes).next().map_or(0, |c| match c {
+            (_, Some(slots)) => slots.len(),
+            (HostColumn::Num(v), None) => v.len(),
+            (HostColumn::Text(ca), None) => ca.len(),
         });
         let n = select.map_or(n_all, <[usize]>::len);
         let width = self.layout().stored();
@@ -418,15 +421,16 @@ impl Preprocessor {
                     ) => {
                         let ple_at = 1 + usize::from(*indicator);
                         for r in 0..rows {
-                            let v = values.get(src(r)).copied().flatten();
-                            let mut x = v.unwrap_or(*fill);
+                            let v = values.get(src(r)).copied().unwrap_or(f64::NAN);
+                            let missing = v.is_nan();
+                            let mut x = if missing { *fill } else { v };
                             if let Some([lo, hi]) = clip {
                                 x = x.clamp(*lo, *hi);
                             }
                             let base = r * width + offset;
                             block[base] = ((x - shift) / scale) as f32;
                             if *indicator {
-                                block[base + 1] = if v.is_none() { 1.0 } else { 0.0 };
+                                block[base + 1] = if missing { 1.0 } else { 0.0 };
                             }
                             if bins.is_some() {
                                 store_f64(x, &mut block[base + ple_at..base + ple_at + 2]);
@@ -512,11 +516,11 @@ pub(crate) struct NumericFit {
 pub(crate) fn fit_numeric(
     column: &str,
     source_type: ValueType,
-    values: &[Option<f64>],
+    values: &[f64],
     train: &[usize],
     fit: &NumericFit,
 ) -> Option<FeatureSpec> {
-    let present: Vec<f64> = train.iter().filter_map(|&i| values[i]).collect();
+    let present = crate::steps::train_present(values, train);
     fit_numeric_present(column, source_type, present, train.len(), fit)
 }
 
@@ -720,7 +724,7 @@ mod tests {
 
     #[test]
     fn numeric_fit_imputes_clips_and_scales() {
-        let values = vec![Some(1.0), None, Some(3.0), Some(100.0), Some(5.0)];
+        let values = vec![1.0, f64::NAN, 3.0, 100.0, 5.0];
         let fit = NumericFit {
             bins: 0,
             impute: Impute::Median,

@@ -21,6 +21,9 @@ pub struct Table {
     pub sha256: String,
     /// SHA-256 of the parsed table (see [`crate::fingerprint`]).
     pub logical_sha256: String,
+    /// Each row's 128-bit hash, in row order: the logical hash is their
+    /// sum, and the data stage finds exact duplicates by them.
+    pub row_hashes: Vec<u128>,
     pub bytes: u64,
 }
 
@@ -144,14 +147,15 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
-    let logical_sha256 =
-        crate::fingerprint::logical_sha256(&df).map_err(|e| malformed(polars_message(&e)))?;
+    let (logical_sha256, row_hashes) = crate::fingerprint::logical_sha256_and_rows(&df)
+        .map_err(|e| malformed(polars_message(&e)))?;
     Ok(Table {
         df,
         path: path.to_path_buf(),
         format,
         sha256,
         logical_sha256,
+        row_hashes,
         bytes: size,
     })
 }
@@ -168,14 +172,15 @@ fn read_dir(path: &Path, format: Option<DataFormat>) -> Result<Table> {
             path: path.to_path_buf(),
         });
     }
-    let logical_sha256 =
-        crate::fingerprint::logical_sha256(&df).map_err(|e| source.malformed(&e))?;
+    let (logical_sha256, row_hashes) =
+        crate::fingerprint::logical_sha256_and_rows(&df).map_err(|e| source.malformed(&e))?;
     Ok(Table {
         df,
         path: path.to_path_buf(),
         format: source.format,
         sha256: source.sha256()?,
         logical_sha256,
+        row_hashes,
         bytes: source.bytes,
     })
 }

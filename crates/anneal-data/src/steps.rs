@@ -188,7 +188,7 @@ pub(crate) fn numeric_feature(
     name: &str,
     path: &Path,
     rows: &[u64],
-) -> Result<Vec<Option<f64>>> {
+) -> Result<Vec<f64>> {
     let hint = format!(
         "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
         toml_key(name)
@@ -196,9 +196,13 @@ pub(crate) fn numeric_feature(
     extract::numeric(col, path, Some(rows), &hint)
 }
 
-/// The present values at the positions `train`, in that order.
-pub(crate) fn train_present(values: &[Option<f64>], train: &[usize]) -> Vec<f64> {
-    train.iter().filter_map(|&i| values[i]).collect()
+/// The present values (not NaN) at the positions `train`, in that order.
+pub(crate) fn train_present(values: &[f64], train: &[usize]) -> Vec<f64> {
+    train
+        .iter()
+        .map(|&i| values[i])
+        .filter(|x| !x.is_nan())
+        .collect()
 }
 
 /// The count per present value at the positions `train` (in no order).
@@ -248,7 +252,10 @@ pub(crate) fn fit_feature(
     path: &Path,
 ) -> Result<(FeatureSpec, ColumnProfile)> {
     match (f.settings, gathered) {
-        (FitSettings::Numeric(fit), Gathered::Numeric(present)) => {
+        (FitSettings::Numeric(fit), Gathered::Numeric(mut present)) => {
+            // Sorted once here: the fit and the profile sort their copies
+            // again, which costs one pass over already sorted values.
+            present.sort_unstable_by(f64::total_cmp);
             let spec = fit_numeric_present(f.name, f.source_type, present.clone(), n_train, &fit)
                 .ok_or_else(|| no_training_values(path, f.name))?;
             let kind = if f.kind == ColumnType::Boolean {
@@ -532,7 +539,7 @@ pub(crate) mod tests {
 
     #[test]
     fn training_values_are_taken_at_the_training_positions() {
-        let values = [Some(1.0), None, Some(3.0), Some(4.0), Some(5.0)];
+        let values = [1.0, f64::NAN, 3.0, 4.0, 5.0];
         assert_eq!(train_present(&values, &[0, 1, 3]), [1.0, 4.0]);
         let text = StringChunked::new(
             "c".into(),

@@ -425,7 +425,7 @@ impl Pass1 {
         if let Some(spill) = self.target_spill.as_mut() {
             let values = extract::numeric(target, path, Some(rows), "")?;
             for &i in train {
-                spill.push(values[i].unwrap_or(f64::NAN))?;
+                spill.push(values[i])?;
             }
         }
         Ok(())
@@ -759,7 +759,7 @@ fn transform_batch(
         }
         if let (Some(values), TargetSpec::Regression { .. }) = (&values, &pre.target) {
             o.raw
-                .extend(idx.iter().map(|&i| values[i].unwrap_or(f64::NAN)));
+                .extend(idx.iter().map(|&i| values[i]));
         }
         for (dst, src) in o.slices.iter_mut().zip(&slices) {
             dst.values.extend(src.select(&idx).values);
