@@ -5,11 +5,11 @@
 //! expanded from it one batch at a time. A categorical column is stored as
 //! one cell holding its slot (the network sees a one-hot block, or embeds
 //! the slot itself); a piecewise-linear encoded column is stored as the two
-//! 32-bit halves of its clipped value in `f64`, from which the pieces are
-//! computed exactly as the fitted transform defines them. A table of 8
-//! numeric columns with 32 bins and a few categories thus stores ~30 cells
-//! per row instead of ~330, and the expanded inputs are bit for bit the
-//! ones the whole matrix used to hold.
+//! 32-bit halves of its clipped value in `f64`, from which its scaled value
+//! and its pieces are computed exactly as the fitted transform defines
+//! them. A table of 8 numeric columns with 32 bins and a few categories
+//! thus stores ~20 cells per row instead of ~330, and the expanded inputs
+//! are bit for bit the ones the whole matrix used to hold.
 //!
 //! [`crate::Preprocessor::transform`] writes stored rows; [`InputLayout`]
 //! reads them back. Both follow [`crate::Preprocessor::layout`].
@@ -25,9 +25,16 @@ pub enum Segment {
     /// One cell holding a slot index, seen as a one-hot block of `slots`
     /// inputs.
     OneHot(usize),
-    /// Two cells holding the bits of a value in `f64` ([`store_f64`]),
-    /// seen as its piecewise-linear pieces over these edges.
-    Pieces(Vec<f64>),
+    /// Two cells holding the bits of a column's value in `f64`
+    /// ([`store_f64`]), then its missing indicator if it has one: seen as
+    /// the scaled value `(x - shift) / scale`, the indicator, and the
+    /// value's piecewise-linear pieces over `edges`.
+    Pieces {
+        shift: f64,
+        scale: f64,
+        indicator: bool,
+        edges: Vec<f64>,
+    },
 }
 
 impl Segment {
@@ -35,7 +42,7 @@ impl Segment {
         match self {
             Segment::Copy(n) => *n,
             Segment::OneHot(_) => 1,
-            Segment::Pieces(_) => 2,
+            Segment::Pieces { indicator, .. } => 2 + usize::from(*indicator),
         }
     }
 
@@ -43,7 +50,9 @@ impl Segment {
         match self {
             Segment::Copy(n) => *n,
             Segment::OneHot(slots) => *slots,
-            Segment::Pieces(edges) => edges.len().saturating_sub(1),
+            Segment::Pieces {
+                indicator, edges, ..
+            } => 1 + usize::from(*indicator) + edges.len().saturating_sub(1),
         }
     }
 }
@@ -117,10 +126,20 @@ impl InputLayout {
                         *cell = 1.0;
                     }
                 }
-                Segment::Pieces(edges) => {
+                Segment::Pieces {
+                    shift,
+                    scale,
+                    indicator,
+                    edges,
+                } => {
+                    let x = load_f64(&row[at..at + 2]);
+                    out.push(((x - shift) / scale) as f32);
+                    if *indicator {
+                        out.push(row[at + 2]);
+                    }
                     let start = out.len();
                     out.resize(start + edges.len().saturating_sub(1), 0.0);
-                    piecewise_linear(load_f64(&row[at..at + 2]), edges, &mut out[start..]);
+                    piecewise_linear(x, edges, &mut out[start..]);
                 }
             }
             at += s.stored();
@@ -179,17 +198,23 @@ mod tests {
         let layout = InputLayout::new(vec![
             Segment::Copy(1),
             Segment::Copy(1),
-            Segment::Pieces(vec![0.0, 1.0, 3.0]),
+            Segment::Pieces {
+                shift: 1.0,
+                scale: 4.0,
+                indicator: true,
+                edges: vec![0.0, 1.0, 3.0],
+            },
             Segment::OneHot(3),
             Segment::Copy(0),
         ]);
         assert_eq!(layout.segments().len(), 3);
-        assert_eq!((layout.stored(), layout.inputs()), (5, 7));
-        let mut row = [0.25, 1.0, 0.0, 0.0, 2.0];
+        assert_eq!((layout.stored(), layout.inputs()), (6, 9));
+        let mut row = [0.25, 1.0, 0.0, 0.0, 1.0, 2.0];
         store_f64(2.0, &mut row[2..4]);
         let mut out = Vec::new();
         layout.expand_rows(&row, 1, &mut out);
-        assert_eq!(out, [0.25, 1.0, 1.0, 0.5, 0.0, 0.0, 1.0]);
+        // 2.0 scaled by (2 - 1) / 4, its indicator, its two pieces, slot 2.
+        assert_eq!(out, [0.25, 1.0, 0.25, 1.0, 1.0, 0.5, 0.0, 0.0, 1.0]);
         assert!(InputLayout::identity(4).is_identity());
         assert!(!layout.is_identity());
     }

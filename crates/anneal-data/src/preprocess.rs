@@ -165,14 +165,20 @@ impl FeatureSpec {
     fn segments(&self) -> Vec<Segment> {
         match self {
             FeatureSpec::Numeric {
-                indicator, bins, ..
-            } => {
-                let mut s = vec![Segment::Copy(1 + usize::from(*indicator))];
-                if let Some(edges) = bins {
-                    s.push(Segment::Pieces(edges.clone()));
-                }
-                s
-            }
+                indicator,
+                bins,
+                offset,
+                scale,
+                ..
+            } => match bins {
+                Some(edges) => vec![Segment::Pieces {
+                    shift: *offset,
+                    scale: *scale,
+                    indicator: *indicator,
+                    edges: edges.clone(),
+                }],
+                None => vec![Segment::Copy(1 + usize::from(*indicator))],
+            },
             FeatureSpec::Categorical { embedded: true, .. } => vec![Segment::Copy(1)],
             FeatureSpec::Categorical { .. } => vec![Segment::OneHot(self.slots())],
         }
@@ -183,9 +189,43 @@ impl FeatureSpec {
         match self {
             FeatureSpec::Numeric {
                 indicator, bins, ..
-            } => 1 + usize::from(*indicator) + if bins.is_some() { 2 } else { 0 },
+            } => usize::from(*indicator) + if bins.is_some() { 2 } else { 1 },
             FeatureSpec::Categorical { .. } => 1,
         }
+    }
+
+    /// The slot of every value of a categorical column (`None` for a
+    /// numeric one): one hash lookup per cell, so that the transform
+    /// itself only indexes.
+    pub(crate) fn encode(&self, ca: &StringChunked) -> Option<Vec<u32>> {
+        let FeatureSpec::Categorical {
+            categories,
+            missing_fill,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let index: PlHashMap<&str, u32> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        let missing_slot = categories.len() as u32;
+        let unknown_slot = categories.len() as u32 + u32::from(missing_fill.is_none());
+        let fill_slot = missing_fill
+            .as_deref()
+            .and_then(|f| index.get(f).copied())
+            .unwrap_or(unknown_slot);
+        Some(
+            ca.iter()
+                .map(|v| match v {
+                    None if missing_fill.is_none() => missing_slot,
+                    None => fill_slot,
+                    Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
+                })
+                .collect(),
+        )
     }
 }
 
@@ -205,6 +245,9 @@ pub(crate) enum HostColumn {
     /// NaN for a missing value (see [`extract::numeric`]).
     Num(Vec<f64>),
     Text(StringChunked),
+    /// A categorical column's slots ([`FeatureSpec::encode`]): 4 bytes a
+    /// row where its texts take 16 or more.
+    Codes(Vec<u32>),
 }
 
 impl Preprocessor {
@@ -335,37 +378,10 @@ impl Preprocessor {
         self.features
             .iter()
             .zip(cols)
-            .map(|(spec, col)| match (spec, col) {
-                (
-                    FeatureSpec::Categorical {
-                        categories,
-                        missing_fill,
-                        ..
-                    },
-                    HostColumn::Text(ca),
-                ) => {
-                    let index: PlHashMap<&str, u32> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.as_str(), i as u32))
-                        .collect();
-                    let missing_slot = categories.len() as u32;
-                    let unknown_slot = categories.len() as u32 + u32::from(missing_fill.is_none());
-                    let fill_slot = missing_fill
-                        .as_deref()
-                        .and_then(|f| index.get(f).copied())
-                        .unwrap_or(unknown_slot);
-                    Some(
-                        ca.iter()
-                            .map(|v| match v {
-                                None if missing_fill.is_none() => missing_slot,
-                                None => fill_slot,
-                                Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
-                            })
-                            .collect(),
-                    )
-                }
-                _ => None,
+            .map(|(spec, col)| match col {
+                HostColumn::Text(ca) => spec.encode(ca),
+                HostColumn::Codes(codes) => Some(codes.clone()),
+                HostColumn::Num(_) => None,
             })
             .collect()
     }
@@ -385,6 +401,7 @@ impl Preprocessor {
             (_, Some(slots)) => slots.len(),
             (HostColumn::Num(v), None) => v.len(),
             (HostColumn::Text(ca), None) => ca.len(),
+            (HostColumn::Codes(c), None) => c.len(),
         });
         let n = select.map_or(n_all, <[usize]>::len);
         let width = self.layout().stored();
@@ -419,7 +436,6 @@ impl Preprocessor {
                         HostColumn::Num(values),
                         _,
                     ) => {
-                        let ple_at = 1 + usize::from(*indicator);
                         for r in 0..rows {
                             let v = values.get(src(r)).copied().unwrap_or(f64::NAN);
                             let missing = v.is_nan();
@@ -428,12 +444,19 @@ impl Preprocessor {
                                 x = x.clamp(*lo, *hi);
                             }
                             let base = r * width + offset;
-                            block[base] = ((x - shift) / scale) as f32;
-                            if *indicator {
-                                block[base + 1] = if missing { 1.0 } else { 0.0 };
-                            }
+                            let flag = if missing { 1.0 } else { 0.0 };
                             if bins.is_some() {
-                                store_f64(x, &mut block[base + ple_at..base + ple_at + 2]);
+                                // The value's f64 bits: the scaled value and
+                                // the pieces are computed per batch from them.
+                                store_f64(x, &mut block[base..base + 2]);
+                                if *indicator {
+                                    block[base + 2] = flag;
+                                }
+                            } else {
+                                block[base] = ((x - shift) / scale) as f32;
+                                if *indicator {
+                                    block[base + 1] = flag;
+                                }
                             }
                         }
                     }

@@ -248,12 +248,12 @@ pub(crate) fn numeric_column(
     values: &[f64],
     rows: &[usize],
 ) -> ColumnProfile {
-    let present: Vec<f64> = rows
+    let mut present: Vec<f64> = rows
         .iter()
         .filter_map(|&i| values.get(i).copied())
         .filter(|x| !x.is_nan())
         .collect();
-    numeric_column_present(name, role, kind, dtype, present, rows.len())
+    numeric_column_present(name, role, kind, dtype, &mut present, rows.len())
 }
 
 /// The profile of a numeric column from its present values (in any order)
@@ -263,7 +263,7 @@ pub(crate) fn numeric_column_present(
     role: &str,
     kind: &str,
     dtype: &str,
-    mut present: Vec<f64>,
+    present: &mut Vec<f64>,
     rows: usize,
 ) -> ColumnProfile {
     present.retain(|v| !v.is_nan());
@@ -275,7 +275,7 @@ pub(crate) fn numeric_column_present(
         dtype: dtype.to_string(),
         count: count as u64,
         null_fraction: fraction(rows - count, rows),
-        numeric: numeric_profile(&mut present),
+        numeric: numeric_profile(present),
         categories: None,
     }
 }

@@ -136,6 +136,9 @@ pub fn read_table(
             Ok(df)
         },
     );
+    // The bytes go before the table is hashed: a large file and its table
+    // are in memory together only while it is parsed.
+    drop(bytes);
     let df = parsed?;
     if df.width() == 0 {
         return Err(DataError::Empty {

@@ -256,15 +256,21 @@ pub(crate) fn fit_feature(
             // Sorted once here: the fit and the profile sort their copies
             // again, which costs one pass over already sorted values.
             present.sort_unstable_by(f64::total_cmp);
-            let spec = fit_numeric_present(f.name, f.source_type, present.clone(), n_train, &fit)
-                .ok_or_else(|| no_training_values(path, f.name))?;
             let kind = if f.kind == ColumnType::Boolean {
                 "boolean"
             } else {
                 "numeric"
             };
-            let profile =
-                profile::numeric_column_present(f.name, "feature", kind, f.dtype, present, n_train);
+            let profile = profile::numeric_column_present(
+                f.name,
+                "feature",
+                kind,
+                f.dtype,
+                &mut present,
+                n_train,
+            );
+            let spec = fit_numeric_present(f.name, f.source_type, present, n_train, &fit)
+                .ok_or_else(|| no_training_values(path, f.name))?;
             Ok((spec, profile))
         }
         (FitSettings::Text(fit), Gathered::Text(counts)) => {
@@ -339,7 +345,7 @@ pub(crate) fn fit_target(
                 "target",
                 "numeric",
                 dtype,
-                y.clone(),
+                &mut y.clone(),
                 n_train,
             );
             (regression_target(name, y), profile)
@@ -710,8 +716,9 @@ pub(crate) mod tests {
             columns.iter().map(|c| c.role.as_str()).collect::<Vec<_>>(),
             ["feature", "target", "id"]
         );
-        let x = profile::numeric_column_present("x", "feature", "numeric", "i64", vec![1.0], 1);
-        let y = profile::numeric_column_present("y", "target", "numeric", "i64", vec![2.0], 1);
+        let x =
+            profile::numeric_column_present("x", "feature", "numeric", "i64", &mut vec![1.0], 1);
+        let y = profile::numeric_column_present("y", "target", "numeric", "i64", &mut vec![2.0], 1);
         let features = BTreeMap::from([("x".to_string(), x)]);
         let p = data_profile(1, &columns, features, y);
         assert_eq!(p.rows, 1);

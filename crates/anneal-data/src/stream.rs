@@ -758,8 +758,7 @@ fn transform_batch(
             }));
         }
         if let (Some(values), TargetSpec::Regression { .. }) = (&values, &pre.target) {
-            o.raw
-                .extend(idx.iter().map(|&i| values[i]));
+            o.raw.extend(idx.iter().map(|&i| values[i]));
         }
         for (dst, src) in o.slices.iter_mut().zip(&slices) {
             dst.values.extend(src.select(&idx).values);
