@@ -314,16 +314,32 @@ fn clean(
 /// `unique_stable`, which row-encoded and sorted the whole table (a third
 /// of the stage's time on 1M rows) for hashes the read already computed.
 fn first_occurrences(rows: &[u64], hashes: &[u128], path: &Path) -> Result<Vec<bool>> {
-    let mut seen: PlHashSet<u128> = PlHashSet::with_capacity(rows.len());
-    rows.iter()
-        .map(|&r| match hashes.get(r as usize) {
-            Some(h) => Ok(seen.insert(*h)),
-            None => Err(DataError::unusable(
-                path,
-                format!("internal error: row {r} has no row hash"),
-            )),
+    /// Equal rows hash equal, so rows are split by their hash's top bits
+    /// and each part is deduplicated on its own, in row order: the parts
+    /// run in parallel, each with a set small enough to stay in cache.
+    const PARTS: u32 = 16;
+    if let Some(r) = rows.iter().find(|&&r| r as usize >= hashes.len()) {
+        return Err(DataError::unusable(
+            path,
+            format!("internal error: row {r} has no row hash"),
+        ));
+    }
+    let hash = |i: usize| hashes[rows[i] as usize];
+    let repeats: Vec<Vec<usize>> = (0..PARTS)
+        .into_par_iter()
+        .map(|part| {
+            let mut seen: PlHashSet<u128> = PlHashSet::new();
+            (0..rows.len())
+                .filter(|&i| (hash(i) >> 124) as u32 == part)
+                .filter(|&i| !seen.insert(hash(i)))
+                .collect()
         })
-        .collect()
+        .collect();
+    let mut first = vec![true; rows.len()];
+    for i in repeats.into_iter().flatten() {
+        first[i] = false;
+    }
+    Ok(first)
 }
 
 /// A feature column to fit: its name, kind and the type polars gave it.
@@ -493,6 +509,8 @@ fn fit_column(
         },
         other => other,
     };
+    // The column's values are freed: hand them back before the next one
+    // is extracted (about 20 MiB off the stage's peak on 1M rows, for 25 ms).
     release_freed_memory();
     Ok((spec, profile, host))
 }

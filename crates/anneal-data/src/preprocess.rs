@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anneal_config::Impute;
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
@@ -415,64 +416,80 @@ impl Preprocessor {
                 Some(o)
             })
             .collect();
-        for (b, block) in out.chunks_mut(BLOCK * width.max(1)).enumerate() {
+        // Blocks are independent: they are written in parallel, each the
+        // same bits whichever thread writes it.
+        let blocks = out.par_chunks_mut(BLOCK * width.max(1));
+        blocks.enumerate().for_each(|(b, block)| {
             let first = b * BLOCK;
-            let rows = block.len() / width.max(1);
             let src = |r: usize| select.map_or(first + r, |s| s[first + r]);
             for (((spec, col), code), &offset) in
                 self.features.iter().zip(cols).zip(codes).zip(&offsets)
             {
-                match (spec, col, code) {
-                    (
-                        FeatureSpec::Numeric {
-                            fill,
-                            indicator,
-                            clip,
-                            offset: shift,
-                            scale,
-                            bins,
-                            ..
-                        },
-                        HostColumn::Num(values),
-                        _,
-                    ) => {
-                        for r in 0..rows {
-                            let v = values.get(src(r)).copied().unwrap_or(f64::NAN);
-                            let missing = v.is_nan();
-                            let mut x = if missing { *fill } else { v };
-                            if let Some([lo, hi]) = clip {
-                                x = x.clamp(*lo, *hi);
-                            }
-                            let base = r * width + offset;
-                            let flag = if missing { 1.0 } else { 0.0 };
-                            if bins.is_some() {
-                                // The value's f64 bits: the scaled value and
-                                // the pieces are computed per batch from them.
-                                store_f64(x, &mut block[base..base + 2]);
-                                if *indicator {
-                                    block[base + 2] = flag;
-                                }
-                            } else {
-                                block[base] = ((x - shift) / scale) as f32;
-                                if *indicator {
-                                    block[base + 1] = flag;
-                                }
-                            }
-                        }
+                match (col, code) {
+                    (HostColumn::Num(values), _) => {
+                        write_numeric(spec, values, block, width, offset, src);
                     }
                     // The slot itself (exact in f32: slots are far below
                     // 2^24); a one-hot block is expanded per batch.
-                    (FeatureSpec::Categorical { .. }, _, Some(slots)) => {
-                        for r in 0..rows {
-                            block[r * width + offset] = slots[src(r)] as f32;
+                    (_, Some(slots)) => {
+                        for (r, row) in block.chunks_exact_mut(width.max(1)).enumerate() {
+                            row[offset] = slots[src(r)] as f32;
                         }
                     }
                     // Extraction follows the spec, so kinds always match.
                     _ => {}
                 }
             }
-        }
+        });
         out
+    }
+}
+
+/// Writes a numeric column's cells into each row of `block` (rows of
+/// `width` cells, this column's at `offset`); row `r`'s value is
+/// `values[src(r)]`, NaN for missing.
+fn write_numeric(
+    spec: &FeatureSpec,
+    values: &[f64],
+    block: &mut [f32],
+    width: usize,
+    offset: usize,
+    src: impl Fn(usize) -> usize,
+) {
+    let FeatureSpec::Numeric {
+        fill,
+        indicator,
+        clip,
+        offset: shift,
+        scale,
+        bins,
+        ..
+    } = spec
+    else {
+        return;
+    };
+    for (r, row) in block.chunks_exact_mut(width.max(1)).enumerate() {
+        let v = values.get(src(r)).copied().unwrap_or(f64::NAN);
+        let missing = v.is_nan();
+        let mut x = if missing { *fill } else { v };
+        if let Some([lo, hi]) = clip {
+            x = x.clamp(*lo, *hi);
+        }
+        let cells = &mut row[offset..];
+        let flag = if missing { 1.0 } else { 0.0 };
+        if bins.is_some() {
+            // The value's f64 bits: its scaled value and its pieces are
+            // computed per batch from them.
+            store_f64(x, &mut cells[..2]);
+            if *indicator {
+                cells[2] = flag;
+            }
+        } else {
+            cells[0] = ((x - shift) / scale) as f32;
+            if *indicator {
+                cells[1] = flag;
+            }
+        }
     }
 }
 
