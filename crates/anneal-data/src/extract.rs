@@ -34,6 +34,48 @@ pub(crate) fn row_number(rows: Option<&[u64]>, i: usize) -> u64 {
     rows.and_then(|r| r.get(i).copied()).unwrap_or(i as u64) + 1
 }
 
+/// Text cells parsed as numbers (NaN for missing); the first that is not
+/// one is an error naming its row.
+fn parse_numbers(
+    ca: &StringChunked,
+    path: &Path,
+    rows: Option<&[u64]>,
+    hint: &str,
+) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(ca.len());
+    for (i, v) in ca.iter().enumerate() {
+        out.push(match v {
+            None => f64::NAN,
+            Some(s) => parse_number(s).ok_or_else(|| DataError::NotNumeric {
+                path: path.to_path_buf(),
+                column: ca.name().to_string(),
+                row: row_number(rows, i),
+                value: shown(s),
+                hint: format!("expected numeric values{hint}"),
+            })?,
+        });
+    }
+    Ok(out)
+}
+
+/// The values of `ca`, NaN where null: whole chunks copied where they
+/// have no nulls.
+fn nan_for_null(ca: &Float64Chunked) -> Vec<f64> {
+    let mut out = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        match arr.validity() {
+            None => out.extend_from_slice(arr.values()),
+            Some(valid) => out.extend(
+                arr.values()
+                    .iter()
+                    .zip(valid.iter())
+                    .map(|(&x, ok)| if ok { x } else { f64::NAN }),
+            ),
+        }
+    }
+    out
+}
+
 /// A numeric view of a column: numbers, booleans (0/1) or text that parses
 /// as numbers, with NaN for a missing cell (a NaN in the data counts as
 /// missing); infinities are errors. Eight bytes a row, not the sixteen of
@@ -49,20 +91,7 @@ pub(crate) fn numeric(
     let values: Vec<f64> = match col.dtype() {
         DataType::String => {
             let ca = col.str().map_err(|e| polars_err(path, e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                out.push(match v {
-                    None => f64::NAN,
-                    Some(s) => parse_number(s).ok_or_else(|| DataError::NotNumeric {
-                        path: path.to_path_buf(),
-                        column: name.clone(),
-                        row: row_number(rows, i),
-                        value: shown(s),
-                        hint: format!("expected numeric values{hint}"),
-                    })?,
-                });
-            }
-            out
+            parse_numbers(ca, path, rows, hint)?
         }
         DataType::Boolean => col
             .bool()
@@ -74,20 +103,7 @@ pub(crate) fn numeric(
             let cast = col
                 .cast(&DataType::Float64)
                 .map_err(|e| polars_err(path, e))?;
-            let ca = cast.f64().map_err(|e| polars_err(path, e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for arr in ca.downcast_iter() {
-                match arr.validity() {
-                    None => out.extend_from_slice(arr.values()),
-                    Some(valid) => out.extend(
-                        arr.values()
-                            .iter()
-                            .zip(valid.iter())
-                            .map(|(&x, ok)| if ok { x } else { f64::NAN }),
-                    ),
-                }
-            }
-            out
+            nan_for_null(cast.f64().map_err(|e| polars_err(path, e))?)
         }
         other => {
             return Err(DataError::WrongType {
