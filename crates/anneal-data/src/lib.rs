@@ -25,6 +25,7 @@ pub mod preprocess;
 pub mod profile;
 pub mod read;
 pub mod schema;
+mod sort;
 pub mod source;
 pub mod split;
 pub mod stats;

@@ -317,7 +317,7 @@ fn first_occurrences(rows: &[u64], hashes: &[u128], path: &Path) -> Result<Vec<b
     /// Equal rows hash equal, so rows are split by their hash's top bits
     /// and each part is deduplicated on its own, in row order: the parts
     /// run in parallel, each with a set small enough to stay in cache.
-    const PARTS: u32 = 16;
+    const PARTS: usize = 16;
     if let Some(r) = rows.iter().find(|&&r| r as usize >= hashes.len()) {
         return Err(DataError::unusable(
             path,
@@ -325,19 +325,22 @@ fn first_occurrences(rows: &[u64], hashes: &[u128], path: &Path) -> Result<Vec<b
         ));
     }
     let hash = |i: usize| hashes[rows[i] as usize];
-    let repeats: Vec<Vec<usize>> = (0..PARTS)
+    let mut parts: Vec<Vec<u32>> = vec![Vec::new(); PARTS];
+    for i in 0..rows.len() {
+        parts[(hash(i) >> 124) as usize].push(i as u32);
+    }
+    let repeats: Vec<Vec<u32>> = parts
         .into_par_iter()
         .map(|part| {
-            let mut seen: PlHashSet<u128> = PlHashSet::new();
-            (0..rows.len())
-                .filter(|&i| (hash(i) >> 124) as u32 == part)
-                .filter(|&i| !seen.insert(hash(i)))
+            let mut seen: PlHashSet<u128> = PlHashSet::with_capacity(part.len());
+            part.into_iter()
+                .filter(|&i| !seen.insert(hash(i as usize)))
                 .collect()
         })
         .collect();
     let mut first = vec![true; rows.len()];
     for i in repeats.into_iter().flatten() {
-        first[i] = false;
+        first[i as usize] = false;
     }
     Ok(first)
 }

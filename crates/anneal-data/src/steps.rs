@@ -253,9 +253,9 @@ pub(crate) fn fit_feature(
 ) -> Result<(FeatureSpec, ColumnProfile)> {
     match (f.settings, gathered) {
         (FitSettings::Numeric(fit), Gathered::Numeric(mut present)) => {
-            // Sorted once here: the fit and the profile sort their copies
-            // again, which costs one pass over already sorted values.
-            present.sort_unstable_by(f64::total_cmp);
+            // Sorted once here: the profile and the fit sort again, which
+            // costs one pass over already sorted values.
+            crate::sort::sort_total(&mut present);
             let kind = if f.kind == ColumnType::Boolean {
                 "boolean"
             } else {
