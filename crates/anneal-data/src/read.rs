@@ -62,6 +62,47 @@ pub fn read_table(
         return read_dir(path, format);
     }
     let format = detect_format(path, format)?;
+    let bytes = read_bytes(path)?;
+    // The file's SHA-256 is computed on another thread while the text is
+    // checked and parsed.
+    let size = bytes.len() as u64;
+    let (sha256, parsed) = rayon::join(
+        || anneal_core::hash::sha256_hex(&bytes),
+        || parse_bytes(&bytes, path, format, csv, as_text),
+    );
+    // The bytes go before the table is hashed: a large file and its table
+    // are in memory together only while it is parsed.
+    drop(bytes);
+    let df = parsed?;
+    if df.width() == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if df.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    let (logical_sha256, row_hashes) =
+        crate::fingerprint::logical_sha256_and_rows(&df).map_err(|e| DataError::Malformed {
+            path: path.to_path_buf(),
+            format: format_name(format),
+            detail: polars_message(&e),
+        })?;
+    Ok(Table {
+        df,
+        path: path.to_path_buf(),
+        format,
+        sha256,
+        logical_sha256,
+        row_hashes,
+        bytes: size,
+    })
+}
+
+/// The file's bytes; an error for a missing or empty file.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -81,86 +122,60 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
-    // The file's SHA-256 is computed on another thread while the text is
-    // checked and parsed.
-    let size = bytes.len() as u64;
+    Ok(bytes)
+}
+
+/// The table in `bytes`, checked to be text first where text is expected.
+fn parse_bytes(
+    bytes: &[u8],
+    path: &Path,
+    format: DataFormat,
+    csv: &CsvOptions,
+    as_text: &[String],
+) -> Result<DataFrame> {
     let malformed = |detail: String| DataError::Malformed {
         path: path.to_path_buf(),
         format: format_name(format),
         detail,
     };
-    let (sha256, parsed) = rayon::join(
-        || anneal_core::hash::sha256_hex(&bytes),
-        || -> Result<DataFrame> {
-            let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
-            if format != DataFormat::Parquet {
-                let names;
-                let layout = if format == DataFormat::Csv {
-                    names = csvscan::header_names(&bytes, delimiter);
-                    Some((delimiter, names.as_slice()))
-                } else {
-                    None
-                };
-                if let Some(problem) = csvscan::text_problem(&bytes, layout, CsvPos::START) {
-                    return Err(malformed(problem));
-                }
-            }
-            let df = match format {
-                DataFormat::Csv => {
-                    match read_csv(&bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
-                        Ok(df) => df,
-                        // A value after the sampled rows did not fit the inferred
-                        // type: infer from every row instead, so that the column
-                        // comes back as text and the value can be reported by row.
-                        Err(_) => read_csv(&bytes, delimiter, csv, as_text, None).map_err(|e| {
-                            malformed(
-                                shape_message(&bytes, delimiter, |at| at)
-                                    .unwrap_or_else(|| polars_message(&e)),
-                            )
-                        })?,
-                    }
-                }
-                DataFormat::Parquet => crate::guard::no_panic(|| {
-                    ParquetReader::new(Cursor::new(bytes.as_slice())).finish()
-                })
-                .map_err(|panic| malformed(format!("the Parquet reader failed ({panic})")))?
-                .map_err(|e| malformed(polars_message(&e)))?,
-                DataFormat::Ndjson => crate::guard::no_panic(|| {
-                    JsonReader::new(Cursor::new(bytes.as_slice()))
-                        .with_json_format(JsonFormat::JsonLines)
-                        .finish()
-                })
-                .map_err(|panic| malformed(format!("the NDJSON reader failed ({panic})")))?
-                .map_err(|e| malformed(polars_message(&e)))?,
-            };
-            Ok(df)
+    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    if format != DataFormat::Parquet {
+        let names;
+        let layout = if format == DataFormat::Csv {
+            names = csvscan::header_names(bytes, delimiter);
+            Some((delimiter, names.as_slice()))
+        } else {
+            None
+        };
+        if let Some(problem) = csvscan::text_problem(bytes, layout, CsvPos::START) {
+            return Err(malformed(problem));
+        }
+    }
+    match format {
+        DataFormat::Csv => match read_csv(bytes, delimiter, csv, as_text, Some(INFER_ROWS)) {
+            Ok(df) => Ok(df),
+            // A value after the sampled rows did not fit the inferred type:
+            // infer from every row instead, so that the column comes back as
+            // text and the value can be reported by row.
+            Err(_) => read_csv(bytes, delimiter, csv, as_text, None).map_err(|e| {
+                malformed(
+                    shape_message(bytes, delimiter, |at| at).unwrap_or_else(|| polars_message(&e)),
+                )
+            }),
         },
-    );
-    // The bytes go before the table is hashed: a large file and its table
-    // are in memory together only while it is parsed.
-    drop(bytes);
-    let df = parsed?;
-    if df.width() == 0 {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
+        DataFormat::Parquet => {
+            crate::guard::no_panic(|| ParquetReader::new(Cursor::new(bytes)).finish())
+                .map_err(|panic| malformed(format!("the Parquet reader failed ({panic})")))?
+                .map_err(|e| malformed(polars_message(&e)))
+        }
+        DataFormat::Ndjson => crate::guard::no_panic(|| {
+            JsonReader::new(Cursor::new(bytes))
+                .with_json_format(JsonFormat::JsonLines)
+                .finish()
+        })
+        .map_err(|panic| malformed(format!("the NDJSON reader failed ({panic})")))?
+        .map_err(|e| malformed(polars_message(&e))),
     }
-    if df.height() == 0 {
-        return Err(DataError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    let (logical_sha256, row_hashes) = crate::fingerprint::logical_sha256_and_rows(&df)
-        .map_err(|e| malformed(polars_message(&e)))?;
-    Ok(Table {
-        df,
-        path: path.to_path_buf(),
-        format,
-        sha256,
-        logical_sha256,
-        row_hashes,
-        bytes: size,
-    })
 }
 
 /// A directory of Hive-partitioned Parquet files, read whole.
