@@ -485,6 +485,7 @@ fn fit_column(
         ColumnType::Numeric | ColumnType::Boolean => {
             let values = steps::numeric_feature(&col, name, path, rows)?;
             drop(col);
+            release_freed_memory();
             let present = steps::train_present(&values, train);
             (Gathered::Numeric(present), HostColumn::Num(values))
         }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anneal_config::{CsvOptions, DataFormat};
 use polars::prelude::*;
 
+use crate::chunked;
 use crate::csvscan::{self, CsvPos};
 use crate::error::{DataError, Result};
 
@@ -62,6 +63,9 @@ pub fn read_table(
         return read_dir(path, format);
     }
     let format = detect_format(path, format)?;
+    if let Some((df, sha256, size)) = read_in_chunks(path, format, csv, as_text)? {
+        return table(df, path, format, sha256, size);
+    }
     let bytes = read_bytes(path)?;
     // The file's SHA-256 is computed on another thread while the text is
     // checked and parsed.
@@ -70,10 +74,38 @@ pub fn read_table(
         || anneal_core::hash::sha256_hex(&bytes),
         || parse_bytes(&bytes, path, format, csv, as_text),
     );
-    // The bytes go before the table is hashed: a large file and its table
-    // are in memory together only while it is parsed.
+    // The bytes go before the table is hashed: a file and its table are in
+    // memory together only while it is parsed.
     drop(bytes);
-    let df = parsed?;
+    table(parsed?, path, format, sha256, size)
+}
+
+/// A CSV of two chunks or more, read in chunks ([`crate::chunked`]); `None`
+/// for anything else, or when the whole file must be read after all.
+fn read_in_chunks(
+    path: &Path,
+    format: DataFormat,
+    csv: &CsvOptions,
+    as_text: &[String],
+) -> Result<Option<(DataFrame, String, u64)>> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if format != DataFormat::Csv || size < 2 * chunked::CHUNK_BYTES as u64 {
+        return Ok(None);
+    }
+    let delimiter = csv.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let read = chunked::read(path, delimiter, csv, as_text, chunked::CHUNK_BYTES)?;
+    Ok(read.map(|(df, sha256)| (df, sha256, size)))
+}
+
+/// The table read from `path`, with its hashes; an error when it has no
+/// column or no row.
+fn table(
+    df: DataFrame,
+    path: &Path,
+    format: DataFormat,
+    sha256: String,
+    size: u64,
+) -> Result<Table> {
     if df.width() == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
@@ -219,6 +251,32 @@ pub(crate) fn read_csv(
                 .map(|n| Field::new(n.as_str().into(), DataType::String)),
         )))
     };
+    parse_csv(bytes, delimiter, csv, |o| {
+        o.with_infer_schema_length(infer)
+            .with_schema_overwrite(overwrite.clone())
+    })
+}
+
+/// `bytes` (a header and records) parsed with a known `schema`, nothing
+/// inferred: the later chunks of a file read in chunks.
+pub(crate) fn read_csv_as(
+    bytes: &[u8],
+    delimiter: u8,
+    csv: &CsvOptions,
+    schema: SchemaRef,
+) -> PolarsResult<DataFrame> {
+    parse_csv(bytes, delimiter, csv, |o| {
+        o.with_schema(Some(schema.clone()))
+    })
+}
+
+/// The CSV reader with the config's options, and the types from `typed`.
+fn parse_csv(
+    bytes: &[u8],
+    delimiter: u8,
+    csv: &CsvOptions,
+    typed: impl Fn(CsvReadOptions) -> CsvReadOptions,
+) -> PolarsResult<DataFrame> {
     let nulls = if csv.null_values.is_empty() {
         None
     } else {
@@ -227,10 +285,8 @@ pub(crate) fn read_csv(
         ))
     };
     let read = || {
-        CsvReadOptions::default()
+        typed(CsvReadOptions::default())
             .with_has_header(true)
-            .with_infer_schema_length(infer)
-            .with_schema_overwrite(overwrite)
             .with_raise_if_empty(true)
             .map_parse_options(|o| {
                 o.with_separator(delimiter)

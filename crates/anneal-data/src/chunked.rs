@@ -1,0 +1,218 @@
+//! Reading a large CSV in chunks, so that the file's bytes and its table
+//! are never in memory together (on a 76 MB file that was a third of the
+//! data stage's peak).
+//!
+//! The result is the table the whole-file read gives, or nothing: the first
+//! chunk holds at least the rows polars infers types from
+//! ([`INFER_ROWS`]), so it infers what the whole file would; later chunks
+//! are parsed with its schema. Anything unusual (a text problem, a value
+//! that does not fit that schema, a parse error) gives up, and the caller
+//! reads the whole file, which reports the problem exactly as always.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use anneal_config::CsvOptions;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::csvscan::{self, CsvPos};
+use crate::error::{DataError, Result};
+use crate::read::{INFER_ROWS, read_csv, read_csv_as};
+
+/// Bytes read and parsed at a time.
+pub(crate) const CHUNK_BYTES: usize = 16 << 20;
+
+/// The table in the CSV at `path` and the SHA-256 of its bytes, read
+/// `chunk` bytes at a time; `None` when the whole file must be read instead.
+pub(crate) fn read(
+    path: &Path,
+    delimiter: u8,
+    csv: &CsvOptions,
+    as_text: &[String],
+    chunk: usize,
+) -> Result<Option<(DataFrame, String)>> {
+    let mut file = File::open(path).map_err(|e| crate::source::io_err(path, e))?;
+    let mut hasher = Sha256::new();
+    // The text being parsed: the header, then whole records.
+    let mut text: Vec<u8> = Vec::with_capacity(chunk + (1 << 16));
+    let mut header = 0usize;
+    let mut names = Vec::new();
+    let mut table: Option<DataFrame> = None;
+    loop {
+        let eof = fill(&mut file, &mut text, chunk, &mut hasher, path)?;
+        if header == 0 {
+            match record_end(&text, false) {
+                Some(h) => header = h,
+                None if eof => return Ok(None),
+                None => continue,
+            }
+            names = csvscan::header_names(&text[..header], delimiter);
+        }
+        let end = if eof {
+            text.len()
+        } else {
+            match record_end(&text[header..], true) {
+                Some(e) => header + e,
+                None => continue,
+            }
+        };
+        // The first chunk must hold the rows the types are inferred from
+        // (blank lines count here; the parsed rows are checked below).
+        if table.is_none() && !eof && records(&text[header..end]) <= INFER_ROWS {
+            continue;
+        }
+        let part = &text[..end];
+        if csvscan::text_problem(part, Some((delimiter, &names)), CsvPos::START).is_some() {
+            return Ok(None);
+        }
+        let parsed = match &table {
+            None => read_csv(part, delimiter, csv, as_text, Some(INFER_ROWS)),
+            Some(t) => read_csv_as(part, delimiter, csv, t.schema().clone()),
+        };
+        let Ok(df) = parsed else { return Ok(None) };
+        // Types are inferred from the first rows of the file: exactly
+        // those of the whole-file read only if the chunk holds them all.
+        if table.is_none() && !eof && df.height() <= INFER_ROWS {
+            return Ok(None);
+        }
+        match table.as_mut() {
+            None => table = Some(df),
+            Some(t) => {
+                if t.vstack_mut(&df).is_err() {
+                    return Ok(None);
+                }
+            }
+        }
+        text.drain(header..end);
+        if eof {
+            break;
+        }
+    }
+    let sha256 = anneal_core::text::hex(&hasher.finalize());
+    Ok(table.map(|t| (t, sha256)))
+}
+
+/// Appends up to `chunk` bytes of the file to `text`, hashing them;
+/// whether the file ended.
+fn fill(
+    file: &mut File,
+    text: &mut Vec<u8>,
+    chunk: usize,
+    hasher: &mut Sha256,
+    path: &Path,
+) -> Result<bool> {
+    let start = text.len();
+    text.resize(start + chunk, 0);
+    let mut filled = start;
+    while filled < text.len() {
+        match file.read(&mut text[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(DataError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+    }
+    text.truncate(filled);
+    hasher.update(&text[start..]);
+    Ok(filled < start + chunk)
+}
+
+/// The end (just past the newline) of the first record of `bytes`, or,
+/// with `last`, of its last complete record; a newline inside double
+/// quotes ends nothing.
+fn record_end(bytes: &[u8], last: bool) -> Option<usize> {
+    if last && !bytes.contains(&b'"') {
+        return bytes.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+    }
+    let mut in_quotes = false;
+    let mut end = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => {
+                end = Some(i + 1);
+                if !last {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    end
+}
+
+/// The records of `bytes` (newlines outside double quotes).
+fn records(bytes: &[u8]) -> usize {
+    if !bytes.contains(&b'"') {
+        return bytes.iter().filter(|&&b| b == b'\n').count();
+    }
+    let mut in_quotes = false;
+    let mut n = 0;
+    for &b in bytes {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::read_table;
+
+    /// 30,000 rows with quoted fields (delimiters and newlines inside),
+    /// missing cells, a text column of digits read as text, and CRLF line
+    /// ends: read in 64 KiB chunks, the same table and hash as whole.
+    #[test]
+    fn chunks_give_the_whole_files_table() {
+        let dir = std::env::temp_dir().join(format!("anneal-chunked-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut csv = String::from("id,x,note,code,y\r\n");
+        for i in 0..30_000u32 {
+            let x = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}.5", i % 113)
+            };
+            let note = match i % 5 {
+                0 => "\"a, b\"".to_string(),
+                1 => "\"two\nlines\"".to_string(),
+                2 => String::new(),
+                _ => format!("n{}", i % 11),
+            };
+            csv.push_str(&format!("{i},{x},{note},{:03},{}\r\n", i % 40, i % 3));
+        }
+        let path = dir.join("t.csv");
+        std::fs::write(&path, &csv).expect("write");
+        let opts = CsvOptions::default();
+        let as_text = ["code".to_string()];
+        let whole = read_table(&path, None, &opts, &as_text).expect("whole");
+        let (df, sha) = read(&path, b',', &opts, &as_text, 64 << 10)
+            .expect("read")
+            .expect("chunked");
+        assert!(df.first_col_n_chunks() > 1);
+        assert!(df.equals_missing(&whole.df));
+        assert_eq!(df.schema(), whole.df.schema());
+        assert_eq!(sha, whole.sha256);
+        // A float after the inferred integers gives up, for the whole-file
+        // read to infer again.
+        csv.push_str("30000,1,n,001,0.5\r\n");
+        std::fs::write(&path, &csv).expect("write");
+        assert!(
+            read(&path, b',', &opts, &as_text, 64 << 10)
+                .expect("read")
+                .is_none()
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
