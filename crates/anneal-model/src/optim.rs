@@ -142,6 +142,14 @@ impl Optim {
         }
     }
 
+    /// The fused optimizer, when this is one.
+    pub(crate) fn fused_mut(&mut self) -> Option<&mut Fused> {
+        match self {
+            Optim::Fused(f) => Some(f),
+            Optim::Burn(_) => None,
+        }
+    }
+
     /// The state as bytes: a tag, then the fused state or burn's burnpack
     /// record.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -222,7 +230,13 @@ fn clip_factor(model: &Network, grads: &GradientsParams, max_norm: f64) -> Optio
             (t, p) => t.or(p),
         };
     }
-    let norm = (total?.into_scalar::<f32>() as f64).sqrt();
+    clip_of_norm(total?.into_scalar::<f32>(), max_norm)
+}
+
+/// The clipping factor for gradients whose squared norms sum to `total`:
+/// none when their norm is within `max_norm` (or zero, or not finite).
+pub(crate) fn clip_of_norm(total: f32, max_norm: f64) -> Option<f32> {
+    let norm = (total as f64).sqrt();
     if norm <= max_norm || norm == 0.0 || !norm.is_finite() {
         return None;
     }
@@ -297,7 +311,14 @@ impl Fused {
     }
 
     /// One parameter's update in place: `p` its values, `g` its gradient.
-    fn update(&mut self, id: u64, lr: f64, scale: f32, p: &mut [f32], g: &[f32]) -> Result<()> {
+    pub(crate) fn update(
+        &mut self,
+        id: u64,
+        lr: f64,
+        scale: f32,
+        p: &mut [f32],
+        g: &[f32],
+    ) -> Result<()> {
         let at = self
             .slots
             .binary_search_by_key(&id, |s| s.id)
