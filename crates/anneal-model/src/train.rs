@@ -277,6 +277,7 @@ fn run_loop(
         batch: (cfg.batch_size as usize).max(1),
         defer_loss: !crate::backend::is_deterministic(cfg.backend),
         fast: fast && fast_fits(cfg, arch, objective),
+        expanded: expand_small(&train, arch.inputs),
     };
     let (mut learner, mut p) = t.start(resume)?;
     let mut saver = checkpoints.map(Saver::new);
@@ -333,6 +334,27 @@ struct Trainer<'a> {
     defer_loss: bool,
     /// Steps run on [`FastMlp`] instead of burn's autodiff.
     fast: bool,
+    /// The training rows as the network's inputs (`[n, inputs]`), when
+    /// the layout encodes them and they are small: expanded once, rather
+    /// than every row again at every epoch.
+    expanded: Option<Vec<f32>>,
+}
+
+/// At most this many input values are kept expanded (4 MB): the
+/// streaming data stage keeps large splits compact on purpose.
+const EXPANDED_MAX: usize = 1 << 20;
+
+/// `train`'s rows expanded into `inputs` values each, when its layout
+/// encodes (an identity layout's rows are the inputs already) and the
+/// result has at most [`EXPANDED_MAX`] values.
+fn expand_small(train: &TrainData, inputs: usize) -> Option<Vec<f32>> {
+    let layout = train.layout;
+    if layout.is_identity() || train.n.saturating_mul(inputs) > EXPANDED_MAX {
+        return None;
+    }
+    let mut out = Vec::with_capacity(train.n * inputs);
+    layout.expand_rows(train.x, train.n, &mut out);
+    Some(out)
 }
 
 /// Whether a run's steps can be [`FastMlp`]'s: the plain ReLU stack on
@@ -534,8 +556,13 @@ impl Trainer<'_> {
         let layout = self.train.layout;
         let s = layout.stored();
         let mut xb = Vec::with_capacity(b * d);
-        for &i in chunk {
-            layout.expand_row(&self.train.x[i * s..(i + 1) * s], &mut xb);
+        match &self.expanded {
+            Some(rows) => chunk
+                .iter()
+                .for_each(|&i| xb.extend_from_slice(&rows[i * d..(i + 1) * d])),
+            None => chunk
+                .iter()
+                .for_each(|&i| layout.expand_row(&self.train.x[i * s..(i + 1) * s], &mut xb)),
         }
         xb
     }
