@@ -33,6 +33,8 @@ use burn_flex::FlexTensor;
 use burn_flex::ops::matmul::matmul;
 use burn_flex::ops::reduce;
 
+use anneal_data::layout::InputLayout;
+
 use crate::error::{ModelError, Result};
 use crate::network::{Architecture, Network, NetworkTensor};
 use crate::optim::Fused;
@@ -114,6 +116,34 @@ impl FastMlp {
                 })
             })
             .collect()
+    }
+
+    /// Raw outputs for `n` stored rows of `x`, in batches of `batch` rows:
+    /// what [`Network::infer`] computes for this stack (the same ops on
+    /// the same batches, without dropout), without building the network.
+    pub(crate) fn infer(
+        &self,
+        x: &[f32],
+        n: usize,
+        layout: &InputLayout,
+        batch: usize,
+    ) -> Result<Vec<f32>> {
+        let (d, s) = (self.dims.first().map_or(0, |d| d.0), layout.stored());
+        if layout.inputs() != d || x.len() < n * s {
+            return Err(ModelError::Weights(format!(
+                "{n} rows of {s} stored cells ({} inputs) do not fit a network of {d} inputs",
+                layout.inputs()
+            )));
+        }
+        let mut out = Vec::with_capacity(n * self.dims.last().map_or(0, |d| d.1));
+        let batch = batch.max(1);
+        for start in (0..n).step_by(batch) {
+            let rows = batch.min(n - start);
+            let mut xb = Vec::with_capacity(rows * d);
+            layout.expand_rows(&x[start * s..(start + rows) * s], rows, &mut xb);
+            out.extend(self.forward(flex(xb, &[rows, d]), rows, &[])?.out);
+        }
+        Ok(out)
     }
 
     /// One optimizer step on a batch of `rows` rows `x`: forward, loss,

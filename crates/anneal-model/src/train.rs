@@ -572,26 +572,13 @@ impl Trainer<'_> {
     /// ensemble's members each get their own rows of the mask.
     fn dropout_masks(&self, rng: &mut Rng, b: usize) -> Vec<Vec<f32>> {
         let members = self.arch.members();
-        if self.dropout > 0.0 {
-            let keep = 1.0 - self.dropout;
-            self.arch
-                .hidden
-                .iter()
-                .map(|&h| {
-                    (0..members * b * h)
-                        .map(|_| {
-                            if rng.next_f64() < keep {
-                                (1.0 / keep) as f32
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        } else {
-            Vec::new()
+        if self.dropout <= 0.0 {
+            return Vec::new();
         }
+        let keep = 1.0 - self.dropout;
+        (self.arch.hidden.iter())
+            .map(|&h| dropout_mask(rng, members * b * h, keep))
+            .collect()
     }
 
     /// One member's targets for the rows `chunk`: class-weighted one-hot
@@ -666,15 +653,18 @@ impl Trainer<'_> {
         let train_loss = p.loss_sum / self.train.n.max(1) as f64;
         let (valid_loss, valid_metric) = match valid {
             Some(v) if v.n > 0 => {
-                let plain = learner.plain(self.arch, self.device)?;
-                let outputs = plain.infer(
-                    v.x,
-                    v.n,
-                    self.arch,
-                    v.layout,
-                    self.cfg.eval_batch_size as usize,
-                    self.device,
-                )?;
+                let batch = self.cfg.eval_batch_size as usize;
+                let outputs = match &learner.model {
+                    Model::Fast(fast) => fast.infer(v.x, v.n, v.layout, batch)?,
+                    Model::Burn(network) => (network.valid()).infer(
+                        v.x,
+                        v.n,
+                        self.arch,
+                        v.layout,
+                        batch,
+                        self.device,
+                    )?,
+                };
                 let vl = self.objective.host_loss(&outputs, v);
                 let vm = monitor.map(|m| (m.compute)(&outputs));
                 (Some(vl), vm)
@@ -748,6 +738,23 @@ fn watched(log: &EpochLog, monitor: Option<&Monitor>) -> Option<(f64, bool)> {
         (_, _, Some(l)) => Some((l, false)),
         _ => None,
     }
+}
+
+/// `len` mask values: `1/keep` where a draw from `rng` is below `keep`,
+/// else 0. The stream is copied into a local for the loop, which keeps its
+/// state in registers (through `&mut` it went to memory at every draw);
+/// the draws are the same.
+fn dropout_mask(rng: &mut Rng, len: usize, keep: f64) -> Vec<f32> {
+    let scale = (1.0 / keep) as f32;
+    let mut local = rng.clone();
+    let mut mask = vec![0.0f32; len];
+    for m in mask.iter_mut() {
+        if local.next_f64() < keep {
+            *m = scale;
+        }
+    }
+    *rng = local;
+    mask
 }
 
 /// Adds the mean loss `value` of a batch of `b` rows of epoch `epoch` to
