@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{CoreError, Result};
 
@@ -73,28 +73,60 @@ pub fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
 /// on disk. A file that cannot be synced is an error; a folder is synced
 /// as [`sync_dir`] does (best effort). Links are not followed.
 pub fn sync_tree(dir: &Path) -> io::Result<()> {
-    let mut folders = Vec::new();
-    sync_files(dir, &mut folders)?;
+    let (mut folders, mut files) = (Vec::new(), Vec::new());
+    list_tree(dir, &mut folders, &mut files)?;
+    sync_files(&files)?;
     for d in folders.iter().rev() {
         sync_dir(d);
     }
     Ok(())
 }
 
-/// Syncs the files under `dir` and lists `dir` and its folders (parents
-/// before children).
-fn sync_files(dir: &Path, folders: &mut Vec<PathBuf>) -> io::Result<()> {
+/// Lists `dir` and its folders (parents before children) and the regular
+/// files under them.
+fn list_tree(dir: &Path, folders: &mut Vec<PathBuf>, files: &mut Vec<PathBuf>) -> io::Result<()> {
     folders.push(dir.to_path_buf());
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            sync_files(&entry.path(), folders)?;
+            list_tree(&entry.path(), folders, files)?;
         } else if kind.is_file() {
-            File::open(entry.path())?.sync_all()?;
+            files.push(entry.path());
         }
     }
     Ok(())
+}
+
+/// Threads that fsync at once in [`sync_files`].
+const SYNC_THREADS: usize = 8;
+
+/// Fsyncs every file of `files`, several at a time: an fsync mostly waits
+/// for the disk (on ext4 without a journal, for the file's data and then
+/// its inode), and a run folder's two dozen small files one after the
+/// other cost two dozen round trips where overlapped waits cost a few.
+/// Every file is still fsynced before this returns, so the commit's
+/// guarantee is unchanged. The first error is returned.
+fn sync_files(files: &[PathBuf]) -> io::Result<()> {
+    let next = AtomicUsize::new(0);
+    let work = || -> io::Result<()> {
+        while let Some(f) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            File::open(f)?.sync_all()?;
+        }
+        Ok(())
+    };
+    if files.len() < 2 {
+        return work();
+    }
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..SYNC_THREADS.min(files.len()))
+            .map(|_| s.spawn(work))
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(io::Error::other("an fsync thread panicked")))
+        })
+    })
 }
 
 /// A name beside `path` that no other writer of the same file uses: the

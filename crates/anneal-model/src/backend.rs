@@ -31,7 +31,10 @@ pub struct Opened {
 pub fn open(backend: Backend) -> Result<Opened> {
     match backend {
         Backend::Flex => Ok(Opened {
-            device: Device::new(burn_flex::FlexDevice),
+            device: {
+                warm_flex();
+                Device::new(burn_flex::FlexDevice)
+            },
             name: format!("CPU ({}, burn-flex)", cpu_name()),
         }),
         // burn-ndarray is deprecated upstream (removed in burn 0.23); it is
@@ -43,6 +46,29 @@ pub fn open(backend: Backend) -> Result<Opened> {
         }),
         Backend::Wgpu => wgpu::open(),
     }
+}
+
+/// Starts, once per process, a thread that runs one small matrix product
+/// on burn-flex and ends. The first product in a process reads the CPU's
+/// cache sizes from sysfs (gemm's blocking parameters: about a hundred
+/// small files, ~1 ms); done here, while the data stage runs, the first
+/// training step does not wait for it. The values read are the same
+/// whichever thread reads them, so results do not change.
+fn warm_flex() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("anneal-warm".into())
+            .spawn(|| {
+                let a = burn_flex::FlexTensor::from_data(burn::tensor::TensorData::new(
+                    vec![0f32; 64 * 64],
+                    [64, 64],
+                ));
+                drop(burn_flex::ops::matmul::matmul(a.clone(), a));
+            });
+        // Without the thread the first step pays the cost itself.
+        drop(spawned);
+    });
 }
 
 /// Whether runs on `backend` are bit-reproducible for a fixed seed.

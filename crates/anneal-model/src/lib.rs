@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod checkpoint;
 pub mod error;
+mod fastmlp;
 pub mod network;
 pub(crate) mod optim;
 pub mod schedule;

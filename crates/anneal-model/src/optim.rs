@@ -142,6 +142,14 @@ impl Optim {
         }
     }
 
+    /// The fused optimizer, when this is one.
+    pub(crate) fn fused_mut(&mut self) -> Option<&mut Fused> {
+        match self {
+            Optim::Fused(f) => Some(f),
+            Optim::Burn(_) => None,
+        }
+    }
+
     /// The state as bytes: a tag, then the fused state or burn's burnpack
     /// record.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -222,7 +230,13 @@ fn clip_factor(model: &Network, grads: &GradientsParams, max_norm: f64) -> Optio
             (t, p) => t.or(p),
         };
     }
-    let norm = (total?.into_scalar::<f32>() as f64).sqrt();
+    clip_of_norm(total?.into_scalar::<f32>(), max_norm)
+}
+
+/// The clipping factor for gradients whose squared norms sum to `total`:
+/// none when their norm is within `max_norm` (or zero, or not finite).
+pub(crate) fn clip_of_norm(total: f32, max_norm: f64) -> Option<f32> {
+    let norm = (total as f64).sqrt();
     if norm <= max_norm || norm == 0.0 || !norm.is_finite() {
         return None;
     }
@@ -297,7 +311,14 @@ impl Fused {
     }
 
     /// One parameter's update in place: `p` its values, `g` its gradient.
-    fn update(&mut self, id: u64, lr: f64, scale: f32, p: &mut [f32], g: &[f32]) -> Result<()> {
+    pub(crate) fn update(
+        &mut self,
+        id: u64,
+        lr: f64,
+        scale: f32,
+        p: &mut [f32],
+        g: &[f32],
+    ) -> Result<()> {
         let at = self
             .slots
             .binary_search_by_key(&id, |s| s.id)
@@ -407,23 +428,42 @@ struct Step {
     first: bool,
 }
 
-/// Runs `f` compiled for AVX2 where the CPU has it (8 lanes instead of
-/// SSE2's 4). The element-wise operations and their order are the same
-/// either way, so the results are too: no FMA is enabled, and Rust never
-/// contracts a multiply and an add.
-fn vectorized(f: impl FnOnce()) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[target_feature(enable = "avx2")]
-        fn avx2(f: impl FnOnce()) {
-            f()
+/// Defines `$name`, which runs `$body` with the same arguments compiled
+/// for AVX-512 or AVX2 where the CPU has them (16 or 8 lanes instead of
+/// SSE2's 4). The body must be `#[inline(always)]`, so that it is compiled
+/// inside each variant (a closure handed to a `target_feature` function is
+/// not: it stays SSE2 code). Each lane does the same IEEE operations in the
+/// same order, so the results are the same bit for bit: Rust never
+/// contracts a multiply and an add into an FMA, whatever the target.
+macro_rules! vectorized {
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),* $(,)?)) => {
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU was just checked for AVX-512F.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU was just checked for AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
         }
-        // SAFETY: the CPU was just checked for AVX2.
-        unsafe { avx2(f) };
-        return;
-    }
-    f()
+    };
 }
+
+vectorized!(adam_kernel, adam_any, (c: &AdamConsts, first: bool, l2: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]));
+vectorized!(adamw_kernel, adamw_any, (c: &AdamWConsts, first: bool, decay: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]));
 
 /// burn's `Adam` (with `WeightDecay` before `AdaptiveMomentum`), element
 /// by element:
@@ -446,12 +486,25 @@ fn adam(
         eps: EPSILON * bc2,
         penalty: penalty.unwrap_or(0.0),
     };
-    vectorized(|| match (k.first, penalty.is_some()) {
-        (true, true) => adam_loop::<true, true>(&c, p, g, m, v),
-        (true, false) => adam_loop::<true, false>(&c, p, g, m, v),
-        (false, true) => adam_loop::<false, true>(&c, p, g, m, v),
-        (false, false) => adam_loop::<false, false>(&c, p, g, m, v),
-    });
+    adam_kernel(&c, k.first, penalty.is_some(), p, g, m, v);
+}
+
+#[inline(always)]
+fn adam_any(
+    c: &AdamConsts,
+    first: bool,
+    l2: bool,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    match (first, l2) {
+        (true, true) => adam_loop::<true, true>(c, p, g, m, v),
+        (true, false) => adam_loop::<true, false>(c, p, g, m, v),
+        (false, true) => adam_loop::<false, true>(c, p, g, m, v),
+        (false, false) => adam_loop::<false, false>(c, p, g, m, v),
+    }
 }
 
 struct AdamConsts {
@@ -503,12 +556,25 @@ fn adamw(
         c2: 1f32 - BETA_2.powi(time),
         keep: keep.unwrap_or(1.0),
     };
-    vectorized(|| match (k.first, keep.is_some()) {
-        (true, true) => adamw_loop::<true, true>(&c, p, g, m, v),
-        (true, false) => adamw_loop::<true, false>(&c, p, g, m, v),
-        (false, true) => adamw_loop::<false, true>(&c, p, g, m, v),
-        (false, false) => adamw_loop::<false, false>(&c, p, g, m, v),
-    });
+    adamw_kernel(&c, k.first, keep.is_some(), p, g, m, v);
+}
+
+#[inline(always)]
+fn adamw_any(
+    c: &AdamWConsts,
+    first: bool,
+    decay: bool,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    match (first, decay) {
+        (true, true) => adamw_loop::<true, true>(c, p, g, m, v),
+        (true, false) => adamw_loop::<true, false>(c, p, g, m, v),
+        (false, true) => adamw_loop::<false, true>(c, p, g, m, v),
+        (false, false) => adamw_loop::<false, false>(c, p, g, m, v),
+    }
 }
 
 struct AdamWConsts {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use anneal_data::layout::InputLayout;
 
 use crate::error::{ModelError, Result};
+use crate::fastmlp::{FastMlp, Target};
 use crate::network::{Architecture, Network, NetworkTensor, softmax_rows};
 use crate::optim::Optim;
 use crate::schedule::learning_rate;
@@ -220,8 +221,51 @@ pub fn train_with(
     monitor: Option<Monitor>,
     device: &Device,
     on_epoch: &mut dyn FnMut(&EpochLog),
-    mut checkpoints: Option<Checkpoints<'_>>,
+    checkpoints: Option<Checkpoints<'_>>,
 ) -> Result<TrainOutput> {
+    let run = Run {
+        cfg,
+        dropout,
+        arch,
+        objective,
+        train,
+        valid,
+        monitor,
+        device,
+    };
+    run_loop(run, on_epoch, checkpoints, true)
+}
+
+/// The arguments of [`train_with`] that the loop reads.
+struct Run<'a> {
+    cfg: &'a TrainConfig,
+    dropout: f64,
+    arch: &'a Architecture,
+    objective: &'a Objective,
+    train: TrainData<'a>,
+    valid: Option<TrainData<'a>>,
+    monitor: Option<Monitor<'a>>,
+    device: &'a Device,
+}
+
+/// The loop of [`train_with`]; `fast` lets the plain MLP take its steps
+/// without autodiff where it can (see `fastmlp`), the same in every bit.
+fn run_loop(
+    run: Run,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+    mut checkpoints: Option<Checkpoints<'_>>,
+    fast: bool,
+) -> Result<TrainOutput> {
+    let Run {
+        cfg,
+        dropout,
+        arch,
+        objective,
+        train,
+        valid,
+        monitor,
+        device,
+    } = run;
     let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
     let t = Trainer {
         cfg,
@@ -232,6 +276,8 @@ pub fn train_with(
         device,
         batch: (cfg.batch_size as usize).max(1),
         defer_loss: !crate::backend::is_deterministic(cfg.backend),
+        fast: fast && fast_fits(cfg, arch, objective),
+        expanded: expand_small(&train, arch.inputs),
     };
     let (mut learner, mut p) = t.start(resume)?;
     let mut saver = checkpoints.map(Saver::new);
@@ -245,7 +291,7 @@ pub fn train_with(
         let watched = watched(&log, monitor.as_ref());
         p.history.push(log);
         if let Some(es) = cfg.early_stopping()
-            && p.early_stopping(es, watched, || learner.network.valid().to_tensors(arch))?
+            && p.early_stopping(es, watched, || learner.tensors(arch))?
         {
             stopped_early = p.epoch + 1 < cfg.epochs;
             break;
@@ -286,11 +332,50 @@ struct Trainer<'a> {
     /// they always have (their sums, and so their reports, stay bit for bit
     /// the same).
     defer_loss: bool,
+    /// Steps run on [`FastMlp`] instead of burn's autodiff.
+    fast: bool,
+    /// The training rows as the network's inputs (`[n, inputs]`), when
+    /// the layout encodes them and they are small: expanded once, rather
+    /// than every row again at every epoch.
+    expanded: Option<Vec<f32>>,
+}
+
+/// At most this many input values are kept expanded (4 MB): the
+/// streaming data stage keeps large splits compact on purpose.
+const EXPANDED_MAX: usize = 1 << 20;
+
+/// `train`'s rows expanded into `inputs` values each, when its layout
+/// encodes (an identity layout's rows are the inputs already) and the
+/// result has at most [`EXPANDED_MAX`] values.
+fn expand_small(train: &TrainData, inputs: usize) -> Option<Vec<f32>> {
+    let layout = train.layout;
+    if layout.is_identity() || train.n.saturating_mul(inputs) > EXPANDED_MAX {
+        return None;
+    }
+    let mut out = Vec::with_capacity(train.n * inputs);
+    layout.expand_rows(train.x, train.n, &mut out);
+    Some(out)
+}
+
+/// Whether a run's steps can be [`FastMlp`]'s: the plain ReLU stack on
+/// burn-flex (whose kernels it calls) with the fused optimizer, and a
+/// cross-entropy or squared-error loss.
+fn fast_fits(cfg: &TrainConfig, arch: &Architecture, objective: &Objective) -> bool {
+    cfg.backend == anneal_config::Backend::Flex
+        && FastMlp::fits(arch)
+        && matches!(objective, Objective::CrossEntropy { .. } | Objective::Mse)
+}
+
+/// The weights being trained: a burn network (with autodiff), or the
+/// plain MLP's flex tensors.
+enum Model {
+    Burn(Network),
+    Fast(FastMlp),
 }
 
 /// The network being trained and what updates it.
 struct Learner {
-    network: Network,
+    model: Model,
     optim: Optim,
     /// With `defer_loss`: the row-weighted loss sum of the epoch's steps
     /// since the last read, still on the device.
@@ -351,8 +436,12 @@ impl Trainer<'_> {
                 Progress::from_state(state)
             }
         };
+        let model = match self.fast && optim.fused_mut().is_some() {
+            true => Model::Fast(FastMlp::from_network(&network, arch)?),
+            false => Model::Burn(network),
+        };
         let learner = Learner {
-            network,
+            model,
             optim,
             pending_loss: None,
         };
@@ -410,65 +499,96 @@ impl Trainer<'_> {
         epoch: u32,
         lr: f64,
     ) -> Result<Learner> {
-        let x = self.inputs(chunk);
-        let masks = self.dropout_masks(dropout_rng, chunk.len());
-        let out = learner.network.forward(x, self.arch, &masks);
+        let b = chunk.len();
+        let masks = self.dropout_masks(dropout_rng, b);
+        let network = match &mut learner.model {
+            Model::Fast(fast) => {
+                let loss = self.fast_step(fast, &mut learner.optim, chunk, &masks, lr)?;
+                add_loss(loss as f64, b, loss_sum, epoch)?;
+                return Ok(learner);
+            }
+            Model::Burn(network) => network,
+        };
+        let x = self.tensor(self.inputs(chunk), [b, self.arch.inputs]);
+        let members = self.arch.members();
+        let masks: Vec<Tensor<2>> = (masks.into_iter().zip(&self.arch.hidden))
+            .map(|(m, &h)| self.tensor(m, [members * b, h]))
+            .collect();
+        let out = network.forward(x, self.arch, &masks);
         let loss = self.loss(out, chunk);
-        learner.record_loss(&loss, chunk.len(), loss_sum, epoch, self.defer_loss)?;
+        learner.record_loss(&loss, b, loss_sum, epoch, self.defer_loss)?;
         learner.descend(loss, lr, self.cfg.grad_clip)
     }
 
-    /// The input rows `chunk` as a tensor, expanded from their stored
-    /// rows. Each batch buffer is built once and moved into its tensor.
-    fn inputs(&self, chunk: &[usize]) -> Tensor<2> {
+    /// [`Self::step`] on the plain MLP: returns the batch's loss.
+    fn fast_step(
+        &self,
+        fast: &mut FastMlp,
+        optim: &mut Optim,
+        chunk: &[usize],
+        masks: &[Vec<f32>],
+        lr: f64,
+    ) -> Result<f32> {
+        let optim = optim.fused_mut().ok_or_else(|| {
+            ModelError::Tensor("the fast MLP step needs the fused optimizer".into())
+        })?;
+        let (targets, wsum) = self.targets(chunk);
+        let target = match self.objective {
+            Objective::CrossEntropy { .. } => Target::Classes {
+                onehot: &targets,
+                wsum,
+            },
+            _ => Target::Values(&targets),
+        };
+        let x = self.inputs(chunk);
+        fast.step(x, chunk.len(), masks, target, optim, lr, self.cfg.grad_clip)
+    }
+
+    /// `values` as an autodiff tensor of `shape` (not itself trained).
+    fn tensor(&self, values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::<2>::from_data(TensorData::new(values, shape), self.device).autodiff()
+    }
+
+    /// The input rows `chunk`, expanded from their stored rows
+    /// (`[rows, inputs]`, row-major).
+    fn inputs(&self, chunk: &[usize]) -> Vec<f32> {
         let (b, d) = (chunk.len(), self.arch.inputs);
         let layout = self.train.layout;
         let s = layout.stored();
         let mut xb = Vec::with_capacity(b * d);
-        for &i in chunk {
-            layout.expand_row(&self.train.x[i * s..(i + 1) * s], &mut xb);
+        match &self.expanded {
+            Some(rows) => chunk
+                .iter()
+                .for_each(|&i| xb.extend_from_slice(&rows[i * d..(i + 1) * d])),
+            None => chunk
+                .iter()
+                .for_each(|&i| layout.expand_row(&self.train.x[i * s..(i + 1) * s], &mut xb)),
         }
-        Tensor::<2>::from_data(TensorData::new(xb, [b, d]), self.device).autodiff()
+        xb
     }
 
     /// The dropout masks of a batch of `b` rows, one per hidden layer (none
-    /// without dropout). An ensemble's members each get their own rows of
-    /// the mask.
-    fn dropout_masks(&self, rng: &mut Rng, b: usize) -> Vec<Tensor<2>> {
+    /// without dropout), each `[members * b, width]` row-major. An
+    /// ensemble's members each get their own rows of the mask.
+    fn dropout_masks(&self, rng: &mut Rng, b: usize) -> Vec<Vec<f32>> {
         let members = self.arch.members();
-        if self.dropout > 0.0 {
-            let keep = 1.0 - self.dropout;
-            self.arch
-                .hidden
-                .iter()
-                .map(|&h| {
-                    let m: Vec<f32> = (0..members * b * h)
-                        .map(|_| {
-                            if rng.next_f64() < keep {
-                                (1.0 / keep) as f32
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
-                    Tensor::<2>::from_data(TensorData::new(m, [members * b, h]), self.device)
-                        .autodiff()
-                })
-                .collect()
-        } else {
-            Vec::new()
+        if self.dropout <= 0.0 {
+            return Vec::new();
         }
+        let keep = 1.0 - self.dropout;
+        (self.arch.hidden.iter())
+            .map(|&h| dropout_mask(rng, members * b * h, keep))
+            .collect()
     }
 
-    /// The objective on the batch `chunk` from the network's outputs `out`.
-    /// Every member is scored on the same rows; the loss is the mean of the
-    /// members' losses.
-    fn loss(&self, out: Tensor<2>, chunk: &[usize]) -> Tensor<1> {
-        let (b, members, device) = (chunk.len(), self.arch.members(), self.device);
+    /// One member's targets for the rows `chunk`: class-weighted one-hot
+    /// rows `[rows, classes]` and the sum of their weights (in row order,
+    /// in f32), or the regression values (and 0).
+    fn targets(&self, chunk: &[usize]) -> (Vec<f32>, f32) {
         match self.objective {
             Objective::CrossEntropy { classes, weights } => {
                 let k = *classes;
-                let mut tb = vec![0.0f32; b * k];
+                let mut tb = vec![0.0f32; chunk.len() * k];
                 let mut wsum = 0.0f32;
                 let ys = self.train.classes.unwrap_or(&[]);
                 for (r, &i) in chunk.iter().enumerate() {
@@ -477,14 +597,30 @@ impl Trainer<'_> {
                     tb[r * k + c] = w;
                     wsum += w;
                 }
+                (tb, wsum)
+            }
+            Objective::Mse | Objective::Huber { .. } => {
+                let ys = self.train.values.unwrap_or(&[]);
+                (chunk.iter().map(|&i| ys[i]).collect(), 0.0)
+            }
+        }
+    }
+
+    /// The objective on the batch `chunk` from the network's outputs `out`.
+    /// Every member is scored on the same rows; the loss is the mean of the
+    /// members' losses.
+    fn loss(&self, out: Tensor<2>, chunk: &[usize]) -> Tensor<1> {
+        let (b, members, device) = (chunk.len(), self.arch.members(), self.device);
+        let (tb, wsum) = self.targets(chunk);
+        match self.objective {
+            Objective::CrossEntropy { classes, .. } => {
+                let k = *classes;
                 let tb = tb.repeat(members);
                 let target = Tensor::<2>::from_data(TensorData::new(tb, [members * b, k]), device)
                     .autodiff();
                 (log_softmax(out, 1) * target).sum().neg() / (wsum * members as f32)
             }
             Objective::Mse | Objective::Huber { .. } => {
-                let ys = self.train.values.unwrap_or(&[]);
-                let tb: Vec<f32> = chunk.iter().map(|&i| ys[i]).collect();
                 let tb = tb.repeat(members);
                 let target = Tensor::<2>::from_data(TensorData::new(tb, [members * b, 1]), device)
                     .autodiff();
@@ -517,15 +653,18 @@ impl Trainer<'_> {
         let train_loss = p.loss_sum / self.train.n.max(1) as f64;
         let (valid_loss, valid_metric) = match valid {
             Some(v) if v.n > 0 => {
-                let plain = learner.network.valid();
-                let outputs = plain.infer(
-                    v.x,
-                    v.n,
-                    self.arch,
-                    v.layout,
-                    self.cfg.eval_batch_size as usize,
-                    self.device,
-                )?;
+                let batch = self.cfg.eval_batch_size as usize;
+                let outputs = match &learner.model {
+                    Model::Fast(fast) => fast.infer(v.x, v.n, v.layout, batch)?,
+                    Model::Burn(network) => (network.valid()).infer(
+                        v.x,
+                        v.n,
+                        self.arch,
+                        v.layout,
+                        batch,
+                        self.device,
+                    )?,
+                };
                 let vl = self.objective.host_loss(&outputs, v);
                 let vm = monitor.map(|m| (m.compute)(&outputs));
                 (Some(vl), vm)
@@ -544,7 +683,7 @@ impl Trainer<'_> {
     /// The state at a step boundary, for a checkpoint.
     fn snapshot(&self, learner: &Learner, p: &Progress) -> Result<TrainState> {
         let optimizer = learner.optim.to_bytes()?;
-        let weights = learner.network.valid().to_tensors(self.arch)?;
+        let weights = learner.tensors(self.arch)?;
         Ok(p.state(weights, optimizer))
     }
 
@@ -564,7 +703,7 @@ impl Trainer<'_> {
                 let plain = Network::from_tensors(self.arch, &tensors, self.device)?;
                 plain.valid()
             }
-            _ => learner.network.valid(),
+            _ => learner.plain(self.arch, self.device)?,
         };
         Ok(TrainOutput {
             network,
@@ -601,7 +740,53 @@ fn watched(log: &EpochLog, monitor: Option<&Monitor>) -> Option<(f64, bool)> {
     }
 }
 
+/// `len` mask values: `1/keep` where a draw from `rng` is below `keep`,
+/// else 0. The stream is copied into a local for the loop, which keeps its
+/// state in registers (through `&mut` it went to memory at every draw);
+/// the draws are the same.
+fn dropout_mask(rng: &mut Rng, len: usize, keep: f64) -> Vec<f32> {
+    let scale = (1.0 / keep) as f32;
+    let mut local = rng.clone();
+    let mut mask = vec![0.0f32; len];
+    for m in mask.iter_mut() {
+        if local.next_f64() < keep {
+            *m = scale;
+        }
+    }
+    *rng = local;
+    mask
+}
+
+/// Adds the mean loss `value` of a batch of `b` rows of epoch `epoch` to
+/// the epoch's sum; a loss that is not finite is divergence.
+fn add_loss(value: f64, b: usize, loss_sum: &mut f64, epoch: u32) -> Result<()> {
+    if !value.is_finite() {
+        return Err(ModelError::Diverged {
+            epoch: epoch + 1,
+            loss: value,
+        });
+    }
+    *loss_sum += value * b as f64;
+    Ok(())
+}
+
 impl Learner {
+    /// Host copies of the weights, in spec order.
+    fn tensors(&self, arch: &Architecture) -> Result<Vec<NetworkTensor>> {
+        match &self.model {
+            Model::Burn(network) => network.valid().to_tensors(arch),
+            Model::Fast(fast) => fast.tensors(arch),
+        }
+    }
+
+    /// The network without autodiff (validation, the result).
+    fn plain(&self, arch: &Architecture, device: &Device) -> Result<Network> {
+        match &self.model {
+            Model::Burn(network) => Ok(network.valid()),
+            Model::Fast(fast) => Network::from_tensors(arch, &fast.tensors(arch)?, device),
+        }
+    }
+
     /// Adds the loss of a batch of `b` rows of epoch `epoch` to the
     /// epoch's sum: `loss_sum` at once, or the pending device-side sum
     /// when `defer` is set. A loss read that is not finite is divergence.
@@ -620,14 +805,7 @@ impl Learner {
                 None => weighted,
             });
         } else {
-            let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
-                return Err(ModelError::Diverged {
-                    epoch: epoch + 1,
-                    loss: loss_value,
-                });
-            }
-            *loss_sum += loss_value * b as f64;
+            add_loss(loss.clone().into_scalar::<f32>() as f64, b, loss_sum, epoch)?;
         }
         Ok(())
     }
@@ -651,8 +829,13 @@ impl Learner {
     /// `lr`, the gradients clipped to a global norm of `grad_clip` first
     /// (0: no clipping).
     fn descend(mut self, loss: Tensor<1>, lr: f64, grad_clip: f64) -> Result<Self> {
-        let grads = GradientsParams::from_grads(loss.backward(), &self.network);
-        self.network = self.optim.step(lr, self.network, grads, grad_clip)?;
+        self.model = match self.model {
+            Model::Burn(network) => {
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                Model::Burn(self.optim.step(lr, network, grads, grad_clip)?)
+            }
+            fast => fast,
+        };
         Ok(self)
     }
 }
@@ -1149,6 +1332,91 @@ mod tests {
             assert_eq!(
                 again.network.to_tensors(&arch).unwrap(),
                 out.network.to_tensors(&arch).unwrap()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::*;
+    use anneal_config::{Activation, Backend};
+
+    /// Trains on 40 rows with and without the fast MLP step: the weights,
+    /// the losses and the validation figures agree bit for bit, for
+    /// cross-entropy (class weights) and squared error, with and without
+    /// hidden layers, dropout and gradient clipping.
+    #[test]
+    fn the_fast_mlp_step_is_autodiffs_bit_for_bit() {
+        let x: Vec<f32> = (0..120)
+            .map(|i| ((i * 7) % 11) as f32 / 5.0 - 1.0)
+            .collect();
+        let classes: Vec<u32> = (0..40).map(|i| (i * 5 % 7 % 3) as u32).collect();
+        let values: Vec<f32> = x.chunks(3).map(|r| r[0] - 2.0 * r[1] + r[2]).collect();
+        let layout = InputLayout::identity(3);
+        let device = crate::backend::device(Backend::Flex).unwrap();
+        let ce = Objective::CrossEntropy {
+            classes: 3,
+            weights: vec![1.0, 2.0, 0.5],
+        };
+        let cases = [
+            (ce.clone(), vec![6, 5], 0.25, 0.05),
+            (ce, vec![], 0.0, 0.0),
+            (Objective::Mse, vec![4], 0.1, 0.5),
+            (Objective::Mse, vec![5, 3], 0.0, 0.0),
+        ];
+        for (objective, hidden, dropout, grad_clip) in cases {
+            let regression = objective == Objective::Mse;
+            let arch = Architecture {
+                inputs: 3,
+                hidden,
+                outputs: if regression { 1 } else { 3 },
+                activation: Activation::Relu,
+                ensemble: None,
+                periodic: None,
+                categorical: None,
+            };
+            let cfg = TrainConfig {
+                epochs: 4,
+                batch_size: 7,
+                learning_rate: 0.02,
+                grad_clip,
+                backend: Backend::Flex,
+                ..TrainConfig::default()
+            };
+            let split = |rows: std::ops::Range<usize>| TrainData {
+                x: &x[rows.start * 3..rows.end * 3],
+                layout: &layout,
+                n: rows.len(),
+                classes: (!regression).then(|| &classes[rows.clone()]),
+                values: regression.then(|| &values[rows.clone()]),
+            };
+            assert!(fast_fits(&cfg, &arch, &objective));
+            let fit = |fast: bool| {
+                let run = Run {
+                    cfg: &cfg,
+                    dropout,
+                    arch: &arch,
+                    objective: &objective,
+                    train: split(0..32),
+                    valid: Some(split(32..40)),
+                    monitor: None,
+                    device: &device,
+                };
+                let out = run_loop(run, &mut |_| {}, None, fast).unwrap_or_else(|e| panic!("{e}"));
+                let bits: Vec<Vec<u32>> = (out.network.to_tensors(&arch).unwrap().iter())
+                    .map(|t| t.values.iter().map(|v| v.to_bits()).collect())
+                    .collect();
+                let losses: Vec<(u64, Option<u64>)> = (out.history.iter())
+                    .map(|h| (h.train_loss.to_bits(), h.valid_loss.map(f64::to_bits)))
+                    .collect();
+                (bits, losses, out.best_epoch)
+            };
+            let (fast, burn) = (fit(true), fit(false));
+            assert_eq!(
+                fast, burn,
+                "{objective:?} {:?} {dropout} {grad_clip}",
+                arch.hidden
             );
         }
     }
