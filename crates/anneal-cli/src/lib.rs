@@ -40,6 +40,11 @@ pub fn main_with(extra: &mut dyn Observer) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Every command but the server: one heap, so that a large data
+    // stage's freed memory is not held in several (see the function).
+    if !matches!(args.command, cli::Command::Serve(_)) {
+        anneal_data::memory::use_one_heap();
+    }
     match commands::run(args, extra) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -21,6 +21,7 @@ mod guard;
 pub mod labelled;
 pub mod layout;
 pub mod matrix;
+pub mod memory;
 pub mod prepare;
 pub mod preprocess;
 pub mod profile;

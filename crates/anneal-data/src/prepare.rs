@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::error::{DataError, Result};
 use crate::extract;
 use crate::matrix::Matrix;
+use crate::memory::release_freed_memory;
 use crate::preprocess::{
     FeatureSpec, HostColumn, NumericFit, Preprocessor, TargetSpec, Task, ValueType, mean_std,
 };
@@ -133,20 +134,6 @@ pub fn prepare_with(loaded: &Loaded, seed: u64, spill: &Path) -> Result<Prepared
         prepared
     } else {
         prepare(loaded, seed)
-    }
-}
-
-/// Hands the memory the stage has freed (the table, the host columns)
-/// back to the system. glibc keeps freed heap pages for reuse, and each
-/// thread's arena keeps its own, so without this the process stays near
-/// the data stage's peak for the whole of training (on the 1M-row
-/// synthetic set, 328 MiB resident while training instead of 282 MiB).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's own
-    // heaps to the kernel; it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
