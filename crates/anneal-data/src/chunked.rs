@@ -40,8 +40,10 @@ pub(crate) fn read(
     let mut header = 0usize;
     let mut names = Vec::new();
     let mut table: Option<DataFrame> = None;
+    // Bytes of `text` before this are hashed.
+    let mut hashed = 0usize;
     loop {
-        let eof = fill(&mut file, &mut text, chunk, &mut hasher, path)?;
+        let eof = fill(&mut file, &mut text, chunk, path)?;
         if header == 0 {
             match record_end(&text, false) {
                 Some(h) => header = h,
@@ -63,15 +65,21 @@ pub(crate) fn read(
         if table.is_none() && !eof && records(&text[header..end]) <= INFER_ROWS {
             continue;
         }
-        let part = &text[..end];
-        if csvscan::text_problem(part, Some((delimiter, &names)), CsvPos::START).is_some() {
-            return Ok(None);
-        }
-        let parsed = match &table {
-            None => read_csv(part, delimiter, csv, as_text, Some(INFER_ROWS)),
-            Some(t) => read_csv_as(part, delimiter, csv, t.schema().clone()),
-        };
-        let Ok(df) = parsed else { return Ok(None) };
+        // The bytes read since the last chunk are hashed while it parses.
+        let (_, parsed) = rayon::join(
+            || hasher.update(&text[hashed..]),
+            || {
+                parse(
+                    &text[..end],
+                    &names,
+                    table.as_ref(),
+                    delimiter,
+                    csv,
+                    as_text,
+                )
+            },
+        );
+        let Some(df) = parsed else { return Ok(None) };
         // Types are inferred from the first rows of the file: exactly
         // those of the whole-file read only if the chunk holds them all.
         if table.is_none() && !eof && df.height() <= INFER_ROWS {
@@ -86,6 +94,7 @@ pub(crate) fn read(
             }
         }
         text.drain(header..end);
+        hashed = text.len();
         if eof {
             break;
         }
@@ -94,15 +103,30 @@ pub(crate) fn read(
     Ok(table.map(|t| (t, sha256)))
 }
 
-/// Appends up to `chunk` bytes of the file to `text`, hashing them;
-/// whether the file ended.
-fn fill(
-    file: &mut File,
-    text: &mut Vec<u8>,
-    chunk: usize,
-    hasher: &mut Sha256,
-    path: &Path,
-) -> Result<bool> {
+/// One chunk (the header and whole records) parsed: with the inferred
+/// types of the whole file for the first (`table` is `None`), with the
+/// table's types after that; `None` on a text problem or a parse error.
+fn parse(
+    part: &[u8],
+    names: &[String],
+    table: Option<&DataFrame>,
+    delimiter: u8,
+    csv: &CsvOptions,
+    as_text: &[String],
+) -> Option<DataFrame> {
+    if csvscan::text_problem(part, Some((delimiter, names)), CsvPos::START).is_some() {
+        return None;
+    }
+    match table {
+        None => read_csv(part, delimiter, csv, as_text, Some(INFER_ROWS)),
+        Some(t) => read_csv_as(part, delimiter, csv, t.schema().clone()),
+    }
+    .ok()
+}
+
+/// Appends up to `chunk` bytes of the file to `text`; whether the file
+/// ended.
+fn fill(file: &mut File, text: &mut Vec<u8>, chunk: usize, path: &Path) -> Result<bool> {
     let start = text.len();
     text.resize(start + chunk, 0);
     let mut filled = start;
@@ -120,7 +144,6 @@ fn fill(
         }
     }
     text.truncate(filled);
-    hasher.update(&text[start..]);
     Ok(filled < start + chunk)
 }
 
