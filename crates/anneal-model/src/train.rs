@@ -256,28 +256,19 @@ fn run_loop(
     mut checkpoints: Option<Checkpoints<'_>>,
     fast: bool,
 ) -> Result<TrainOutput> {
-    let Run {
-        cfg,
-        dropout,
-        arch,
-        objective,
-        train,
-        valid,
-        monitor,
-        device,
-    } = run;
+    let (cfg, arch, valid, monitor) = (run.cfg, run.arch, run.valid, run.monitor);
     let resume = checkpoints.as_mut().and_then(|c| c.resume.take());
     let t = Trainer {
-        cfg,
-        dropout,
-        arch,
-        objective,
-        train,
-        device,
         batch: (cfg.batch_size as usize).max(1),
         defer_loss: !crate::backend::is_deterministic(cfg.backend),
-        fast: fast && fast_fits(cfg, arch, objective),
-        expanded: expand_small(&train, arch.inputs),
+        fast: fast && fast_fits(cfg, arch, run.objective),
+        expanded: expand_small(&run.train, arch.inputs),
+        cfg,
+        dropout: run.dropout,
+        arch,
+        objective: run.objective,
+        train: run.train,
+        device: run.device,
     };
     let (mut learner, mut p) = t.start(resume)?;
     let mut saver = checkpoints.map(Saver::new);
