@@ -13,6 +13,7 @@
 pub mod batches;
 mod chunked;
 mod csvscan;
+mod dictionary;
 pub mod drift;
 pub mod error;
 mod extract;
@@ -27,6 +28,7 @@ pub mod preprocess;
 pub mod profile;
 pub mod read;
 pub mod schema;
+mod scratch;
 mod sort;
 pub mod source;
 pub mod split;

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::dictionary::Dictionary;
 use crate::error::{DataError, Result};
 use crate::extract;
 use crate::layout::{InputLayout, Segment, store_f64};
@@ -196,9 +197,17 @@ impl FeatureSpec {
     }
 
     /// The slot of every value of a categorical column (`None` for a
-    /// numeric one): one hash lookup per cell, so that the transform
-    /// itself only indexes.
+    /// numeric one): one hash lookup per distinct value, so that the
+    /// transform itself only indexes.
     pub(crate) fn encode(&self, ca: &StringChunked) -> Option<Vec<u32>> {
+        match self {
+            FeatureSpec::Categorical { .. } => self.encode_dictionary(Dictionary::of(ca)),
+            _ => None,
+        }
+    }
+
+    /// [`Self::encode`] for a column already coded by its dictionary.
+    pub(crate) fn encode_dictionary(&self, dict: Dictionary) -> Option<Vec<u32>> {
         let FeatureSpec::Categorical {
             categories,
             missing_fill,
@@ -218,15 +227,12 @@ impl FeatureSpec {
             .as_deref()
             .and_then(|f| index.get(f).copied())
             .unwrap_or(unknown_slot);
-        Some(
-            ca.iter()
-                .map(|v| match v {
-                    None if missing_fill.is_none() => missing_slot,
-                    None => fill_slot,
-                    Some(v) => index.get(v).copied().unwrap_or(unknown_slot),
-                })
-                .collect(),
-        )
+        let missing = if missing_fill.is_none() {
+            missing_slot
+        } else {
+            fill_slot
+        };
+        Some(dict.map(|v| index.get(v).copied().unwrap_or(unknown_slot), missing))
     }
 }
 
@@ -560,8 +566,10 @@ pub(crate) fn fit_numeric(
     train: &[usize],
     fit: &NumericFit,
 ) -> Option<FeatureSpec> {
-    let present = crate::steps::train_present(values, train);
-    fit_numeric_present(column, source_type, present, train.len(), fit)
+    let mut present = crate::steps::train_present(values, train);
+    let spec = fit_numeric_present(column, source_type, &mut present, train.len(), fit);
+    crate::scratch::give(present);
+    spec
 }
 
 /// Fits a numeric column from the training split's present values (in any
@@ -573,7 +581,7 @@ pub(crate) fn fit_numeric(
 pub(crate) fn fit_numeric_present(
     column: &str,
     source_type: ValueType,
-    mut present: Vec<f64>,
+    present: &mut Vec<f64>,
     train_rows: usize,
     fit: &NumericFit,
 ) -> Option<FeatureSpec> {
@@ -583,20 +591,20 @@ pub(crate) fn fit_numeric_present(
     let missing = train_rows.saturating_sub(present.len());
     present.sort_by(f64::total_cmp);
     let fill = match fit.impute {
-        Impute::Mean => mean(&present),
+        Impute::Mean => mean(present),
         Impute::Constant => fit.constant,
-        Impute::Mode => mode_sorted(&present),
+        Impute::Mode => mode_sorted(present),
         // `missing` is refused by config validation for numeric columns.
-        Impute::Median | Impute::Missing => quantile_sorted(&present, 0.5),
+        Impute::Median | Impute::Missing => quantile_sorted(present, 0.5),
     };
     let clip = match fit.outliers {
         anneal_config::Outliers::None => None,
         anneal_config::Outliers::Quantile => Some([
-            quantile_sorted(&present, fit.quantiles[0]),
-            quantile_sorted(&present, fit.quantiles[1]),
+            quantile_sorted(present, fit.quantiles[0]),
+            quantile_sorted(present, fit.quantiles[1]),
         ]),
         anneal_config::Outliers::Zscore => {
-            let (m, s) = mean_std(&present);
+            let (m, s) = mean_std(present);
             Some([m - fit.zscore * s, m + fit.zscore * s])
         }
     };
@@ -607,16 +615,15 @@ pub(crate) fn fit_numeric_present(
         Some([lo, hi]) => x.clamp(lo, hi),
         None => x,
     };
-    let mut filled = present;
+    let filled = present;
     for x in filled.iter_mut() {
         *x = clipped(*x);
     }
-    filled.extend(std::iter::repeat_n(clipped(fill), missing));
-    filled.sort_by(f64::total_cmp);
+    insert_sorted(filled, clipped(fill), missing);
     let (offset, scale) = match fit.scale {
         anneal_config::Scale::None => (0.0, 1.0),
         anneal_config::Scale::Standard => {
-            let (m, s) = mean_std(&filled);
+            let (m, s) = mean_std(filled);
             (m, if s > 0.0 { s } else { 1.0 })
         }
         anneal_config::Scale::Minmax => {
@@ -626,7 +633,7 @@ pub(crate) fn fit_numeric_present(
         }
     };
     let bins = if fit.bins > 0 {
-        quantile_edges(&filled, fit.bins)
+        quantile_edges(filled, fit.bins)
     } else {
         None
     };
@@ -641,6 +648,20 @@ pub(crate) fn fit_numeric_present(
         scale,
         bins,
     })
+}
+
+/// Inserts `n` copies of `v` into `sorted` (ascending by `total_cmp`
+/// but for the cases below), leaving it sorted: what appending them and
+/// sorting again gives, bit for bit (values that compare equal have
+/// identical bits), without a second sort of the column. Clipping keeps
+/// values in order except where it meets a signed zero (`-0.0` is not
+/// below a bound of `0.0`), so unsorted values are sorted first.
+fn insert_sorted(sorted: &mut Vec<f64>, v: f64, n: usize) {
+    if !sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        sorted.sort_by(f64::total_cmp);
+    }
+    let at = sorted.partition_point(|x| x.total_cmp(&v).is_le());
+    sorted.splice(at..at, std::iter::repeat_n(v, n));
 }
 
 /// Fits a categorical column on the training rows: the `max_categories` most
@@ -760,6 +781,27 @@ mod tests {
         assert_eq!(quantile_sorted(&v, 0.5), 2.5);
         assert_eq!(quantile_sorted(&v, 0.25), 1.75);
         assert_eq!(mode_sorted(&[1.0, 2.0, 2.0, 3.0, 3.0]), 2.0);
+    }
+
+    /// Clipped values with signed zeros and infinities, a fill inside,
+    /// at and outside them: the same bits as appending and sorting.
+    #[test]
+    fn inserting_fills_equals_appending_and_sorting() {
+        let base = [-3.5, -1.0, -0.0, 0.0, 0.0, 2.0, 7.25, f64::INFINITY];
+        for (lo, hi) in [(0.0, 5.0), (-0.0, 0.0), (-10.0, 10.0), (1.0, 1.0)] {
+            let clipped: Vec<f64> = base.iter().map(|x| x.clamp(lo, hi)).collect();
+            for v in [-0.0, 0.0, 2.0, -100.0, 100.0, hi] {
+                for n in [0, 1, 3] {
+                    let mut expected = clipped.clone();
+                    expected.extend(std::iter::repeat_n(v, n));
+                    expected.sort_by(f64::total_cmp);
+                    let mut got = clipped.clone();
+                    insert_sorted(&mut got, v, n);
+                    let bits = |x: &[f64]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&expected), "clip {lo}..{hi}, {n} x {v}");
+                }
+            }
+        }
     }
 
     #[test]

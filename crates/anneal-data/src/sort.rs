@@ -24,7 +24,8 @@ pub(crate) fn sort_total(values: &mut [f64]) {
         *v = f64::from_bits(key(v.to_bits()));
     }
     let counts = byte_counts(values);
-    let mut buf = vec![0f64; values.len()];
+    let mut buf = crate::scratch::take(values.len());
+    buf.resize(values.len(), 0.0);
     let mut in_values = true;
     for (byte, count) in counts.iter().enumerate() {
         // A byte every key shares moves nothing.
@@ -42,6 +43,7 @@ pub(crate) fn sort_total(values: &mut [f64]) {
     if !in_values {
         values.copy_from_slice(&buf);
     }
+    crate::scratch::give(buf);
     for v in values.iter_mut() {
         *v = f64::from_bits(unkey(v.to_bits()));
     }

@@ -198,11 +198,9 @@ pub(crate) fn numeric_feature(
 
 /// The present values (not NaN) at the positions `train`, in that order.
 pub(crate) fn train_present(values: &[f64], train: &[usize]) -> Vec<f64> {
-    train
-        .iter()
-        .map(|&i| values[i])
-        .filter(|x| !x.is_nan())
-        .collect()
+    let mut present = crate::scratch::take(train.len());
+    present.extend(train.iter().map(|&i| values[i]).filter(|x| !x.is_nan()));
+    present
 }
 
 /// The count per present value at the positions `train` (in no order).
@@ -269,8 +267,9 @@ pub(crate) fn fit_feature(
                 &mut present,
                 n_train,
             );
-            let spec = fit_numeric_present(f.name, f.source_type, present, n_train, &fit)
-                .ok_or_else(|| no_training_values(path, f.name))?;
+            let spec = fit_numeric_present(f.name, f.source_type, &mut present, n_train, &fit);
+            crate::scratch::give(present);
+            let spec = spec.ok_or_else(|| no_training_values(path, f.name))?;
             Ok((spec, profile))
         }
         (FitSettings::Text(fit), Gathered::Text(counts)) => {

@@ -601,6 +601,7 @@ fn fit_features(
         profiles.insert(plan.name.clone(), profile);
         features.push(spec);
     }
+    crate::scratch::clear();
     Ok((features, profiles))
 }
 
