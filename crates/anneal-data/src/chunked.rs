@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::csvscan::{self, CsvPos};
 use crate::error::{DataError, Result};
+use crate::plain;
 use crate::read::{INFER_ROWS, read_csv, read_csv_as};
 
 /// Bytes read and parsed at a time.
@@ -42,8 +43,14 @@ pub(crate) fn read(
     let mut table: Option<DataFrame> = None;
     // Bytes of `text` before this are hashed.
     let mut hashed = 0usize;
+    let mut eof = false;
+    // Whether to read more before the next parse.
+    let mut more = true;
     loop {
-        let eof = fill(&mut file, &mut text, chunk, path)?;
+        if more && !eof {
+            eof = fill(&mut file, &mut text, chunk, path)?;
+        }
+        more = true;
         if header == 0 {
             match record_end(&text, false) {
                 Some(h) => header = h,
@@ -52,25 +59,16 @@ pub(crate) fn read(
             }
             names = csvscan::header_names(&text[..header], delimiter);
         }
-        let end = if eof {
-            text.len()
-        } else {
-            match record_end(&text[header..], true) {
-                Some(e) => header + e,
-                None => continue,
-            }
-        };
-        // The first chunk must hold the rows the types are inferred from
-        // (blank lines count here; the parsed rows are checked below).
-        if table.is_none() && !eof && records(&text[header..end]) <= INFER_ROWS {
+        let Some(end) = chunk_end(&text, header, table.is_none(), eof) else {
             continue;
-        }
+        };
         // The bytes read since the last chunk are hashed while it parses.
         let (_, parsed) = rayon::join(
             || hasher.update(&text[hashed..]),
             || {
                 parse(
                     &text[..end],
+                    header,
                     &names,
                     table.as_ref(),
                     delimiter,
@@ -82,7 +80,7 @@ pub(crate) fn read(
         let Some(df) = parsed else { return Ok(None) };
         // Types are inferred from the first rows of the file: exactly
         // those of the whole-file read only if the chunk holds them all.
-        if table.is_none() && !eof && df.height() <= INFER_ROWS {
+        if table.is_none() && end < text.len() && df.height() <= INFER_ROWS {
             return Ok(None);
         }
         match table.as_mut() {
@@ -95,19 +93,24 @@ pub(crate) fn read(
         }
         text.drain(header..end);
         hashed = text.len();
-        if eof {
+        if eof && text.len() == header {
             break;
         }
+        // Another chunk's worth left (after the small first one): parse it
+        // before reading more.
+        more = text.len() - header < chunk / 2;
     }
     let sha256 = anneal_core::text::hex(&hasher.finalize());
     Ok(table.map(|t| (t, sha256)))
 }
 
-/// One chunk (the header and whole records) parsed: with the inferred
-/// types of the whole file for the first (`table` is `None`), with the
-/// table's types after that; `None` on a text problem or a parse error.
+/// One chunk (the `header` bytes and whole records) parsed: with the
+/// inferred types of the whole file for the first (`table` is `None`),
+/// with the table's types after that, by [`crate::plain`] when the chunk
+/// is plain; `None` on a text problem or a parse error.
 fn parse(
     part: &[u8],
+    header: usize,
     names: &[String],
     table: Option<&DataFrame>,
     delimiter: u8,
@@ -119,32 +122,68 @@ fn parse(
     }
     match table {
         None => read_csv(part, delimiter, csv, as_text, Some(INFER_ROWS)),
-        Some(t) => read_csv_as(part, delimiter, csv, t.schema().clone()),
+        Some(t) => {
+            let schema = t.schema();
+            if let Some(df) = plain::parse(&part[header..], schema, delimiter, &csv.null_values) {
+                return Some(df);
+            }
+            read_csv_as(part, delimiter, csv, schema.clone())
+        }
     }
     .ok()
+}
+
+/// Where the next chunk of `text` (after its `header` bytes) ends; `None`
+/// when more must be read first. The first chunk is the records polars
+/// infers types from and one more: polars parses it, and
+/// [`crate::plain`] most of the rest. At the end of the file, everything
+/// left.
+fn chunk_end(text: &[u8], header: usize, first: bool, eof: bool) -> Option<usize> {
+    let records = &text[header..];
+    if first && let Some(e) = nth_record_end(records, INFER_ROWS + 1) {
+        return Some(header + e);
+    }
+    if eof {
+        return Some(text.len());
+    }
+    if first {
+        return None;
+    }
+    record_end(records, true).map(|e| header + e)
+}
+
+/// Just past the newline that ends the `n`th record of `bytes`; a
+/// newline inside double quotes ends nothing.
+fn nth_record_end(bytes: &[u8], n: usize) -> Option<usize> {
+    let mut in_quotes = false;
+    let mut seen = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => {
+                seen += 1;
+                if seen == n {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Appends up to `chunk` bytes of the file to `text`; whether the file
 /// ended.
 fn fill(file: &mut File, text: &mut Vec<u8>, chunk: usize, path: &Path) -> Result<bool> {
-    let start = text.len();
-    text.resize(start + chunk, 0);
-    let mut filled = start;
-    while filled < text.len() {
-        match file.read(&mut text[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(DataError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                });
-            }
-        }
-    }
-    text.truncate(filled);
-    Ok(filled < start + chunk)
+    // Read into the vector's spare room: no zeroing of 16 MB first.
+    let read = file
+        .take(chunk as u64)
+        .read_to_end(text)
+        .map_err(|e| DataError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    Ok(read < chunk)
 }
 
 /// The end (just past the newline) of the first record of `bytes`, or,
@@ -169,23 +208,6 @@ fn record_end(bytes: &[u8], last: bool) -> Option<usize> {
         }
     }
     end
-}
-
-/// The records of `bytes` (newlines outside double quotes).
-fn records(bytes: &[u8]) -> usize {
-    if !bytes.contains(&b'"') {
-        return bytes.iter().filter(|&&b| b == b'\n').count();
-    }
-    let mut in_quotes = false;
-    let mut n = 0;
-    for &b in bytes {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => n += 1,
-            _ => {}
-        }
-    }
-    n
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod labelled;
 pub mod layout;
 pub mod matrix;
 pub mod memory;
+mod plain;
 pub mod prepare;
 pub mod preprocess;
 pub mod profile;

@@ -1,0 +1,317 @@
+//! The records of a plain CSV chunk parsed straight into typed columns,
+//! for the chunks after the first of a large file (see [`crate::chunked`]).
+//!
+//! Polars' reader was most of the data stage's time on the 1M-row CSV. It
+//! handles every CSV there is; most chunks of a large file are plain:
+//! no quotes, `\n` line ends, one field per column, numbers without
+//! surrounding spaces. Such a chunk is parsed here, with the schema the
+//! first chunk was given, into exactly the values polars would give: the
+//! same number parsers polars calls (`atoi_simd`, `fast_float2`), empty
+//! cells and the config's null texts missing, texts as they are. Anything
+//! else (a quote, a `\r`, a blank line, a ragged row, a space before a
+//! number, a value the parser refuses, a type other than integer, float
+//! and text) gives up, and polars parses that chunk as before.
+
+use polars::prelude::*;
+use polars_arrow::array::{MutableBinaryViewArray, PrimitiveArray};
+use polars_arrow::bitmap::MutableBitmap;
+use rayon::prelude::*;
+
+/// Records parsed by one task: enough to amortise its columns' set-up,
+/// small enough to keep both cores busy on a 16 MB chunk.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// The table in `records` (whole records, no header) with `schema`'s
+/// columns and types; `None` when the chunk is not plain (see the module).
+pub(crate) fn parse(
+    records: &[u8],
+    schema: &Schema,
+    delimiter: u8,
+    nulls: &[String],
+) -> Option<DataFrame> {
+    if records.is_empty() || records.contains(&b'"') || records.contains(&b'\r') {
+        return None;
+    }
+    let kinds = schema
+        .iter_values()
+        .map(Kind::of)
+        .collect::<Option<Vec<Kind>>>()?;
+    let pieces = pieces(records);
+    let parsed = pieces
+        .par_iter()
+        .map(|piece| parse_piece(piece, &kinds, delimiter, nulls))
+        .collect::<Option<Vec<Vec<Builder>>>>()?;
+    frame(parsed, schema)
+}
+
+/// A column's type, as far as plain chunks go.
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    Float,
+    Text,
+}
+
+impl Kind {
+    fn of(dtype: &DataType) -> Option<Kind> {
+        match dtype {
+            DataType::Int64 => Some(Kind::Int),
+            DataType::Float64 => Some(Kind::Float),
+            DataType::String => Some(Kind::Text),
+            _ => None,
+        }
+    }
+}
+
+/// `records` cut at line ends into pieces of about [`PIECE_BYTES`].
+fn pieces(records: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = records;
+    while rest.len() > PIECE_BYTES {
+        match rest[PIECE_BYTES..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let (piece, tail) = rest.split_at(PIECE_BYTES + i + 1);
+                out.push(piece);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// One column's values as they are parsed.
+enum Builder {
+    Int(Vec<i64>, MutableBitmap),
+    Float(Vec<f64>, MutableBitmap),
+    Text(MutableBinaryViewArray<str>),
+}
+
+impl Builder {
+    fn new(kind: Kind, rows: usize) -> Builder {
+        match kind {
+            Kind::Int => Builder::Int(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows)),
+            Kind::Float => {
+                Builder::Float(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows))
+            }
+            Kind::Text => Builder::Text(MutableBinaryViewArray::with_capacity(rows)),
+        }
+    }
+
+    /// Appends `field`; `None` when it is not what polars would parse
+    /// the same way.
+    fn push(&mut self, field: &[u8], nulls: &[String]) -> Option<()> {
+        let missing = field.is_empty() || nulls.iter().any(|n| n.as_bytes() == field);
+        match self {
+            Builder::Int(values, valid) => push_number(values, valid, field, missing, |f| {
+                atoi_simd::parse::<i64, true, true>(f).ok()
+            }),
+            Builder::Float(values, valid) => push_number(values, valid, field, missing, |f| {
+                fast_float2::parse(f).ok()
+            }),
+            Builder::Text(texts) => {
+                if missing {
+                    texts.push_null();
+                } else {
+                    texts.push_value(std::str::from_utf8(field).ok()?);
+                }
+                Some(())
+            }
+        }
+    }
+
+    fn into_column(self, name: &PlSmallStr) -> Column {
+        match self {
+            Builder::Int(values, valid) => {
+                Int64Chunked::with_chunk(name.clone(), primitive(values, valid)).into_column()
+            }
+            Builder::Float(values, valid) => {
+                Float64Chunked::with_chunk(name.clone(), primitive(values, valid)).into_column()
+            }
+            Builder::Text(texts) => {
+                StringChunked::with_chunk(name.clone(), texts.freeze()).into_column()
+            }
+        }
+    }
+}
+
+/// Appends a number field: missing as a null; a leading space or tab
+/// (which polars skips) or a value `parse` refuses gives up.
+fn push_number<T: Default>(
+    values: &mut Vec<T>,
+    valid: &mut MutableBitmap,
+    field: &[u8],
+    missing: bool,
+    parse: impl Fn(&[u8]) -> Option<T>,
+) -> Option<()> {
+    if missing {
+        values.push(T::default());
+        valid.push(false);
+        return Some(());
+    }
+    if field[0] == b' ' || field[0] == b'\t' {
+        return None;
+    }
+    values.push(parse(field)?);
+    valid.push(true);
+    Some(())
+}
+
+fn primitive<T: polars_arrow::types::NativeType>(
+    values: Vec<T>,
+    valid: MutableBitmap,
+) -> PrimitiveArray<T> {
+    let validity = (valid.unset_bits() > 0).then(|| valid.into());
+    PrimitiveArray::new(T::PRIMITIVE.into(), values.into(), validity)
+}
+
+/// The columns of one piece of records; `None` when a record is not
+/// plain.
+fn parse_piece(
+    piece: &[u8],
+    kinds: &[Kind],
+    delimiter: u8,
+    nulls: &[String],
+) -> Option<Vec<Builder>> {
+    let rows = piece.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut columns: Vec<Builder> = kinds.iter().map(|&k| Builder::new(k, rows)).collect();
+    let body = piece.strip_suffix(b"\n").unwrap_or(piece);
+    for line in body.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            return None;
+        }
+        let mut fields = line.split(|&b| b == delimiter);
+        for column in columns.iter_mut() {
+            column.push(fields.next()?, nulls)?;
+        }
+        if fields.next().is_some() {
+            return None;
+        }
+    }
+    Some(columns)
+}
+
+/// The pieces' columns as one frame (each piece one array of each column).
+fn frame(pieces: Vec<Vec<Builder>>, schema: &Schema) -> Option<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for columns in pieces {
+        let columns: Vec<Column> = columns
+            .into_iter()
+            .zip(schema.iter_names())
+            .map(|(b, name)| b.into_column(name))
+            .collect();
+        let df = DataFrame::new_infer_height(columns).ok()?;
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(t) => {
+                t.vstack_mut(&df).ok()?;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::read_csv_as;
+    use anneal_config::CsvOptions;
+
+    fn schema() -> Schema {
+        Schema::from_iter([
+            Field::new("i".into(), DataType::Int64),
+            Field::new("f".into(), DataType::Float64),
+            Field::new("t".into(), DataType::String),
+        ])
+    }
+
+    /// `records` parsed here and by polars with the same schema.
+    fn both(records: &str, nulls: &[&str]) -> (Option<DataFrame>, PolarsResult<DataFrame>) {
+        let nulls: Vec<String> = nulls.iter().map(|s| s.to_string()).collect();
+        let csv = CsvOptions {
+            null_values: nulls.clone(),
+            ..CsvOptions::default()
+        };
+        let text = format!("i,f,t\n{records}");
+        let polars = read_csv_as(text.as_bytes(), b',', &csv, Arc::new(schema()));
+        (parse(records.as_bytes(), &schema(), b',', &nulls), polars)
+    }
+
+    /// Integers with signs and leading zeros, floats in every notation
+    /// polars reads (exponents, infinities, NaN, signed zeros), texts
+    /// short and long, empty cells and null texts, no final newline, and
+    /// more than one piece: the frame polars gives.
+    #[test]
+    fn plain_records_give_polars_frame() {
+        let mut records = String::new();
+        let floats = [
+            "1.5", "-0.0", "1e-3", "inf", "-inf", "NaN", ".5", "7.", "-12.25e2", "",
+        ];
+        let ints = [
+            "0",
+            "-7",
+            "+3",
+            "007",
+            "",
+            "9223372036854775807",
+            "-42",
+            "NA",
+        ];
+        let texts = [
+            "a",
+            "",
+            "NA",
+            "twelve bytes",
+            "a text longer than twelve bytes",
+            "é",
+        ];
+        let rows = 3 * PIECE_BYTES / 40;
+        for r in 0..rows {
+            let line = format!(
+                "{},{},{}\n",
+                ints[r % ints.len()],
+                floats[r % floats.len()],
+                texts[r % texts.len()]
+            );
+            records.push_str(&line);
+        }
+        records.push_str("5,2.5,end");
+        let (ours, polars) = both(&records, &["NA"]);
+        let ours = ours.expect("plain");
+        let polars = polars.expect("polars");
+        assert!(ours.first_col_n_chunks() > 1, "several pieces");
+        assert_eq!(ours.schema(), polars.schema());
+        assert!(ours.equals_missing(&polars));
+        // NaN equals NaN above; the bits must match too (signed zeros).
+        let bits = |df: &DataFrame| -> Vec<Option<u64>> {
+            let f = df.column("f").unwrap().f64().unwrap().clone();
+            f.iter().map(|v| v.map(f64::to_bits)).collect()
+        };
+        assert_eq!(bits(&ours), bits(&polars));
+    }
+
+    /// What is not plain gives up (polars parses those chunks).
+    #[test]
+    fn anything_else_gives_up() {
+        for records in [
+            "1,2.5,\"quoted\"\n",
+            "1,2.5,a\r\n",
+            "1,2.5,a\n\n2,3.5,b\n",
+            "1,2.5\n",
+            "1,2.5,a,extra\n",
+            " 1,2.5,a\n",
+            "1, 2.5,a\n",
+            "1.5,2.5,a\n",
+            "1,abc,a\n",
+            "99999999999999999999,2.5,a\n",
+        ] {
+            let (ours, _) = both(records, &[]);
+            assert!(ours.is_none(), "{records:?} is not plain");
+        }
+        let date = Schema::from_iter([Field::new("d".into(), DataType::Boolean)]);
+        assert!(parse(b"true\n", &date, b',', &[]).is_none());
+    }
+}
