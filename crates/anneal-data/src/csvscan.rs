@@ -170,7 +170,11 @@ pub(crate) fn text_problem(
             start.line + bytes[..offset].iter().filter(|&&b| b == b'\n').count()
         ),
     };
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    // `contains` finds a byte with memchr; the position only when there
+    // is one.
+    if bytes.contains(&0)
+        && let Some(pos) = bytes.iter().position(|&b| b == 0)
+    {
         return Some(format!(
             "binary data (a NUL byte at {}), expected UTF-8 text",
             place(pos)

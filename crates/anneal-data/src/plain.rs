@@ -103,20 +103,24 @@ impl Builder {
 
     /// Appends `field`; `None` when it is not what polars would parse
     /// the same way.
-    fn push(&mut self, field: &[u8], nulls: &[String]) -> Option<()> {
-        let missing = field.is_empty() || nulls.iter().any(|n| n.as_bytes() == field);
+    fn push(&mut self, field: &str, nulls: &[String]) -> Option<()> {
+        let missing = field.is_empty() || nulls.iter().any(|n| n == field);
         match self {
-            Builder::Int(values, valid) => push_number(values, valid, field, missing, |f| {
-                atoi_simd::parse::<i64, true, true>(f).ok()
-            }),
-            Builder::Float(values, valid) => push_number(values, valid, field, missing, |f| {
-                fast_float2::parse(f).ok()
-            }),
+            Builder::Int(values, valid) => {
+                push_number(values, valid, field.as_bytes(), missing, |f| {
+                    atoi_simd::parse::<i64, true, true>(f).ok()
+                })
+            }
+            Builder::Float(values, valid) => {
+                push_number(values, valid, field.as_bytes(), missing, |f| {
+                    fast_float2::parse(f).ok()
+                })
+            }
             Builder::Text(texts) => {
                 if missing {
                     texts.push_null();
                 } else {
-                    texts.push_value(std::str::from_utf8(field).ok()?);
+                    texts.push_value(field);
                 }
                 Some(())
             }
@@ -169,29 +173,54 @@ fn primitive<T: polars_arrow::types::NativeType>(
 }
 
 /// The columns of one piece of records; `None` when a record is not
-/// plain.
+/// plain. The piece is checked to be UTF-8 once: its fields, cut at an
+/// ASCII delimiter, are then text without checking each.
 fn parse_piece(
     piece: &[u8],
     kinds: &[Kind],
     delimiter: u8,
     nulls: &[String],
 ) -> Option<Vec<Builder>> {
-    let rows = piece.iter().filter(|&&b| b == b'\n').count() + 1;
+    let piece = std::str::from_utf8(piece).ok()?;
+    if !delimiter.is_ascii() {
+        return None;
+    }
+    let rows = piece.bytes().filter(|&b| b == b'\n').count() + 1;
     let mut columns: Vec<Builder> = kinds.iter().map(|&k| Builder::new(k, rows)).collect();
-    let body = piece.strip_suffix(b"\n").unwrap_or(piece);
-    for line in body.split(|&b| b == b'\n') {
+    let body = piece.strip_suffix('\n').unwrap_or(piece);
+    let mut line_start = 0;
+    for end in body
+        .bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+        .chain([body.len()])
+    {
+        let line = body.get(line_start..end)?;
+        line_start = end + 1;
         if line.is_empty() {
             return None;
         }
-        let mut fields = line.split(|&b| b == delimiter);
-        for column in columns.iter_mut() {
-            column.push(fields.next()?, nulls)?;
-        }
-        if fields.next().is_some() {
-            return None;
-        }
+        push_line(&mut columns, line, delimiter, nulls)?;
     }
     Some(columns)
+}
+
+/// Appends one record's fields, one per column. The delimiter is ASCII,
+/// so every cut is at a character boundary.
+fn push_line(columns: &mut [Builder], line: &str, delimiter: u8, nulls: &[String]) -> Option<()> {
+    let mut columns = columns.iter_mut();
+    let mut start = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == delimiter {
+            columns.next()?.push(line.get(start..i)?, nulls)?;
+            start = i + 1;
+        }
+    }
+    columns.next()?.push(line.get(start..)?, nulls)?;
+    match columns.next() {
+        Some(_) => None,
+        None => Some(()),
+    }
 }
 
 /// The pieces' columns as one frame (each piece one array of each column).
