@@ -844,14 +844,23 @@ enum TargetKind {
 fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, TargetKind)> {
     let name = col.name().to_string();
     let dtype = col.dtype().clone();
+    // Integers that fit i64 (not UInt64) are counted and looked up by value.
+    if dtype.is_integer() && dtype != DataType::UInt64 {
+        let values = col
+            .cast(&DataType::Int64)
+            .map_err(|e| extract::polars_err(path, e))?;
+        let values = values.i64().map_err(|e| extract::polars_err(path, e))?;
+        let distinct = distinct_integers(values, loaded);
+        // Counted as polars' `n_unique` counts: a missing value is one.
+        let n_distinct = distinct.len() + usize::from(values.null_count() > 0);
+        if classifies(loaded, &name, &dtype, n_distinct)? {
+            return integer_classes(loaded, col, values, distinct, path);
+        }
+    }
     let n_distinct = col.n_unique().map_err(|e| extract::polars_err(path, e))?;
     if !classifies(loaded, &name, &dtype, n_distinct)? {
         let values = extract::numeric(col, path, None, "")?;
         return Ok((Task::Regression, TargetKind::Values(values)));
-    }
-    // Integers that fit i64 (not UInt64) are looked up by value.
-    if dtype.is_integer() && dtype != DataType::UInt64 {
-        return integer_classes(loaded, col, path);
     }
     let text = extract::text(col, path)?;
     let distinct: PlHashSet<&str> = text.iter().flatten().collect();
@@ -874,25 +883,74 @@ fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, Targe
 /// other: the labels are the integers' decimal texts (what polars' cast to
 /// text writes), in numeric order. Looked up by value, without writing a
 /// text per row (on 1M rows, 40 ms).
-fn integer_classes(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, TargetKind)> {
-    let values = col
-        .cast(&DataType::Int64)
-        .map_err(|e| extract::polars_err(path, e))?;
-    let values = values.i64().map_err(|e| extract::polars_err(path, e))?;
-    let distinct: PlHashSet<i64> = values.iter().flatten().collect();
+/// The distinct values of an integer target; under `task.type = "auto"`
+/// only up to one more than `task.max_classes` (enough to know it is
+/// regressed), and none to speak of for `"regression"`.
+fn distinct_integers(values: &Int64Chunked, loaded: &Loaded) -> PlHashSet<i64> {
+    let cap = match loaded.config.task.kind {
+        TaskKind::Auto => loaded.config.task.max_classes.saturating_add(1),
+        TaskKind::Regression => 1,
+        TaskKind::Binary | TaskKind::Multiclass => usize::MAX,
+    };
+    let mut distinct = PlHashSet::new();
+    for arr in values.downcast_iter() {
+        for v in arr.iter().flatten() {
+            if distinct.insert(*v) && distinct.len() >= cap {
+                return distinct;
+            }
+        }
+    }
+    distinct
+}
+
+/// Integer class labels (their decimal texts, in numeric order) and each
+/// row's label index. Labels in a small range are indexed through a table.
+fn integer_classes(
+    loaded: &Loaded,
+    col: &Column,
+    values: &Int64Chunked,
+    distinct: PlHashSet<i64>,
+    path: &Path,
+) -> Result<(Task, TargetKind)> {
     let texts: BTreeSet<String> = distinct.iter().map(i64::to_string).collect();
     let name = col.name().to_string();
     let (task, labels) = label_task(loaded, &name, col.dtype(), texts, path)?;
-    let index: PlHashMap<i64, u32> = labels
+    let index: Vec<(i64, u32)> = labels
         .iter()
         .enumerate()
         .filter_map(|(i, l)| Some((l.parse::<i64>().ok()?, i as u32)))
         .collect();
-    let idx = values
-        .iter()
-        .map(|v| v.and_then(|v| index.get(&v).copied()).unwrap_or(0))
-        .collect();
+    let idx = match small_range_table(&index) {
+        Some((min, table)) => values
+            .iter()
+            .map(|v| v.and_then(|v| table.get(v.wrapping_sub(min) as usize).copied()))
+            .map(|i| i.unwrap_or(0))
+            .collect(),
+        None => {
+            let index: PlHashMap<i64, u32> = index.into_iter().collect();
+            values
+                .iter()
+                .map(|v| v.and_then(|v| index.get(&v).copied()).unwrap_or(0))
+                .collect()
+        }
+    };
     Ok((task, TargetKind::Classes(labels, idx)))
+}
+
+/// A lookup table from value - min to label index, when the labels span
+/// at most 65,536 values (every row's value is a label).
+fn small_range_table(index: &[(i64, u32)]) -> Option<(i64, Vec<u32>)> {
+    let min = index.iter().map(|&(v, _)| v).min()?;
+    let max = index.iter().map(|&(v, _)| v).max()?;
+    let span = usize::try_from(max.checked_sub(min)?).ok()?;
+    if span >= 1 << 16 {
+        return None;
+    }
+    let mut table = vec![0u32; span + 1];
+    for &(v, i) in index {
+        table[(v - min) as usize] = i;
+    }
+    Some((min, table))
 }
 
 /// Whether the target is classified (else regressed), from `[task]` and
@@ -1115,6 +1173,16 @@ mod tests {
         let available = column_names(&table.df);
         assert_eq!(available, ["c", "flag", "x", "y"]);
         clean(&table, cfg, &[], &path).expect("cleaned")
+    }
+
+    #[test]
+    fn labels_in_a_small_range_are_indexed_by_table() {
+        let (min, table) = small_range_table(&[(-3, 0), (5, 1), (7, 2)]).expect("small");
+        assert_eq!(min, -3);
+        assert_eq!(table.len(), 11);
+        assert_eq!([table[0], table[8], table[10]], [0, 1, 2]);
+        assert!(small_range_table(&[(0, 0), (1 << 16, 1)]).is_none());
+        assert!(small_range_table(&[(i64::MIN, 0), (i64::MAX, 1)]).is_none());
     }
 
     #[test]
