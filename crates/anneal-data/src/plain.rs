@@ -85,18 +85,20 @@ fn pieces(records: &[u8]) -> Vec<&[u8]> {
 
 /// One column's values as they are parsed.
 enum Builder {
-    Int(Vec<i64>, MutableBitmap),
-    Float(Vec<f64>, MutableBitmap),
+    Int(Vec<i64>, Nulls),
+    Float(Vec<f64>, Nulls),
     Text(MutableBinaryViewArray<str>),
 }
+
+/// The rows of a number column that are missing: most are not, so
+/// positions are kept and the validity bitmap is built once at the end.
+type Nulls = Vec<u32>;
 
 impl Builder {
     fn new(kind: Kind, rows: usize) -> Builder {
         match kind {
-            Kind::Int => Builder::Int(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows)),
-            Kind::Float => {
-                Builder::Float(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows))
-            }
+            Kind::Int => Builder::Int(Vec::with_capacity(rows), Vec::new()),
+            Kind::Float => Builder::Float(Vec::with_capacity(rows), Vec::new()),
             Kind::Text => Builder::Text(MutableBinaryViewArray::with_capacity(rows)),
         }
     }
@@ -112,9 +114,7 @@ impl Builder {
                 })
             }
             Builder::Float(values, valid) => {
-                push_number(values, valid, field.as_bytes(), missing, |f| {
-                    fast_float2::parse(f).ok()
-                })
+                push_number(values, valid, field.as_bytes(), missing, parse_float)
             }
             Builder::Text(texts) => {
                 if missing {
@@ -146,29 +146,69 @@ impl Builder {
 /// (which polars skips) or a value `parse` refuses gives up.
 fn push_number<T: Default>(
     values: &mut Vec<T>,
-    valid: &mut MutableBitmap,
+    nulls: &mut Nulls,
     field: &[u8],
     missing: bool,
     parse: impl Fn(&[u8]) -> Option<T>,
 ) -> Option<()> {
     if missing {
+        nulls.push(u32::try_from(values.len()).ok()?);
         values.push(T::default());
-        valid.push(false);
         return Some(());
     }
     if field[0] == b' ' || field[0] == b'\t' {
         return None;
     }
     values.push(parse(field)?);
-    valid.push(true);
     Some(())
+}
+
+/// A float as `fast_float2` (polars' parser) reads it. A plain decimal
+/// (`[-]digits[.digits]`, at most 15 digits) is its digits as an integer
+/// divided by a power of ten: both are exact in an f64 and the division is
+/// correctly rounded, so this is the correctly rounded value, the one
+/// `fast_float2` gives (its own fast path is this division). Anything else
+/// goes to `fast_float2`.
+fn parse_float(field: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0usize;
+    let mut fraction: Option<usize> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+            }
+            b'.' if fraction.is_none() && i > 0 => fraction = Some(i),
+            _ => return fast_float2::parse(field).ok(),
+        }
+    }
+    let decimals = fraction.map_or(0, |at| digits.len() - at - 1);
+    if count == 0 || count > 15 || (fraction.is_some() && decimals == 0) {
+        return fast_float2::parse(field).ok();
+    }
+    let value = mantissa as f64 / POW10[decimals];
+    Some(if negative { -value } else { value })
 }
 
 fn primitive<T: polars_arrow::types::NativeType>(
     values: Vec<T>,
-    valid: MutableBitmap,
+    nulls: Nulls,
 ) -> PrimitiveArray<T> {
-    let validity = (valid.unset_bits() > 0).then(|| valid.into());
+    let validity = (!nulls.is_empty()).then(|| {
+        let mut valid = MutableBitmap::from_len_set(values.len());
+        for i in nulls {
+            valid.set(i as usize, false);
+        }
+        valid.into()
+    });
     PrimitiveArray::new(T::PRIMITIVE.into(), values.into(), validity)
 }
 
@@ -320,6 +360,69 @@ mod tests {
             f.iter().map(|v| v.map(f64::to_bits)).collect()
         };
         assert_eq!(bits(&ours), bits(&polars));
+    }
+
+    /// The decimal fast path gives fast_float2's bits on every form it
+    /// takes, and hands the rest over.
+    #[test]
+    fn plain_decimals_parse_as_fast_float2() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut fields: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1",
+            "-1",
+            "0.1",
+            "0.3",
+            "1.5",
+            "123456789012345",
+            "1234567890123456",
+            "99999999999999.9",
+            "0.000000000000001",
+            "-.5",
+            ".5",
+            "5.",
+            "1e3",
+            "1.5e-7",
+            "inf",
+            "NaN",
+            "00012.5000",
+            "-",
+            "1.2.3",
+            "+1.5",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..200_000 {
+            let r = next();
+            let int = r % 10u64.pow((r >> 60) as u32 % 12);
+            let frac_len = (r >> 40) as usize % 9;
+            let frac = (next() % 1_000_000_000).to_string();
+            let sign = if r & 1 == 1 { "-" } else { "" };
+            let frac = &frac[..frac_len.min(frac.len())];
+            fields.push(if frac.is_empty() {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            });
+        }
+        for f in &fields {
+            let ours = parse_float(f.as_bytes()).map(f64::to_bits);
+            let theirs = fast_float2::parse::<f64, _>(f.as_bytes())
+                .ok()
+                .map(f64::to_bits);
+            assert_eq!(ours, theirs, "{f:?}");
+        }
     }
 
     /// What is not plain gives up (polars parses those chunks).
