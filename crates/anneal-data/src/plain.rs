@@ -366,13 +366,8 @@ mod tests {
     /// takes, and hands the rest over.
     #[test]
     fn plain_decimals_parse_as_fast_float2() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = anneal_core::rng::Rng::new(42);
+        let mut next = || rng.next_u64();
         let mut fields: Vec<String> = [
             "0",
             "-0",
