@@ -10,6 +10,7 @@ use std::path::Path;
 use anneal_config::{CategoricalEmbedding, ColumnType, DataConfig, DataFormat, Impute, Loaded};
 use polars::prelude::*;
 
+use crate::dictionary::Dictionary;
 use crate::error::{DataError, Result};
 use crate::extract;
 use crate::prepare::{
@@ -203,22 +204,11 @@ pub(crate) fn train_present(values: &[f64], train: &[usize]) -> Vec<f64> {
     present
 }
 
-/// The count per present value at the positions `train` (in no order).
+/// The count per present value at the positions `train` (in order of
+/// first appearance), through the column's [`Dictionary`]: what the
+/// in-memory fit counts, for the streaming stage's batches.
 pub(crate) fn train_counts(values: &StringChunked, train: &[usize]) -> Vec<(String, u64)> {
-    let mut in_train = vec![false; values.len()];
-    for &i in train {
-        in_train[i] = true;
-    }
-    let mut counts: PlHashMap<&str, u64> = PlHashMap::new();
-    for (v, train) in values.iter().zip(&in_train) {
-        if let (Some(v), true) = (v, train) {
-            *counts.entry(v).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .map(|(v, n)| (v.to_string(), n))
-        .collect()
+    Dictionary::of(values).counts(train)
 }
 
 /// What the training rows hold of one feature column.
