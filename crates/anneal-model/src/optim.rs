@@ -428,42 +428,64 @@ struct Step {
     first: bool,
 }
 
-/// Defines `$name`, which runs `$body` with the same arguments compiled
-/// for AVX-512 or AVX2 where the CPU has them (16 or 8 lanes instead of
-/// SSE2's 4). The body must be `#[inline(always)]`, so that it is compiled
-/// inside each variant (a closure handed to a `target_feature` function is
-/// not: it stays SSE2 code). Each lane does the same IEEE operations in the
-/// same order, so the results are the same bit for bit: Rust never
-/// contracts a multiply and an add into an FMA, whatever the target.
+/// Defines `$name(c, flags, slices)`, the Adam-family update `$kernel`
+/// over a parameter's [`Slices`]: each of the four settings of the two
+/// flags is `$kernel::<A, B>`, its own loop without a branch per element,
+/// and each is compiled for AVX-512 or AVX2 where the CPU has them (16 or 8
+/// lanes instead of SSE2's 4). The kernel must be `#[inline(always)]`, so that it is compiled inside each variant
+/// (a closure handed to a `target_feature` function is not: it stays SSE2
+/// code). Each lane does the same IEEE operations in the same order, so the
+/// results are the same bit for bit: Rust never contracts a multiply and an
+/// add into an FMA, whatever the target.
 macro_rules! vectorized {
-    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),* $(,)?)) => {
-        fn $name($($arg: $ty),*) {
+    ($name:ident, $kernel:ident, $consts:ty) => {
+        fn $name(c: &$consts, flags: (bool, bool), s: Slices<'_>) {
+            #[inline(always)]
+            fn any(c: &$consts, flags: (bool, bool), s: Slices<'_>) {
+                let Slices { p, g, m, v } = s;
+                match flags {
+                    (true, true) => $kernel::<true, true>(c, p, g, m, v),
+                    (true, false) => $kernel::<true, false>(c, p, g, m, v),
+                    (false, true) => $kernel::<false, true>(c, p, g, m, v),
+                    (false, false) => $kernel::<false, false>(c, p, g, m, v),
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) {
-                    $body($($arg),*)
+                fn avx512(c: &$consts, flags: (bool, bool), s: Slices<'_>) {
+                    any(c, flags, s)
                 }
                 #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) {
-                    $body($($arg),*)
+                fn avx2(c: &$consts, flags: (bool, bool), s: Slices<'_>) {
+                    any(c, flags, s)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU was just checked for AVX-512F.
-                    return unsafe { avx512($($arg),*) };
+                    return unsafe { avx512(c, flags, s) };
                 }
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU was just checked for AVX2.
-                    return unsafe { avx2($($arg),*) };
+                    return unsafe { avx2(c, flags, s) };
                 }
             }
-            $body($($arg),*)
+            any(c, flags, s)
         }
     };
 }
 
-vectorized!(adam_kernel, adam_any, (c: &AdamConsts, first: bool, l2: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]));
-vectorized!(adamw_kernel, adamw_any, (c: &AdamWConsts, first: bool, decay: bool, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]));
+/// One parameter's values, gradients and two moment buffers.
+struct Slices<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+}
+
+// The flags: the parameter's first step, then an L2 penalty (Adam) or a
+// decay (AdamW).
+vectorized!(adam_kernel, adam_loop, AdamConsts);
+vectorized!(adamw_kernel, adamw_loop, AdamWConsts);
 
 /// burn's `Adam` (with `WeightDecay` before `AdaptiveMomentum`), element
 /// by element:
@@ -486,25 +508,7 @@ fn adam(
         eps: EPSILON * bc2,
         penalty: penalty.unwrap_or(0.0),
     };
-    adam_kernel(&c, k.first, penalty.is_some(), p, g, m, v);
-}
-
-#[inline(always)]
-fn adam_any(
-    c: &AdamConsts,
-    first: bool,
-    l2: bool,
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-) {
-    match (first, l2) {
-        (true, true) => adam_loop::<true, true>(c, p, g, m, v),
-        (true, false) => adam_loop::<true, false>(c, p, g, m, v),
-        (false, true) => adam_loop::<false, true>(c, p, g, m, v),
-        (false, false) => adam_loop::<false, false>(c, p, g, m, v),
-    }
+    adam_kernel(&c, (k.first, penalty.is_some()), Slices { p, g, m, v });
 }
 
 struct AdamConsts {
@@ -556,25 +560,7 @@ fn adamw(
         c2: 1f32 - BETA_2.powi(time),
         keep: keep.unwrap_or(1.0),
     };
-    adamw_kernel(&c, k.first, keep.is_some(), p, g, m, v);
-}
-
-#[inline(always)]
-fn adamw_any(
-    c: &AdamWConsts,
-    first: bool,
-    decay: bool,
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-) {
-    match (first, decay) {
-        (true, true) => adamw_loop::<true, true>(c, p, g, m, v),
-        (true, false) => adamw_loop::<true, false>(c, p, g, m, v),
-        (false, true) => adamw_loop::<false, true>(c, p, g, m, v),
-        (false, false) => adamw_loop::<false, false>(c, p, g, m, v),
-    }
+    adamw_kernel(&c, (k.first, keep.is_some()), Slices { p, g, m, v });
 }
 
 struct AdamWConsts {
