@@ -844,8 +844,12 @@ enum TargetKind {
 fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, TargetKind)> {
     let name = col.name().to_string();
     let dtype = col.dtype().clone();
-    // Integers that fit i64 (not UInt64) are counted and looked up by value.
-    if dtype.is_integer() && dtype != DataType::UInt64 {
+    // Integers that fit i64 (not UInt64), unless regressed by the config,
+    // are counted and looked up by value.
+    if dtype.is_integer()
+        && dtype != DataType::UInt64
+        && loaded.config.task.kind != TaskKind::Regression
+    {
         let values = col
             .cast(&DataType::Int64)
             .map_err(|e| extract::polars_err(path, e))?;
@@ -885,12 +889,11 @@ fn infer_task(loaded: &Loaded, col: &Column, path: &Path) -> Result<(Task, Targe
 /// text per row (on 1M rows, 40 ms).
 /// The distinct values of an integer target; under `task.type = "auto"`
 /// only up to one more than `task.max_classes` (enough to know it is
-/// regressed), and none to speak of for `"regression"`.
+/// regressed).
 fn distinct_integers(values: &Int64Chunked, loaded: &Loaded) -> PlHashSet<i64> {
     let cap = match loaded.config.task.kind {
         TaskKind::Auto => loaded.config.task.max_classes.saturating_add(1),
-        TaskKind::Regression => 1,
-        TaskKind::Binary | TaskKind::Multiclass => usize::MAX,
+        _ => usize::MAX,
     };
     let mut distinct = PlHashSet::new();
     for arr in values.downcast_iter() {
