@@ -19,8 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::csvscan::{self, CsvPos};
 use crate::error::{DataError, Result};
-use crate::plain;
+use crate::plain::{self, Appended};
 use crate::read::{INFER_ROWS, read_csv, read_csv_as};
+use crate::stacked::Stacked;
 
 /// Bytes read and parsed at a time.
 pub(crate) const CHUNK_BYTES: usize = 16 << 20;
@@ -35,102 +36,134 @@ pub(crate) fn read(
     chunk: usize,
 ) -> Result<Option<(DataFrame, String)>> {
     let mut file = File::open(path).map_err(|e| crate::source::io_err(path, e))?;
+    let size = file.metadata().map_or(0, |m| m.len()) as usize;
     let mut hasher = Sha256::new();
-    // The text being parsed: the header, then whole records.
+    // The text being parsed: the header, then whole records; and the
+    // buffer the next text is read into while this one parses.
     let mut text: Vec<u8> = Vec::with_capacity(chunk + (1 << 16));
-    let mut header = 0usize;
-    let mut names = Vec::new();
-    let mut table: Option<DataFrame> = None;
+    let mut spare: Vec<u8> = Vec::new();
+    // The first read is short: the first chunk's records are usually in
+    // it, and the next read overlaps their parse.
+    let mut eof = fill(&mut file, &mut text, chunk / 8, path)?;
+    let header = loop {
+        match record_end(&text, false) {
+            Some(h) => break h,
+            None if eof => return Ok(None),
+            None => eof = fill(&mut file, &mut text, chunk, path)?,
+        }
+    };
+    let names = csvscan::header_names(&text[..header], delimiter);
+    let mut table: Option<Stacked> = None;
     // Bytes of `text` before this are hashed.
     let mut hashed = 0usize;
-    let mut eof = false;
-    // Whether to read more before the next parse.
-    let mut more = true;
     loop {
-        if more && !eof {
-            eof = fill(&mut file, &mut text, chunk, path)?;
-        }
-        more = true;
-        if header == 0 {
-            match record_end(&text, false) {
-                Some(h) => header = h,
-                None if eof => return Ok(None),
-                None => continue,
-            }
-            names = csvscan::header_names(&text[..header], delimiter);
-        }
         let Some(end) = chunk_end(&text, header, table.is_none(), eof) else {
+            eof = fill(&mut file, &mut text, chunk, path)?;
             continue;
         };
-        // The bytes read since the last chunk are hashed while it parses.
-        let (_, parsed) = rayon::join(
-            || hasher.update(&text[hashed..]),
+        let last = eof && end == text.len();
+        let first = table.is_none();
+        // While the chunk parses, the bytes read since the last one are
+        // hashed, and the rest of the text (with more of the file, unless
+        // another chunk's worth is left) moves to the spare buffer: the
+        // file is read while both cores parse, not between chunks.
+        let (next, parsed) = rayon::join(
             || {
-                parse(
-                    &text[..end],
+                hasher.update(&text[hashed..]);
+                if last {
+                    return Ok(true);
+                }
+                let rest = &text[end..];
+                let refill = !eof && rest.len() < chunk / 2;
+                spare.clear();
+                // One allocation of the size needed, not a doubling series.
+                spare.reserve_exact(header + rest.len() + if refill { chunk } else { 0 });
+                spare.extend_from_slice(&text[..header]);
+                spare.extend_from_slice(rest);
+                if !refill {
+                    return Ok(eof);
+                }
+                fill(&mut file, &mut spare, chunk, path)
+            },
+            || {
+                let part = Part {
+                    bytes: &text[..end],
                     header,
-                    &names,
-                    table.as_ref(),
-                    delimiter,
-                    csv,
-                    as_text,
-                )
+                    names: &names,
+                    file_bytes: size,
+                };
+                append(part, &mut table, delimiter, csv, as_text)
             },
         );
-        let Some(df) = parsed else { return Ok(None) };
+        eof = next?;
+        let Some(rows) = parsed else { return Ok(None) };
         // Types are inferred from the first rows of the file: exactly
         // those of the whole-file read only if the chunk holds them all.
-        if table.is_none() && end < text.len() && df.height() <= INFER_ROWS {
+        if first && end < text.len() && rows <= INFER_ROWS {
             return Ok(None);
         }
-        match table.as_mut() {
-            None => table = Some(df),
-            Some(t) => {
-                if t.vstack_mut(&df).is_err() {
-                    return Ok(None);
-                }
-            }
-        }
-        text.drain(header..end);
-        hashed = text.len();
-        if eof && text.len() == header {
+        if last {
             break;
         }
-        // Another chunk's worth left (after the small first one): parse it
-        // before reading more.
-        more = text.len() - header < chunk / 2;
+        // The header and the rest of the text were hashed above; what
+        // was read after them was not.
+        hashed = header + text.len() - end;
+        std::mem::swap(&mut text, &mut spare);
     }
     let sha256 = anneal_core::text::hex(&hasher.finalize());
-    Ok(table.map(|t| (t, sha256)))
+    let t = table.and_then(Stacked::finish);
+    Ok(t.map(|t| (t, sha256)))
 }
 
-/// One chunk (the `header` bytes and whole records) parsed: with the
-/// inferred types of the whole file for the first (`table` is `None`),
-/// with the table's types after that, by [`crate::plain`] when the chunk
-/// is plain; `None` on a text problem or a parse error.
-fn parse(
-    part: &[u8],
+/// A chunk of the file: the header, then whole records.
+struct Part<'a> {
+    bytes: &'a [u8],
+    /// The header's length.
     header: usize,
-    names: &[String],
-    table: Option<&DataFrame>,
+    names: &'a [String],
+    /// The whole file's length.
+    file_bytes: usize,
+}
+
+/// One chunk added to the table, its rows counted: the first parsed by
+/// polars with the types it infers for the whole file (the table starts
+/// with it), a later one by [`crate::plain`] when it is plain, else by
+/// polars with the table's types. `None` on a text problem or a parse
+/// error.
+fn append(
+    part: Part,
+    table: &mut Option<Stacked>,
     delimiter: u8,
     csv: &CsvOptions,
     as_text: &[String],
-) -> Option<DataFrame> {
-    if csvscan::text_problem(part, Some((delimiter, names)), CsvPos::START).is_some() {
+) -> Option<usize> {
+    let text_problem = || {
+        csvscan::text_problem(part.bytes, Some((delimiter, part.names)), CsvPos::START).is_some()
+    };
+    let Some(t) = table else {
+        if text_problem() {
+            return None;
+        }
+        let df = read_csv(part.bytes, delimiter, csv, as_text, Some(INFER_ROWS)).ok()?;
+        // The file's rows if the rest are as long as these, and a little.
+        let per_byte = df.height() as f64 / part.bytes.len().max(1) as f64;
+        let expected = (part.file_bytes as f64 * per_byte * 1.02) as usize;
+        *table = Some(Stacked::new(&df, expected.min(part.file_bytes))?);
+        return Some(df.height());
+    };
+    // The plain parser checks the text itself, a piece per task.
+    let records = &part.bytes[part.header..];
+    match plain::append(records, t, delimiter, &csv.null_values) {
+        Appended::Rows(n) => return Some(n),
+        Appended::Failed => return None,
+        Appended::NotPlain => {}
+    }
+    if text_problem() {
         return None;
     }
-    match table {
-        None => read_csv(part, delimiter, csv, as_text, Some(INFER_ROWS)),
-        Some(t) => {
-            let schema = t.schema();
-            if let Some(df) = plain::parse(&part[header..], schema, delimiter, &csv.null_values) {
-                return Some(df);
-            }
-            read_csv_as(part, delimiter, csv, schema.clone())
-        }
-    }
-    .ok()
+    let df = read_csv_as(part.bytes, delimiter, csv, t.schema().clone()).ok()?;
+    t.append_frame(&df)?;
+    Some(df.height())
 }
 
 /// Where the next chunk of `text` (after its `header` bytes) ends; `None`
@@ -217,7 +250,8 @@ mod tests {
 
     /// 30,000 rows with quoted fields (delimiters and newlines inside),
     /// missing cells, a text column of digits read as text, and CRLF line
-    /// ends: read in 64 KiB chunks, the same table and hash as whole.
+    /// ends: read in 64 KiB chunks, the same table and hash as whole; and
+    /// the same file made plain.
     #[test]
     fn chunks_give_the_whole_files_table() {
         let dir = std::env::temp_dir().join(format!("anneal-chunked-{}", std::process::id()));
@@ -245,10 +279,27 @@ mod tests {
         let (df, sha) = read(&path, b',', &opts, &as_text, 64 << 10)
             .expect("read")
             .expect("chunked");
-        assert!(df.first_col_n_chunks() > 1);
+        assert!(df.column("note").expect("note").n_chunks() > 1);
         assert!(df.equals_missing(&whole.df));
         assert_eq!(df.schema(), whole.df.schema());
         assert_eq!(sha, whole.sha256);
+        // A plain file (no quotes, `\n`): the plain parser reads all but
+        // the first chunk, straight into one vector per number column.
+        let plain = csv
+            .replace("\"a, b\"", "ab")
+            .replace("\"two\nlines\"", "two")
+            .replace("\r\n", "\n");
+        let plain_path = dir.join("plain.csv");
+        std::fs::write(&plain_path, &plain).expect("write");
+        let whole = read_table(&plain_path, None, &opts, &as_text).expect("whole");
+        let (df, sha) = read(&plain_path, b',', &opts, &as_text, 64 << 10)
+            .expect("read")
+            .expect("chunked");
+        assert!(df.equals_missing(&whole.df));
+        assert_eq!(df.schema(), whole.df.schema());
+        assert_eq!(sha, whole.sha256);
+        assert_eq!(df.column("x").expect("x").n_chunks(), 1);
+        assert!(df.column("note").expect("note").n_chunks() > 2);
         // A float after the inferred integers gives up, for the whole-file
         // read to infer again.
         csv.push_str("30000,1,n,001,0.5\r\n");

@@ -33,6 +33,7 @@ mod scratch;
 mod sort;
 pub mod source;
 pub mod split;
+mod stacked;
 pub mod stats;
 mod steps;
 pub mod stream;

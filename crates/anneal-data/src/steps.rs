@@ -185,7 +185,7 @@ pub(crate) fn fit_settings(
 /// The values of numeric (or boolean) feature `name`, with a hint to
 /// declare it categorical when a cell is not a number.
 pub(crate) fn numeric_feature(
-    col: &Column,
+    col: Column,
     name: &str,
     path: &Path,
     rows: &[u64],
@@ -194,7 +194,7 @@ pub(crate) fn numeric_feature(
         "; declare it categorical with [data.columns.{}] type = \"categorical\" if that is what it is",
         toml_key(name)
     );
-    extract::numeric(col, path, Some(rows), &hint)
+    extract::numeric_owned(col, path, Some(rows), &hint)
 }
 
 /// The present values (not NaN) at the positions `train`, in that order.

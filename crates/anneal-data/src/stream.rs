@@ -373,7 +373,7 @@ impl Pass1 {
                 .map_err(|e| extract::polars_err(path, e))?;
             match &mut plan.acc {
                 Acc::Numeric(spill) => {
-                    let values = steps::numeric_feature(col, &plan.name, path, rows)?;
+                    let values = steps::numeric_feature(col.clone(), &plan.name, path, rows)?;
                     for v in steps::train_present(&values, train) {
                         spill.push(v)?;
                     }
