@@ -236,23 +236,14 @@ impl Dest<'_> {
         missing: &mut Vec<u32>,
     ) -> Option<()> {
         let absent = field.is_empty() || nulls.iter().any(|n| n == field);
+        let number = Number {
+            row,
+            bytes: field.as_bytes(),
+            absent,
+        };
         match self {
-            Dest::Int(values) => put_number(
-                values.get_mut(row)?,
-                row,
-                field.as_bytes(),
-                absent,
-                missing,
-                |f| atoi_simd::parse::<i64, true, true>(f).ok(),
-            ),
-            Dest::Float(values) => put_number(
-                values.get_mut(row)?,
-                row,
-                field.as_bytes(),
-                absent,
-                missing,
-                parse_float,
-            ),
+            Dest::Int(values) => number.put(values.get_mut(row)?, missing, parse_int),
+            Dest::Float(values) => number.put(values.get_mut(row)?, missing, parse_float),
             Dest::Text(texts) => {
                 if absent {
                     texts.push_null();
@@ -272,26 +263,40 @@ impl Dest<'_> {
     }
 }
 
-/// Writes a number field: missing as the default value, noted; a leading
-/// space or tab (which polars skips) or a value `parse` refuses gives up.
-fn put_number<T: Default>(
-    slot: &mut T,
+/// A number field of a piece: its row, its bytes, and whether it is
+/// missing (empty, or one of the config's null texts).
+struct Number<'a> {
     row: usize,
-    field: &[u8],
+    bytes: &'a [u8],
     absent: bool,
-    missing: &mut Vec<u32>,
-    parse: impl Fn(&[u8]) -> Option<T>,
-) -> Option<()> {
-    if absent {
-        missing.push(u32::try_from(row).ok()?);
-        *slot = T::default();
-        return Some(());
+}
+
+impl Number<'_> {
+    /// Writes the field into `slot`: missing as the default value, noted
+    /// in `missing`; a leading space or tab (which polars skips) or a
+    /// value `parse` refuses gives up.
+    fn put<T: Default>(
+        &self,
+        slot: &mut T,
+        missing: &mut Vec<u32>,
+        parse: impl Fn(&[u8]) -> Option<T>,
+    ) -> Option<()> {
+        if self.absent {
+            missing.push(u32::try_from(self.row).ok()?);
+            *slot = T::default();
+            return Some(());
+        }
+        if self.bytes[0] == b' ' || self.bytes[0] == b'\t' {
+            return None;
+        }
+        *slot = parse(self.bytes)?;
+        Some(())
     }
-    if field[0] == b' ' || field[0] == b'\t' {
-        return None;
-    }
-    *slot = parse(field)?;
-    Some(())
+}
+
+/// An integer as polars reads it (`atoi_simd`, a leading `+` allowed).
+fn parse_int(field: &[u8]) -> Option<i64> {
+    atoi_simd::parse::<i64, true, true>(field).ok()
 }
 
 /// A float as `fast_float2` (polars' parser) reads it. A plain decimal
