@@ -35,67 +35,46 @@ pub(crate) fn read(
     as_text: &[String],
     chunk: usize,
 ) -> Result<Option<(DataFrame, String)>> {
-    let mut file = File::open(path).map_err(|e| crate::source::io_err(path, e))?;
-    let size = file.metadata().map_or(0, |m| m.len()) as usize;
+    let mut source = Source::open(path, chunk)?;
     let mut hasher = Sha256::new();
     // The text being parsed: the header, then whole records; and the
     // buffer the next text is read into while this one parses.
     let mut text: Vec<u8> = Vec::with_capacity(chunk + (1 << 16));
     let mut spare: Vec<u8> = Vec::new();
-    // The first read is short: the first chunk's records are usually in
-    // it, and the next read overlaps their parse.
-    let mut eof = fill(&mut file, &mut text, chunk / 8, path)?;
-    let header = loop {
-        match record_end(&text, false) {
-            Some(h) => break h,
-            None if eof => return Ok(None),
-            None => eof = fill(&mut file, &mut text, chunk, path)?,
-        }
+    let Some(header) = source.header(&mut text)? else {
+        return Ok(None);
     };
     let names = csvscan::header_names(&text[..header], delimiter);
     let mut table: Option<Stacked> = None;
     // Bytes of `text` before this are hashed.
     let mut hashed = 0usize;
     loop {
-        let Some(end) = chunk_end(&text, header, table.is_none(), eof) else {
-            eof = fill(&mut file, &mut text, chunk, path)?;
+        let Some(end) = chunk_end(&text, header, table.is_none(), source.eof) else {
+            source.fill(&mut text, chunk)?;
             continue;
         };
-        let last = eof && end == text.len();
+        let last = source.eof && end == text.len();
         let first = table.is_none();
+        let part = Part {
+            bytes: &text[..end],
+            header,
+            names: &names,
+            file_bytes: source.bytes,
+        };
         // While the chunk parses, the bytes read since the last one are
-        // hashed, and the rest of the text (with more of the file, unless
-        // another chunk's worth is left) moves to the spare buffer: the
-        // file is read while both cores parse, not between chunks.
+        // hashed and the next text is read: the file is read while both
+        // cores parse, not between chunks.
         let (next, parsed) = rayon::join(
             || {
                 hasher.update(&text[hashed..]);
                 if last {
-                    return Ok(true);
+                    return Ok(());
                 }
-                let rest = &text[end..];
-                let refill = !eof && rest.len() < chunk / 2;
-                spare.clear();
-                // One allocation of the size needed, not a doubling series.
-                spare.reserve_exact(header + rest.len() + if refill { chunk } else { 0 });
-                spare.extend_from_slice(&text[..header]);
-                spare.extend_from_slice(rest);
-                if !refill {
-                    return Ok(eof);
-                }
-                fill(&mut file, &mut spare, chunk, path)
+                source.carry(&text, header, end, &mut spare)
             },
-            || {
-                let part = Part {
-                    bytes: &text[..end],
-                    header,
-                    names: &names,
-                    file_bytes: size,
-                };
-                append(part, &mut table, delimiter, csv, as_text)
-            },
+            || append(part, &mut table, delimiter, csv, as_text),
         );
-        eof = next?;
+        next?;
         let Some(rows) = parsed else { return Ok(None) };
         // Types are inferred from the first rows of the file: exactly
         // those of the whole-file read only if the chunk holds them all.
@@ -111,8 +90,78 @@ pub(crate) fn read(
         std::mem::swap(&mut text, &mut spare);
     }
     let sha256 = anneal_core::text::hex(&hasher.finalize());
-    let t = table.and_then(Stacked::finish);
-    Ok(t.map(|t| (t, sha256)))
+    Ok(table.and_then(Stacked::finish).map(|t| (t, sha256)))
+}
+
+/// The file being read, `chunk` bytes at a time.
+struct Source<'a> {
+    file: File,
+    path: &'a Path,
+    chunk: usize,
+    /// The file's length.
+    bytes: usize,
+    /// Whether the file has been read to its end.
+    eof: bool,
+}
+
+impl<'a> Source<'a> {
+    fn open(path: &'a Path, chunk: usize) -> Result<Source<'a>> {
+        let file = File::open(path).map_err(|e| crate::source::io_err(path, e))?;
+        let bytes = file.metadata().map_or(0, |m| m.len()) as usize;
+        Ok(Source {
+            file,
+            path,
+            chunk,
+            bytes,
+            eof: false,
+        })
+    }
+
+    /// Reads into `text` up to the end of the header, and returns its
+    /// length; `None` when the file has no complete header line. The first
+    /// read is short: the first chunk's records are usually in it, and the
+    /// next read overlaps their parse.
+    fn header(&mut self, text: &mut Vec<u8>) -> Result<Option<usize>> {
+        self.fill(text, self.chunk / 8)?;
+        loop {
+            match record_end(text, false) {
+                Some(h) => return Ok(Some(h)),
+                None if self.eof => return Ok(None),
+                None => self.fill(text, self.chunk)?,
+            }
+        }
+    }
+
+    /// The next text into `spare`: the header, the rest of `text` after
+    /// the chunk that ends at `end`, and more of the file unless another
+    /// chunk's worth is left.
+    fn carry(&mut self, text: &[u8], header: usize, end: usize, spare: &mut Vec<u8>) -> Result<()> {
+        let rest = &text[end..];
+        let refill = !self.eof && rest.len() < self.chunk / 2;
+        spare.clear();
+        // One allocation of the size needed, not a doubling series.
+        spare.reserve_exact(header + rest.len() + if refill { self.chunk } else { 0 });
+        spare.extend_from_slice(&text[..header]);
+        spare.extend_from_slice(rest);
+        if refill {
+            self.fill(spare, self.chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Appends up to `n` bytes of the file to `buf`, noting its end.
+    fn fill(&mut self, buf: &mut Vec<u8>, n: usize) -> Result<()> {
+        // Read into the vector's spare room: no zeroing of 16 MB first.
+        let read = (&mut self.file)
+            .take(n as u64)
+            .read_to_end(buf)
+            .map_err(|e| DataError::Io {
+                path: self.path.to_path_buf(),
+                source: e,
+            })?;
+        self.eof = read < n;
+        Ok(())
+    }
 }
 
 /// A chunk of the file: the header, then whole records.
@@ -203,20 +252,6 @@ fn nth_record_end(bytes: &[u8], n: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// Appends up to `chunk` bytes of the file to `text`; whether the file
-/// ended.
-fn fill(file: &mut File, text: &mut Vec<u8>, chunk: usize, path: &Path) -> Result<bool> {
-    // Read into the vector's spare room: no zeroing of 16 MB first.
-    let read = file
-        .take(chunk as u64)
-        .read_to_end(text)
-        .map_err(|e| DataError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    Ok(read < chunk)
 }
 
 /// The end (just past the newline) of the first record of `bytes`, or,
