@@ -50,9 +50,9 @@ pub(crate) fn append(
     delimiter: u8,
     nulls: &[String],
 ) -> Appended {
-    let Some(kinds) = kinds(table, records, delimiter) else {
+    if !can_be_plain(table, records, delimiter) {
         return Appended::NotPlain;
-    };
+    }
     let pieces = pieces(records);
     let Some(rows) = pieces
         .par_iter()
@@ -64,7 +64,7 @@ pub(crate) fn append(
     let added: usize = rows.iter().sum();
     table.grow(added);
     let first = table.rows();
-    let parsed = destinations(table, &kinds, &rows)
+    let parsed = destinations(table, &rows)
         .into_par_iter()
         .zip(pieces.par_iter().zip(&rows))
         .map(|(dests, (piece, &n))| parse_piece(piece, n, dests, delimiter, nulls))
@@ -79,17 +79,18 @@ pub(crate) fn append(
     }
 }
 
-/// Each column's kind, when a chunk of `records` can be plain.
-fn kinds(table: &Stacked, records: &[u8], delimiter: u8) -> Option<Vec<Kind>> {
-    if records.is_empty() || !delimiter.is_ascii() || delimiter == b'\n' {
-        return None;
-    }
-    let kinds = table
-        .columns
-        .iter()
-        .map(Kind::of)
-        .collect::<Option<Vec<Kind>>>()?;
-    (!kinds.is_empty()).then_some(kinds)
+/// Whether a chunk of `records` can be plain: some records, an ASCII
+/// delimiter, and only integer, float and text columns.
+fn can_be_plain(table: &Stacked, records: &[u8], delimiter: u8) -> bool {
+    let plain_type = |c: &Stack| match c {
+        Stack::Int(_) | Stack::Float(_) => true,
+        Stack::Chunks(s) => s.dtype() == &DataType::String,
+    };
+    !records.is_empty()
+        && delimiter.is_ascii()
+        && delimiter != b'\n'
+        && !table.columns.is_empty()
+        && table.columns.iter().all(plain_type)
 }
 
 /// The records in `piece`; `None` when it holds a byte no plain CSV has.
@@ -102,12 +103,10 @@ fn records_in(piece: &[u8]) -> Option<usize> {
 /// Where each piece's fields go: its rows of each number column (the
 /// table's grown vectors, cut at the pieces' row counts), or a text
 /// builder of its own.
-fn destinations<'a>(table: &'a mut Stacked, kinds: &[Kind], rows: &[usize]) -> Vec<Vec<Dest<'a>>> {
+fn destinations<'a>(table: &'a mut Stacked, rows: &[usize]) -> Vec<Vec<Dest<'a>>> {
     let first = table.rows();
-    let mut out: Vec<Vec<Dest>> = rows
-        .iter()
-        .map(|_| Vec::with_capacity(kinds.len()))
-        .collect();
+    let width = table.columns.len();
+    let mut out: Vec<Vec<Dest>> = rows.iter().map(|_| Vec::with_capacity(width)).collect();
     for column in table.columns.iter_mut() {
         match column {
             Stack::Int(n) => cut(&mut n.values[first..], rows, &mut out, Dest::Int),
@@ -148,14 +147,11 @@ fn commit(
     let mut start = first;
     for (filled, &r) in parsed.into_iter().zip(rows) {
         for ((f, column), texts) in filled.into_iter().zip(&mut table.columns).zip(&mut texts) {
-            match (f, column) {
-                (Filled::Missing(m), Stack::Int(n)) => {
-                    n.missing.extend(m.iter().map(|&i| start + i as usize))
+            match (f, column.missing_mut()) {
+                (Filled::Missing(m), Some(missing)) => {
+                    missing.extend(m.iter().map(|&i| start + i as usize))
                 }
-                (Filled::Missing(m), Stack::Float(n)) => {
-                    n.missing.extend(m.iter().map(|&i| start + i as usize))
-                }
-                (Filled::Text(arr), Stack::Chunks(_)) => texts.push(arr),
+                (Filled::Text(arr), None) => texts.push(arr),
                 _ => return None,
             }
         }
@@ -169,25 +165,6 @@ fn commit(
     }
     table.commit(start - first);
     Some(())
-}
-
-/// A column's type, as far as plain chunks go.
-#[derive(Clone, Copy)]
-enum Kind {
-    Int,
-    Float,
-    Text,
-}
-
-impl Kind {
-    fn of(column: &Stack) -> Option<Kind> {
-        match column {
-            Stack::Int(_) => Some(Kind::Int),
-            Stack::Float(_) => Some(Kind::Float),
-            Stack::Chunks(s) if s.dtype() == &DataType::String => Some(Kind::Text),
-            Stack::Chunks(_) => None,
-        }
-    }
 }
 
 /// `records` cut at line ends into pieces of about [`PIECE_BYTES`].
@@ -286,7 +263,7 @@ impl Number<'_> {
             *slot = T::default();
             return Some(());
         }
-        if self.bytes[0] == b' ' || self.bytes[0] == b'\t' {
+        if matches!(self.bytes.first(), Some(b' ' | b'\t')) {
             return None;
         }
         *slot = parse(self.bytes)?;
@@ -315,7 +292,8 @@ fn parse_float(field: &[u8]) -> Option<f64> {
     };
     let mut mantissa: u64 = 0;
     let mut i = 0;
-    // At most 15 digits are read, so the mantissa cannot overflow.
+    // At most 17 digits are read (more than 15 go to `fast_float2`
+    // below), so the mantissa cannot overflow.
     while i < digits.len() && i < 16 && digits[i].is_ascii_digit() {
         mantissa = mantissa * 10 + u64::from(digits[i] - b'0');
         i += 1;

@@ -72,7 +72,8 @@ impl Stacked {
     }
 
     /// Appends a chunk polars parsed with [`Self::schema`]; `None` when
-    /// its columns differ.
+    /// its columns differ (the table is then unusable: the caller reads
+    /// the whole file instead).
     pub(crate) fn append_frame(&mut self, df: &DataFrame) -> Option<()> {
         if df.width() != self.columns.len() {
             return None;
@@ -136,6 +137,17 @@ impl Stacked {
             })
             .collect();
         DataFrame::new_infer_height(columns).ok()
+    }
+}
+
+impl Stack {
+    /// A number column's missing rows; `None` for any other column.
+    pub(crate) fn missing_mut(&mut self) -> Option<&mut Vec<usize>> {
+        match self {
+            Stack::Int(n) => Some(&mut n.missing),
+            Stack::Float(n) => Some(&mut n.missing),
+            Stack::Chunks(_) => None,
+        }
     }
 }
 
