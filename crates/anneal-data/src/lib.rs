@@ -11,6 +11,7 @@
 //! artifact; and the drift checks ([`drift`]) that compare new data with it.
 
 pub mod batches;
+mod bytescan;
 mod chunked;
 mod csvscan;
 mod dictionary;
