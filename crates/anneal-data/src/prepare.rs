@@ -170,9 +170,19 @@ pub fn prepare(loaded: &Loaded, seed: u64) -> Result<Prepared> {
         .column(&cfg.target)
         .map_err(|e| extract::polars_err(path, e))?;
     let target_dtype = target_col.dtype().clone();
-    let (task, target_kind) = infer_task(loaded, target_col, path)?;
-    let (columns, plans) = feature_columns(cfg, &df, &rows, path)?;
-    let s = split_rows(cfg, seed, &df, &rows, task, &target_kind, path)?;
+    // The target's task and split, and the features' plans, read
+    // different columns: both run at once. Errors keep their order.
+    let (target, features) = rayon::join(
+        || {
+            let (task, kind) = infer_task(loaded, target_col, path)?;
+            let s = split_rows(cfg, seed, &df, &rows, task, &kind, path);
+            Ok::<_, DataError>((task, kind, s))
+        },
+        || feature_columns(cfg, &df, &rows, path),
+    );
+    let (task, target_kind, s) = target?;
+    let (columns, plans) = features?;
+    let s = s?;
     let example_rows = held_out_rows(&df, &s, path)?;
     let used = df.height() as u64;
     let fitted = fit_features(loaded, df, &plans, &rows, &s.train, path)?;
