@@ -464,7 +464,7 @@ fn config_table() {
                 line: |d| {
                     config_error(
                         d,
-                        ":7:1: train.batch: unknown field `batch`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `early_stopping`",
+                        ":7:1: train.batch: unknown field `batch`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `init`, `early_stopping`",
                     )
                 },
                 check: no_check,

@@ -293,7 +293,7 @@ fn bad_sweep_sections_are_config_errors_with_a_line() {
                 "train.learning_rate = [1e-2, 1e-3]",
                 "train.learnin_rate = [1e-2]",
             ),
-            "error: {cfg}:27:7: sweep.parameters.train.learnin_rate: trial 0 sets train.learnin_rate = 0.01: unknown field `learnin_rate`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `early_stopping`",
+            "error: {cfg}:27:7: sweep.parameters.train.learnin_rate: trial 0 sets train.learnin_rate = 0.01: unknown field `learnin_rate`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `init`, `early_stopping`",
         ),
         (
             (

@@ -250,7 +250,27 @@ seed = 42
         let src = MINIMAL.replace("seed = 42", "seed = 42\nepochz = 3");
         assert_eq!(
             err(&src),
-            "configs/x.toml:14:1: train.epochz: unknown field `epochz`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `early_stopping`"
+            "configs/x.toml:14:1: train.epochz: unknown field `epochz`, expected one of `epochs`, `batch_size`, `learning_rate`, `seed`, `backend`, `optimizer`, `weight_decay`, `momentum`, `schedule`, `loss`, `huber_delta`, `class_weights`, `grad_clip`, `eval_batch_size`, `shuffle_block`, `init`, `early_stopping`"
+        );
+    }
+
+    /// `train.init` is absent from the resolved config until set (so older
+    /// configs keep their artifact ids), round-trips when set, and a wrong
+    /// name is one line naming the key and the two choices.
+    #[test]
+    fn weight_init_key() {
+        let l = parse(MINIMAL, Path::new("configs/x.toml")).unwrap();
+        assert_eq!(l.config.train.init(), WeightInit::Uniform);
+        assert!(!l.resolved_toml().contains("init"));
+        let src = MINIMAL.replace("seed = 42", "seed = 42\ninit = \"glorot\"");
+        let l = parse(&src, Path::new("configs/x.toml")).unwrap();
+        assert_eq!(l.config.train.init(), WeightInit::Glorot);
+        let again = parse(&l.resolved_toml(), Path::new("configs/x.toml")).unwrap();
+        assert_eq!(again.config.train.init(), WeightInit::Glorot);
+        let src = MINIMAL.replace("seed = 42", "seed = 42\ninit = \"xavier\"");
+        assert_eq!(
+            err(&src),
+            "configs/x.toml:14:8: train.init: unknown variant `xavier`, expected `uniform` or `glorot`"
         );
     }
 

@@ -3,7 +3,7 @@
 //! 2024: k members that share the dense weights, each with its own small
 //! adapters and output head, trained together on the same batches).
 
-use anneal_config::Activation;
+use anneal_config::{Activation, WeightInit};
 use anneal_core::rng::Rng;
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::activation;
@@ -221,12 +221,12 @@ impl Architecture {
                     specs.push((
                         format!("layers.{i}.weight"),
                         vec![k, fan_in, fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                     specs.push((
                         format!("layers.{i}.bias"),
                         vec![k, fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                 }
                 Some(e) if e.variant == EnsembleVariant::Full => {
@@ -234,7 +234,7 @@ impl Architecture {
                     specs.push((
                         format!("layers.{i}.weight"),
                         vec![fan_in, fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                     let r = if i == 0 { Init::Signs } else { Init::Ones };
                     specs.push((format!("layers.{i}.r"), vec![k, fan_in], r));
@@ -242,19 +242,19 @@ impl Architecture {
                     specs.push((
                         format!("layers.{i}.bias"),
                         vec![k, fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                 }
                 _ => {
                     specs.push((
                         format!("layers.{i}.weight"),
                         vec![fan_in, fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                     specs.push((
                         format!("layers.{i}.bias"),
                         vec![fan_out],
-                        Init::Uniform(fan_in),
+                        Init::Dense(fan_in, fan_out),
                     ));
                 }
             }
@@ -301,6 +301,9 @@ impl Architecture {
 pub(crate) enum Init {
     /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch's `nn.Linear`.
     Uniform(usize),
+    /// A dense layer's weight or bias, `fan_in -> fan_out`: drawn as the
+    /// run's [`WeightInit`] says.
+    Dense(usize, usize),
     /// Random signs: each member sees the inputs through its own +-1 mask,
     /// which is what makes the members differ (TabM's default).
     Signs,
@@ -340,36 +343,45 @@ fn slots(specs: &[(String, Vec<usize>, Init)]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// `n` starting values of a tensor that starts as `init`.
+fn draw(init: Init, n: usize, scheme: WeightInit, rng: &mut Rng) -> Vec<f32> {
+    let mut uniform = |bound: f32| -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
+            .collect()
+    };
+    match init {
+        Init::Uniform(fan_in) => uniform(1.0 / (fan_in as f32).sqrt()),
+        Init::Dense(fan_in, fan_out) => uniform(match scheme {
+            WeightInit::Uniform => 1.0 / (fan_in as f32).sqrt(),
+            WeightInit::Glorot => (6.0 / (fan_in + fan_out) as f32).sqrt(),
+        }),
+        Init::Signs => (0..n)
+            .map(|_| if rng.next_f64() < 0.5 { -1.0 } else { 1.0 })
+            .collect(),
+        Init::Ones => vec![1.0; n],
+        Init::Normal(sigma) => (0..n)
+            .map(|_| {
+                let u = 1.0 - rng.next_f64();
+                let v = rng.next_f64();
+                let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                (z * sigma) as f32
+            })
+            .collect(),
+    }
+}
+
 impl Network {
     /// Fresh weights for `arch`, drawn from `seed` on the host, so every
-    /// backend starts from the same numbers.
-    pub fn init(arch: &Architecture, seed: u64, device: &Device) -> Network {
+    /// backend starts from the same numbers; dense layers as `scheme` says.
+    pub fn init(arch: &Architecture, seed: u64, scheme: WeightInit, device: &Device) -> Network {
         let mut rng = Rng::stream(seed, "init");
         let tensors: Vec<NetworkTensor> = arch
             .tensor_specs()
             .into_iter()
             .map(|(name, shape, init)| {
                 let n = shape.iter().product::<usize>();
-                let values = match init {
-                    Init::Uniform(fan_in) => {
-                        let bound = 1.0 / (fan_in as f32).sqrt();
-                        (0..n)
-                            .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
-                            .collect()
-                    }
-                    Init::Signs => (0..n)
-                        .map(|_| if rng.next_f64() < 0.5 { -1.0 } else { 1.0 })
-                        .collect(),
-                    Init::Ones => vec![1.0; n],
-                    Init::Normal(sigma) => (0..n)
-                        .map(|_| {
-                            let u = 1.0 - rng.next_f64();
-                            let v = rng.next_f64();
-                            let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
-                            (z * sigma) as f32
-                        })
-                        .collect(),
-                };
+                let values = draw(init, n, scheme, &mut rng);
                 NetworkTensor {
                     name,
                     shape,
@@ -750,7 +762,9 @@ mod tests {
             width: 2,
         };
         let good = arch(Some(periodic(vec![0, 2])), None);
-        let tensors = Network::init(&good, 1, &device).to_tensors(&good).unwrap();
+        let tensors = Network::init(&good, 1, WeightInit::Uniform, &device)
+            .to_tensors(&good)
+            .unwrap();
         assert!(Network::from_tensors(&good, &tensors, &device).is_ok());
         for (bad, why) in [
             (
@@ -775,5 +789,47 @@ mod tests {
                 .unwrap();
             assert!(e.to_string().contains(why), "{e}");
         }
+    }
+
+    /// `glorot` draws the same numbers as `uniform`, scaled from each dense
+    /// layer's 1/sqrt(fan_in) to sqrt(6/(fan_in + fan_out)); the periodic
+    /// embedding keeps its own bound under both.
+    #[test]
+    fn glorot_rescales_the_dense_layers_only() {
+        let device = crate::backend::device(anneal_config::Backend::Flex).unwrap();
+        let a = arch(
+            Some(Periodic {
+                columns: vec![0],
+                frequencies: 2,
+                sigma: 0.1,
+                width: 2,
+            }),
+            None,
+        );
+        let draw = |scheme| {
+            Network::init(&a, 5, scheme, &device)
+                .to_tensors(&a)
+                .unwrap()
+        };
+        let (uniform, glorot) = (draw(WeightInit::Uniform), draw(WeightInit::Glorot));
+        let mut scaled = 0;
+        for (u, g) in uniform.iter().zip(&glorot) {
+            assert_eq!(u.name, g.name);
+            let factor = match u.name.as_str() {
+                // 3 inputs, the periodic column's 2 replacing its 1: 4 -> 4 -> 2.
+                "layers.0.weight" | "layers.0.bias" => (6.0f32 / 8.0).sqrt() / 0.5,
+                "layers.1.weight" | "layers.1.bias" => (6.0f32 / 6.0).sqrt() / 0.5,
+                _ => 1.0,
+            };
+            scaled += usize::from(factor != 1.0);
+            for (x, y) in u.values.iter().zip(&g.values) {
+                assert!(
+                    (x * factor - y).abs() <= 1e-6,
+                    "{}: {x} * {factor} != {y}",
+                    u.name
+                );
+            }
+        }
+        assert_eq!(scaled, 4);
     }
 }

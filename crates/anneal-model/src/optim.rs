@@ -697,7 +697,7 @@ impl Fused {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anneal_config::{Activation, Backend};
+    use anneal_config::{Activation, Backend, WeightInit};
     use burn::module::Module;
     use burn::tensor::TensorData;
 
@@ -743,7 +743,7 @@ mod tests {
                 ..TrainConfig::default()
             };
             let run = |fused: bool| -> Vec<NetworkTensor> {
-                let mut net = Network::init(&arch, 7, &device).train();
+                let mut net = Network::init(&arch, 7, WeightInit::Uniform, &device).train();
                 let mut optim = match fused {
                     true => Optim::new(&cfg, &net),
                     false => Optim::Burn(Box::new(burn_optimizer(&cfg))),
@@ -776,7 +776,9 @@ mod tests {
                 bits(&burn),
                 "{optimizer:?} {weight_decay} {momentum} {grad_clip}"
             );
-            let start = Network::init(&arch, 7, &device).to_tensors(&arch).unwrap();
+            let start = Network::init(&arch, 7, WeightInit::Uniform, &device)
+                .to_tensors(&arch)
+                .unwrap();
             assert_ne!(bits(&fused), bits(&start), "the weights moved");
         }
     }

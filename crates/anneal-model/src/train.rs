@@ -416,7 +416,7 @@ impl Trainer<'_> {
         let (cfg, arch, device) = (self.cfg, self.arch, self.device);
         let network = match &resume {
             Some(state) => Network::from_tensors(arch, &state.weights, device)?.train(),
-            None => Network::init(arch, cfg.seed, device).train(),
+            None => Network::init(arch, cfg.seed, cfg.init(), device).train(),
         };
         let mut optim = Optim::new(cfg, &network);
         let progress = match resume {

@@ -167,7 +167,7 @@ pub fn bench(req: &BenchRequest, obs: &mut dyn Observer) -> Result<BenchReport> 
         } else {
             // Prediction alone: a freshly initialised network has the same
             // cost per row as a trained one.
-            anneal_model::Network::init(&arch, seed, &opened.device)
+            anneal_model::Network::init(&arch, seed, loaded.config.train.init(), &opened.device)
         };
         if wants(BenchStage::Predict) {
             predict_figures = Some(predict(&data, &arch, &network, &opened.device, req)?);
