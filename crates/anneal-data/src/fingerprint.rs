@@ -122,18 +122,20 @@ pub(crate) fn logical_sha256_and_rows(df: &DataFrame) -> PolarsResult<(String, V
 /// order, the internal row number skipped): equal rows, and only equal
 /// rows (up to hash collisions, about 2^-64 for a billion rows), hash
 /// equal. Chunks of rows are hashed in parallel, so a large frame is
-/// never copied whole into host vectors.
+/// never copied whole into host vectors; each chunk writes its own part of
+/// the result (no serial concatenation, and its pages are first touched
+/// by the thread that fills them).
 pub(crate) fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u128>> {
     let names = sorted_names(df);
-    let starts: Vec<usize> = (0..df.height()).step_by(CHUNK).collect();
-    let chunks = starts
-        .par_iter()
-        .map(|&start| {
-            let chunk = df.slice(start as i64, CHUNK.min(df.height() - start));
-            block_hashes(&chunk, &names)
-        })
-        .collect::<PolarsResult<Vec<Vec<u128>>>>()?;
-    Ok(chunks.concat())
+    let mut hashes = vec![0u128; df.height()];
+    hashes
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .try_for_each(|(i, out)| {
+            let chunk = df.slice((i * CHUNK) as i64, out.len());
+            block_hashes(&chunk, &names, out)
+        })?;
+    Ok(hashes)
 }
 
 fn sorted_names(df: &DataFrame) -> Vec<&str> {
@@ -157,8 +159,7 @@ const BLOCK: usize = 4096;
 /// summed first, so each column's cells are written straight to their
 /// rows' places in one typed loop, without a branch on the column's type
 /// per cell.
-fn block_hashes(df: &DataFrame, names: &[&str]) -> PolarsResult<Vec<u128>> {
-    let mut out = Vec::with_capacity(df.height());
+fn block_hashes(df: &DataFrame, names: &[&str], out: &mut [u128]) -> PolarsResult<()> {
     let mut buf: Vec<u8> = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
     let mut start = 0;
@@ -189,13 +190,13 @@ fn block_hashes(df: &DataFrame, names: &[&str]) -> PolarsResult<Vec<u128>> {
             c.write(&mut buf, &mut at);
         }
         let mut from = 0;
-        for &end in &ends {
-            out.push(xxhash_rust::xxh3::xxh3_128(&buf[from..end]));
+        for (hash, &end) in out[start..start + len].iter_mut().zip(&ends) {
+            *hash = xxhash_rust::xxh3::xxh3_128(&buf[from..end]);
             from = end;
         }
         start += len;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One column's cells for a block of rows, in the type they are encoded

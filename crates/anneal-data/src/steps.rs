@@ -58,10 +58,17 @@ pub(crate) fn drop_untargeted_and_filtered(
 
 /// The 0-based file row of each row of `df` (its [`ROW`] column).
 pub(crate) fn row_numbers(df: &DataFrame, path: &Path) -> Result<Vec<u64>> {
-    df.column(ROW)
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .and_then(|c| Ok(c.u64()?.into_no_null_iter().collect()))
-        .map_err(|e| extract::polars_err(path, e))
+    // Straight from the index arrays (never null): a cast to UInt64 first
+    // would write a second 8 MB column per million rows.
+    let idx = df
+        .column(ROW)
+        .and_then(|c| c.idx())
+        .map_err(|e| extract::polars_err(path, e))?;
+    let mut rows = Vec::with_capacity(idx.len());
+    for arr in idx.downcast_iter() {
+        rows.extend(arr.values().iter().map(|&r| r as u64));
+    }
+    Ok(rows)
 }
 
 // ---- The errors both paths raise, with one text ----
