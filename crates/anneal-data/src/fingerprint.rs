@@ -20,6 +20,7 @@
 //! length and its UTF-8 bytes.
 
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -242,11 +243,23 @@ impl Cells {
             Cells::UInt(ca) => add_fixed(lens, NUMBER, arrays!(ca)),
             Cells::Float(ca) => add_fixed(lens, NUMBER, arrays!(ca)),
             Cells::Bool(ca) => add_fixed(lens, 2, arrays!(ca)),
+            // A text's length is in its view: the bytes are not read.
             Cells::Text(ca) => {
                 let mut row = 0;
                 for arr in ca.downcast_iter() {
-                    for (l, v) in lens[row..row + arr.len()].iter_mut().zip(arr.iter()) {
-                        *l += v.map_or(1, |t| NUMBER + t.len());
+                    let lens = &mut lens[row..row + arr.len()];
+                    let views = arr.views().iter();
+                    match arr.validity().filter(|v| v.unset_bits() > 0) {
+                        None => {
+                            for (l, v) in lens.iter_mut().zip(views) {
+                                *l += NUMBER + v.length as usize;
+                            }
+                        }
+                        Some(valid) => {
+                            for ((l, v), ok) in lens.iter_mut().zip(views).zip(valid.iter()) {
+                                *l += if ok { NUMBER + v.length as usize } else { 1 };
+                            }
+                        }
                     }
                     row += arr.len();
                 }
