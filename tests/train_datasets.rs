@@ -95,46 +95,14 @@ fn glorot_init_lifts_the_short_penguins_recipe() {
     assert!((glorot - 0.9696).abs() < 5e-5, "glorot: {glorot}");
 }
 
-/// The peers' recipe as benches/compare/compare.py writes it.
+/// The peers' recipe (benches/compare/recipe.toml, as compare.py fills it
+/// in) with the weight initialisation `init`.
 fn recipe(data: &std::path::Path, seed: u64, init: &str) -> String {
-    format!(
-        r#"[data]
-path = {data:?}
-target = "species"
-
-[data.missing]
-numeric = "median"
-indicator = false
-
-[data.clean]
-drop_duplicates = false
-
-[data.split]
-train = 0.8
-valid = 0.0
-test = 0.2
-stratify = true
-
-[model]
-kind = "mlp"
-hidden = [64, 64]
-dropout = 0.0
-numeric_embedding = "none"
-
-[train]
-epochs = 10
-batch_size = 64
-learning_rate = 0.001
-seed = {seed}
-optimizer = "adam"
-grad_clip = 0.0
-init = "{init}"
-
-[train.early_stopping]
-enabled = false
-
-[eval]
-bootstrap = 0
-"#
-    )
+    include_str!("../benches/compare/recipe.toml")
+        .replace("@PATH@", &format!("{data:?}"))
+        .replace("@TARGET@", "species")
+        .replace("@STRATIFY@", "true")
+        .replace("@EPOCHS@", "10")
+        .replace("@SEED@", &seed.to_string())
+        .replace("init = \"glorot\"", &format!("init = \"{init}\""))
 }

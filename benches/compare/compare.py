@@ -95,48 +95,14 @@ def med(xs):
 
 
 def recipe_config(csv: str, target: str, epochs: int, stratify: bool, seed: int = 42) -> str:
-    """The peers' pipeline and MLP recipe as an anneal config: median/mode-like
-    imputation without indicators, standardised numerics, one-hot categoricals,
-    a seeded 80/20 split, MLP 64-64, batch 64, Adam 1e-3, and scikit-learn's
-    weight initialisation (Glorot's bound; anneal's default is PyTorch's)."""
-    return f"""[data]
-path = {json.dumps(csv)}
-target = "{target}"
-
-[data.missing]
-numeric = "median"
-indicator = false
-
-[data.clean]
-drop_duplicates = false
-
-[data.split]
-train = 0.8
-valid = 0.0
-test = 0.2
-stratify = {"true" if stratify else "false"}
-
-[model]
-kind = "mlp"
-hidden = [64, 64]
-dropout = 0.0
-numeric_embedding = "none"
-
-[train]
-epochs = {epochs}
-batch_size = 64
-learning_rate = 0.001
-seed = {seed}
-optimizer = "adam"
-grad_clip = 0.0
-init = "glorot"
-
-[train.early_stopping]
-enabled = false
-
-[eval]
-bootstrap = 0
-"""
+    """The peers' pipeline and MLP recipe as an anneal config (recipe.toml)."""
+    with open(os.path.join(HERE, "recipe.toml")) as f:
+        text = f.read()
+    for key, value in {"@PATH@": json.dumps(csv), "@TARGET@": target,
+                       "@STRATIFY@": "true" if stratify else "false",
+                       "@EPOCHS@": str(epochs), "@SEED@": str(seed)}.items():
+        text = text.replace(key, value)
+    return text
 
 
 def bench_json(anneal: str, config: str, stages: str, out: str, extra=()) -> list[str]:

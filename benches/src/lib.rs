@@ -118,51 +118,18 @@ pub fn synth_csv(path: &Path, rows: usize, seed: u64) -> std::io::Result<()> {
     f.flush()
 }
 
-/// The config of the peers' pipeline for a synthetic file: median/mode
+/// The config of the peers' pipeline for a synthetic file
+/// (benches/compare/recipe.toml, as compare.py fills it in): median/mode
 /// imputation without indicators, standardised numerics, one-hot
 /// categoricals, a seeded unstratified 80/20 split, the standard MLP
 /// (64-64, batch 64, Adam 1e-3).
 pub fn synth_config(data: &Path, epochs: u32) -> String {
-    format!(
-        r#"[data]
-path = {path:?}
-target = "label"
-
-[data.missing]
-numeric = "median"
-indicator = false
-
-[data.clean]
-drop_duplicates = false
-
-[data.split]
-train = 0.8
-valid = 0.0
-test = 0.2
-stratify = false
-
-[model]
-kind = "mlp"
-hidden = [64, 64]
-dropout = 0.0
-numeric_embedding = "none"
-
-[train]
-epochs = {epochs}
-batch_size = 64
-learning_rate = 0.001
-seed = 42
-optimizer = "adam"
-grad_clip = 0.0
-
-[train.early_stopping]
-enabled = false
-
-[eval]
-bootstrap = 0
-"#,
-        path = data.display().to_string()
-    )
+    include_str!("../compare/recipe.toml")
+        .replace("@PATH@", &format!("{:?}", data.display().to_string()))
+        .replace("@TARGET@", "label")
+        .replace("@STRATIFY@", "false")
+        .replace("@EPOCHS@", &epochs.to_string())
+        .replace("@SEED@", "42")
 }
 
 /// A scratch folder holding a synthetic file of `rows` rows and its config.
