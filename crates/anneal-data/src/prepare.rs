@@ -300,9 +300,6 @@ fn clean(
     Ok(Cleaned { df, rows, counts })
 }
 
-/// Rows split into hash parts by one task of [`first_occurrences`].
-const DEDUP_BLOCK: usize = 1 << 18;
-
 /// For each kept row (by its file row), whether it is the first of its
 /// exact duplicates over every column: rows compare by their logical row
 /// hashes (see [`crate::fingerprint`]), which are equal exactly when the
@@ -310,56 +307,19 @@ const DEDUP_BLOCK: usize = 1 << 18;
 /// `unique_stable`, which row-encoded and sorted the whole table (a third
 /// of the stage's time on 1M rows) for hashes the read already computed.
 fn first_occurrences(rows: &[u64], hashes: &[u128], path: &Path) -> Result<Vec<bool>> {
-    /// Equal rows hash equal, so rows are split by their hash's top bits
-    /// and each part is deduplicated on its own, in row order: the parts
-    /// run in parallel, each with a set small enough to stay in cache.
-    const PARTS: usize = 16;
     if let Some(r) = rows.iter().find(|&&r| r as usize >= hashes.len()) {
         return Err(DataError::unusable(
             path,
             format!("internal error: row {r} has no row hash"),
         ));
     }
-    let hash = |i: usize| hashes[rows[i] as usize];
-    // A part holds each of its rows' position and the low 32 bits of its
-    // hash (a tag), copied in sequential passes: looking the hashes up by
-    // position instead (every 16th row or so, all over the table) missed
-    // the cache on nearly every row and took 3x as long. Blocks of rows
-    // are split in parallel; a part is its blocks' pieces in block order,
-    // so its rows stay in row order.
-    let pieces: Vec<Vec<Vec<(u32, u32)>>> = rows
-        .par_chunks(DEDUP_BLOCK)
-        .enumerate()
-        .map(|(b, block)| {
-            let room = block.len() / PARTS + block.len() / PARTS / 8 + 64;
-            let mut parts: Vec<Vec<(u32, u32)>> =
-                (0..PARTS).map(|_| Vec::with_capacity(room)).collect();
-            for (i, &r) in block.iter().enumerate() {
-                let h = hashes[r as usize];
-                parts[(h >> 124) as usize].push((h as u32, (b * DEDUP_BLOCK + i) as u32));
-            }
-            parts
-        })
-        .collect();
-    let repeats: Vec<Vec<u32>> = (0..PARTS)
+    let pieces = tagged_parts(rows, hashes);
+    let hash = |i: u32| hashes[rows[i as usize] as usize];
+    let repeats: Vec<Vec<u32>> = (0..DEDUP_PARTS)
         .into_par_iter()
         .map(|part| {
             let len = pieces.iter().map(|p| p[part].len()).sum();
-            let mut first_of_tag: PlHashMap<u32, u32> = PlHashMap::with_capacity(len);
-            // Full hashes of rows whose tag was first seen on another hash.
-            let mut other: PlHashSet<u128> = PlHashSet::new();
-            let mut repeats = Vec::new();
-            for &(tag, i) in pieces.iter().flat_map(|p| &p[part]) {
-                let Some(&first) = first_of_tag.get(&tag) else {
-                    first_of_tag.insert(tag, i);
-                    continue;
-                };
-                let h = hash(i as usize);
-                if h == hash(first as usize) || !other.insert(h) {
-                    repeats.push(i);
-                }
-            }
-            repeats
+            repeats_in_part(pieces.iter().flat_map(|p| &p[part]), len, hash)
         })
         .collect();
     let mut first = vec![true; rows.len()];
@@ -367,6 +327,63 @@ fn first_occurrences(rows: &[u64], hashes: &[u128], path: &Path) -> Result<Vec<b
         first[i as usize] = false;
     }
     Ok(first)
+}
+
+/// Equal rows hash equal, so rows are split by their hash's top bits and
+/// each part is deduplicated on its own, in row order: the parts run in
+/// parallel, each with a map small enough to stay in cache.
+const DEDUP_PARTS: usize = 16;
+
+/// Rows split into parts by one task of [`tagged_parts`].
+const DEDUP_BLOCK: usize = 1 << 18;
+
+/// Each block of [`DEDUP_BLOCK`] rows split into [`DEDUP_PARTS`] parts by
+/// its hash's top bits, each row as its position and its hash's low 32
+/// bits (a tag). The copy is one sequential pass per block, in parallel:
+/// looking the hashes up by position later instead (every 16th row or so,
+/// all over the table) missed the cache on nearly every row and took 3x
+/// as long. A part is its blocks' pieces in block order, so its rows stay
+/// in row order.
+fn tagged_parts(rows: &[u64], hashes: &[u128]) -> Vec<Vec<Vec<(u32, u32)>>> {
+    rows.par_chunks(DEDUP_BLOCK)
+        .enumerate()
+        .map(|(b, block)| {
+            let room = block.len() / DEDUP_PARTS + block.len() / DEDUP_PARTS / 8 + 64;
+            let mut parts: Vec<Vec<(u32, u32)>> =
+                (0..DEDUP_PARTS).map(|_| Vec::with_capacity(room)).collect();
+            for (i, &r) in block.iter().enumerate() {
+                let h = hashes[r as usize];
+                parts[(h >> 124) as usize].push((h as u32, (b * DEDUP_BLOCK + i) as u32));
+            }
+            parts
+        })
+        .collect()
+}
+
+/// The positions of a part's `len` rows (tag and position, in row order)
+/// that repeat an earlier row. Full hashes (`hash` of a position) are read only
+/// when a tag repeats: for a duplicate, or for rows that share a tag,
+/// which a set of the full hashes keeps apart exactly.
+fn repeats_in_part<'a>(
+    rows: impl Iterator<Item = &'a (u32, u32)>,
+    len: usize,
+    hash: impl Fn(u32) -> u128,
+) -> Vec<u32> {
+    let mut first_of_tag: PlHashMap<u32, u32> = PlHashMap::with_capacity(len);
+    // Full hashes of rows whose tag was first seen on another hash.
+    let mut other: PlHashSet<u128> = PlHashSet::new();
+    let mut repeats = Vec::new();
+    for &(tag, i) in rows {
+        let Some(&first) = first_of_tag.get(&tag) else {
+            first_of_tag.insert(tag, i);
+            continue;
+        };
+        let h = hash(i);
+        if h == hash(first) || !other.insert(h) {
+            repeats.push(i);
+        }
+    }
+    repeats
 }
 
 /// The task, target values and split rows, and what is recorded of every
