@@ -444,6 +444,28 @@ fn bad_inputs_are_one_line_errors() {
         ),
     );
 
+    // --log names nothing, or a file instead of the folder.
+    let missing = dir.join("no-such-log");
+    let o = monitor(&["--log", s(&missing), "--out", out_s]);
+    assert_error(
+        &o,
+        3,
+        &format!(
+            "error: {}: --log names no readable folder (No such file or directory (os error 2))",
+            s(&missing)
+        ),
+    );
+    let one_file = other.join("inference-00000000.ndjson");
+    let o = monitor(&["--log", s(&one_file), "--out", out_s]);
+    assert_error(
+        &o,
+        3,
+        &format!(
+            "error: {}: --log names a file; give the folder `anneal serve --log` writes",
+            s(&one_file)
+        ),
+    );
+
     // Labels without an id column.
     let labels = dir.join("no-id.csv");
     std::fs::write(&labels, "id,diagnosis\nreq-1,benign\n").unwrap();

@@ -69,6 +69,22 @@ impl Monitored {
     }
 }
 
+/// `--log` must name the folder `anneal serve --log` writes: a missing
+/// path or a single file is one line naming the flag (exit 3, a file the
+/// user gave), before the artifact is even opened.
+fn check_log_folder(log: &std::path::Path) -> Result<()> {
+    let reason = match std::fs::metadata(log) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(_) => "--log names a file; give the folder `anneal serve --log` writes".to_string(),
+        Err(e) => format!("--log names no readable folder ({e})"),
+    };
+    Err(anneal_monitor::MonitorError::File {
+        path: log.to_path_buf(),
+        reason,
+    }
+    .into())
+}
+
 /// Reads, judges and writes.
 pub fn monitor(req: &MonitorRequest) -> Result<Monitored> {
     let started = Instant::now();
@@ -78,6 +94,9 @@ pub fn monitor(req: &MonitorRequest) -> Result<Monitored> {
             "anneal monitor needs --log DIR (an inference log), --data FILE (new rows) or both"
                 .into(),
         ));
+    }
+    if let Some(log) = &req.log {
+        check_log_folder(log)?;
     }
     let default = if req.data.is_some() { "500rows" } else { "1h" };
     let text = req.window.as_deref().unwrap_or(default);
