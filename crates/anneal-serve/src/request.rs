@@ -254,6 +254,9 @@ fn binary_default(obj: &Map<String, Value>) -> bool {
         .unwrap_or(false)
 }
 
+/// A parsed V2 request object, step by step: the outputs asked for, the
+/// tensor given for each model input, each tensor's values, then the
+/// values converted to the batch.
 fn parse_v2_object(
     mut obj: Map<String, Value>,
     schema: &Schema,
@@ -264,113 +267,16 @@ fn parse_v2_object(
         all: binary_default(&obj),
         named: Vec::new(),
     };
-    let outputs = match obj.get("outputs") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) => {
-            let mut names = Vec::with_capacity(list.len());
-            for (i, o) in list.iter().enumerate() {
-                let flag = o
-                    .get("parameters")
-                    .and_then(|p| p.get("binary_data"))
-                    .and_then(Value::as_bool);
-                let Some(name) = o.get("name").and_then(Value::as_str) else {
-                    return Err(Invalid(format!(
-                        "output {} of \"outputs\" has no \"name\"",
-                        i + 1
-                    )));
-                };
-                if !schema.outputs.iter().any(|s| s.name == name) {
-                    return Err(Invalid(format!(
-                        "unknown output {name:?} (the model's outputs are: {})",
-                        schema
-                            .outputs
-                            .iter()
-                            .map(|o| o.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-                if let Some(flag) = flag {
-                    binary.named.push((name.to_string(), flag));
-                }
-                names.push(name.to_string());
-            }
-            Some(names)
-        }
-        Some(_) => {
-            return Err(Invalid::new(
-                "\"outputs\" must be an array of {\"name\": ...} objects",
-            ));
-        }
-    };
-    let inputs = match obj.get("inputs") {
-        Some(Value::Array(a)) => a,
-        Some(_) => return Err(Invalid::new("\"inputs\" must be an array of tensors")),
-        None => return Err(Invalid::new("the request has no \"inputs\"")),
-    };
-    if inputs.is_empty() {
-        return Err(Invalid::new("the request has no inputs"));
-    }
-    // The tensor given for each schema column.
-    let mut given: Vec<Option<&Map<String, Value>>> = vec![None; schema.inputs.len()];
-    let mut seen = HashSet::new();
-    for (i, t) in inputs.iter().enumerate() {
-        let Value::Object(t) = t else {
-            return Err(Invalid(format!("input {} is not an object", i + 1)));
-        };
-        let Some(name) = t.get("name").and_then(Value::as_str) else {
-            return Err(Invalid(format!("input {} has no \"name\"", i + 1)));
-        };
-        if !seen.insert(name) {
-            return Err(Invalid(format!("input {name:?} is given twice")));
-        }
-        // Inputs the model does not use are ignored.
-        if let Some(pos) = schema.position(name) {
-            given[pos] = Some(t);
-        }
-    }
+    let outputs = requested_outputs(&obj, schema, &mut binary)?;
+    let given = tensors_by_input(&obj, schema)?;
     let mut columns: Vec<Vec<&Value>> = Vec::with_capacity(schema.inputs.len());
     let mut first: Option<(&str, usize)> = None;
     for (input, tensor) in schema.inputs.iter().zip(&given) {
         let Some(t) = tensor else {
             return Err(missing_column(schema, &input.name));
         };
-        let name = &input.name;
-        let datatype = match t.get("datatype") {
-            Some(Value::String(d)) => d.as_str(),
-            _ => return Err(Invalid(format!("input {name:?} has no \"datatype\""))),
-        };
-        check_datatype(input, datatype)?;
-        let shape: Vec<u64> = match t.get("shape") {
-            Some(Value::Array(s)) => s
-                .iter()
-                .map(Value::as_u64)
-                .collect::<Option<Vec<u64>>>()
-                .ok_or_else(|| {
-                    Invalid(format!(
-                        "input {name:?}: \"shape\" must be a list of non-negative integers"
-                    ))
-                })?,
-            _ => return Err(Invalid(format!("input {name:?} has no \"shape\""))),
-        };
-        let rows = shape_rows(name, &shape, max_rows)?;
-        let data = match t.get("data") {
-            Some(Value::Array(d)) => d,
-            Some(_) => {
-                return Err(Invalid(format!(
-                    "input {name:?}: \"data\" must be an array"
-                )));
-            }
-            None => return Err(Invalid(format!("input {name:?} has no \"data\""))),
-        };
-        // `rows` is at most max_rows here, so it may size the buffer.
-        let mut values = Vec::with_capacity(rows);
-        let count = flatten(data, rows, &mut values);
-        if count != rows {
-            return Err(Invalid(format!(
-                "input {name:?}: shape {shape:?} needs {rows} values, \"data\" has {count}"
-            )));
-        }
+        let name = input.name.as_str();
+        let (values, rows) = tensor_values(input, t, max_rows)?;
         match first {
             None => first = Some((name, rows)),
             Some((other, n)) if n != rows => {
@@ -396,6 +302,134 @@ fn parse_v2_object(
         binary,
         batch: Batch { rows, columns },
     })
+}
+
+/// The request's `"outputs"`: the names asked for (`None`: all), each a
+/// model output, with any per-output `binary_data` flag added to `binary`.
+fn requested_outputs(
+    obj: &Map<String, Value>,
+    schema: &Schema,
+    binary: &mut BinaryOutputs,
+) -> Result<Option<Vec<String>>> {
+    let list = match obj.get("outputs") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(Invalid::new(
+                "\"outputs\" must be an array of {\"name\": ...} objects",
+            ));
+        }
+    };
+    let mut names = Vec::with_capacity(list.len());
+    for (i, o) in list.iter().enumerate() {
+        let flag = o
+            .get("parameters")
+            .and_then(|p| p.get("binary_data"))
+            .and_then(Value::as_bool);
+        let Some(name) = o.get("name").and_then(Value::as_str) else {
+            return Err(Invalid(format!(
+                "output {} of \"outputs\" has no \"name\"",
+                i + 1
+            )));
+        };
+        if !schema.outputs.iter().any(|s| s.name == name) {
+            return Err(Invalid(format!(
+                "unknown output {name:?} (the model's outputs are: {})",
+                schema
+                    .outputs
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if let Some(flag) = flag {
+            binary.named.push((name.to_string(), flag));
+        }
+        names.push(name.to_string());
+    }
+    Ok(Some(names))
+}
+
+/// The tensor of `"inputs"` given for each schema column (`None` where
+/// none is); every tensor must be a named object, no name twice. Inputs
+/// the model does not use are ignored.
+fn tensors_by_input<'a>(
+    obj: &'a Map<String, Value>,
+    schema: &Schema,
+) -> Result<Vec<Option<&'a Map<String, Value>>>> {
+    let inputs = match obj.get("inputs") {
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(Invalid::new("\"inputs\" must be an array of tensors")),
+        None => return Err(Invalid::new("the request has no \"inputs\"")),
+    };
+    if inputs.is_empty() {
+        return Err(Invalid::new("the request has no inputs"));
+    }
+    let mut given: Vec<Option<&Map<String, Value>>> = vec![None; schema.inputs.len()];
+    let mut seen = HashSet::new();
+    for (i, t) in inputs.iter().enumerate() {
+        let Value::Object(t) = t else {
+            return Err(Invalid(format!("input {} is not an object", i + 1)));
+        };
+        let Some(name) = t.get("name").and_then(Value::as_str) else {
+            return Err(Invalid(format!("input {} has no \"name\"", i + 1)));
+        };
+        if !seen.insert(name) {
+            return Err(Invalid(format!("input {name:?} is given twice")));
+        }
+        if let Some(pos) = schema.position(name) {
+            given[pos] = Some(t);
+        }
+    }
+    Ok(given)
+}
+
+/// One input tensor's flattened values and its row count: its datatype
+/// must fit the column, its shape give at most `max_rows` rows (checked
+/// before anything is sized by it), its data hold exactly that many values.
+fn tensor_values<'a>(
+    input: &Input,
+    t: &'a Map<String, Value>,
+    max_rows: usize,
+) -> Result<(Vec<&'a Value>, usize)> {
+    let name = &input.name;
+    let datatype = match t.get("datatype") {
+        Some(Value::String(d)) => d.as_str(),
+        _ => return Err(Invalid(format!("input {name:?} has no \"datatype\""))),
+    };
+    check_datatype(input, datatype)?;
+    let shape: Vec<u64> = match t.get("shape") {
+        Some(Value::Array(s)) => s
+            .iter()
+            .map(Value::as_u64)
+            .collect::<Option<Vec<u64>>>()
+            .ok_or_else(|| {
+                Invalid(format!(
+                    "input {name:?}: \"shape\" must be a list of non-negative integers"
+                ))
+            })?,
+        _ => return Err(Invalid(format!("input {name:?} has no \"shape\""))),
+    };
+    let rows = shape_rows(name, &shape, max_rows)?;
+    let data = match t.get("data") {
+        Some(Value::Array(d)) => d,
+        Some(_) => {
+            return Err(Invalid(format!(
+                "input {name:?}: \"data\" must be an array"
+            )));
+        }
+        None => return Err(Invalid(format!("input {name:?} has no \"data\""))),
+    };
+    // `rows` is at most max_rows here, so it may size the buffer.
+    let mut values = Vec::with_capacity(rows);
+    let count = flatten(data, rows, &mut values);
+    if count != rows {
+        return Err(Invalid(format!(
+            "input {name:?}: shape {shape:?} needs {rows} values, \"data\" has {count}"
+        )));
+    }
+    Ok((values, rows))
 }
 
 /// Reads an MLflow scoring-server request: `{"dataframe_split": {"columns",
