@@ -350,10 +350,11 @@ fn draw(init: Init, n: usize, scheme: WeightInit, rng: &mut Rng) -> Vec<f32> {
             .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
             .collect()
     };
+    let rsqrt = |fan_in: usize| 1.0 / (fan_in as f32).sqrt();
     match init {
-        Init::Uniform(fan_in) => uniform(1.0 / (fan_in as f32).sqrt()),
+        Init::Uniform(fan_in) => uniform(rsqrt(fan_in)),
         Init::Dense(fan_in, fan_out) => uniform(match scheme {
-            WeightInit::Uniform => 1.0 / (fan_in as f32).sqrt(),
+            WeightInit::Uniform => rsqrt(fan_in),
             WeightInit::Glorot => (6.0 / (fan_in + fan_out) as f32).sqrt(),
         }),
         Init::Signs => (0..n)
